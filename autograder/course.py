@@ -1,0 +1,127 @@
+"""The course directory: where source/, release/, solutions/ and the grading state live,
+and the nbgrader configuration every stage starts from."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "nbgrader_config.py"
+
+
+def _put_scripts_on_path() -> None:
+    # nbgrader runs the `alembic` executable to create a gradebook; when `autograder` is
+    # called as .venv/bin/autograder without activating the venv, that folder is not on PATH.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+class CourseError(Exception):
+    """The course directory is missing something a command needs."""
+
+
+@dataclass(frozen=True)
+class Course:
+    """A course root holding ``nbgrader_config.py`` and ``source/<lab>/<notebook>.ipynb``."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | str | None = None) -> Course:
+        """The nearest directory at or above ``start`` (default: cwd) holding nbgrader_config.py."""
+        here = Path(start or Path.cwd()).resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / CONFIG_FILE).is_file() and (candidate / "source").is_dir():
+                return cls(candidate)
+        raise CourseError(
+            f"no course found at or above {here}: expected {CONFIG_FILE} and source/ "
+            "(run the command inside the course repository, or pass --course-dir)"
+        )
+
+    @property
+    def source_dir(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def release_dir(self) -> Path:
+        return self.root / "release"
+
+    @property
+    def solutions_dir(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def submitted_dir(self) -> Path:
+        return self.root / "submitted"
+
+    @property
+    def autograded_dir(self) -> Path:
+        return self.root / "autograded"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.root / "feedback"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def gradebook_path(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.gradebook_path}"
+
+    def labs(self) -> list[str]:
+        """Lab ids (the folders of source/), sorted."""
+        if not self.source_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.source_dir.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+    def notebooks(self, lab: str) -> list[str]:
+        """Notebook names (without .ipynb) of one lab, sorted."""
+        lab_dir = self.source_dir / lab
+        if not lab_dir.is_dir():
+            known = ", ".join(self.labs()) or "none"
+            raise CourseError(f"unknown lab {lab!r}: no folder source/{lab} (labs: {known})")
+        names = sorted(p.stem for p in lab_dir.glob("*.ipynb"))
+        if not names:
+            raise CourseError(f"source/{lab} holds no notebook")
+        return names
+
+    def question_ids(self, lab: str, notebook: str) -> list[str]:
+        """grade_ids of the graded cells of a source notebook, in notebook order."""
+        import nbformat
+
+        nb = nbformat.read(self.source_dir / lab / f"{notebook}.ipynb", as_version=4)
+        meta = (cell.metadata.get("nbgrader", {}) for cell in nb.cells)
+        return [m["grade_id"] for m in meta if m.get("grade")]
+
+    def nbgrader_config(self, **overrides: dict) -> Config:
+        """nbgrader_config.py of this course, rooted here, with ``overrides`` merged on top.
+
+        ``overrides`` maps a configurable's class name to its settings, e.g.
+        ``Execute={"timeout": 5}``.
+        """
+        config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.db_url = self.db_url
+        for section, values in overrides.items():
+            for key, value in values.items():
+                setattr(config[section], key, value)
+        return config
+
+    def api(self, **overrides: dict):
+        """An ``NbGraderAPI`` for this course (see :meth:`nbgrader_config` for ``overrides``)."""
+        from nbgrader.apps import NbGraderAPI  # heavy import, only for commands that grade or release
+
+        _put_scripts_on_path()
+        return NbGraderAPI(config=self.nbgrader_config(**overrides))

@@ -1,0 +1,84 @@
+"""Execute: run nbgrader's autograde on one student's staged notebooks, and read
+back from the autograded notebooks what went wrong in each graded cell."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+TIMEOUT_ERROR = "CellTimeoutError"  # nbgrader's Execute.error_on_timeout ename
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b:?")
+
+
+@dataclass(frozen=True)
+class AutogradeRun:
+    """Whether nbgrader finished autograding a student, with its log."""
+
+    student_id: str
+    success: bool
+    log: str
+    error: str = ""
+
+    @property
+    def reason(self) -> str:
+        """The first exception nbgrader's log names (not its generic wrapper): why it could not finish."""
+        lines = [line.strip() for line in (self.log + "\n" + self.error).splitlines()]
+        named = [line for line in lines if _EXCEPTION_LINE.match(line) and "NbGraderException" not in line]
+        if named:
+            return named[0][:300]
+        return next((line for line in reversed(lines) if line), "unknown error")[:300]
+
+
+def autograde(api, lab: str, student_id: str) -> AutogradeRun:
+    """nbgrader autograde of ``student_id``'s staged notebooks for ``lab`` into the gradebook."""
+    result = api.autograde(lab, student_id, force=True, create=True)
+    return AutogradeRun(student_id, bool(result["success"]), result.get("log", ""), result.get("error", ""))
+
+
+@dataclass(frozen=True)
+class CellFailure:
+    """An error shown in one cell of an autograded notebook."""
+
+    cell_index: int
+    grade_id: str  # "" for cells that are not nbgrader cells
+    ename: str
+    message: str  # first line of the error, ANSI colours removed
+
+    @property
+    def timed_out(self) -> bool:
+        return self.ename == TIMEOUT_ERROR
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in _ANSI.sub("", text).splitlines() if line.strip()]
+    return lines[0].strip() if lines else ""
+
+
+def cell_failures(notebook_path: Path) -> list[CellFailure]:
+    """Every cell of an autograded notebook whose outputs hold an error, in order.
+
+    A timed-out cell is reported as one CellTimeoutError even when the interrupt
+    it triggered also left a KeyboardInterrupt in the outputs.
+    """
+    nb = nbformat.read(notebook_path, as_version=4)
+    failures = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if not errors:
+            continue
+        error = next((e for e in errors if e.get("ename") == TIMEOUT_ERROR), errors[0])
+        detail = _first_line(error.get("evalue", "")) or _first_line("\n".join(error.get("traceback", [])))
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        failures.append(CellFailure(index, grade_id, error.get("ename", ""), detail))
+    return failures
+
+
+def autograded_notebook(autograded_dir: Path, student_id: str, lab: str, notebook: str) -> Path:
+    """Where nbgrader writes the executed copy of a student's notebook."""
+    return autograded_dir / student_id / lab / f"{notebook}.ipynb"

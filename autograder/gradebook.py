@@ -1,0 +1,58 @@
+"""Gradebook: read scores from, and register students in, nbgrader's gradebook."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nbgrader.api import Gradebook, MissingEntry
+
+
+@dataclass(frozen=True)
+class GradeCell:
+    """A graded cell of a lab's notebook, as generate_assignment recorded it."""
+
+    grade_id: str
+    max_score: float
+
+
+@dataclass(frozen=True)
+class CellScore:
+    grade_id: str
+    score: float
+    max_score: float
+    needs_manual_grade: bool
+
+
+def grade_cells(db_url: str, lab: str, notebook: str) -> list[GradeCell]:
+    """The graded cells of ``lab``/``notebook`` (in no particular order)."""
+    with Gradebook(db_url) as gb:
+        nb = gb.find_notebook(notebook, lab)
+        return [GradeCell(c.name, float(c.max_score)) for c in nb.grade_cells]
+
+
+def ensure_student(db_url: str, student_id: str) -> None:
+    """Register a student, so that nbgrader's exports list them even with nothing gradable."""
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(student_id)
+
+
+def notebook_scores(db_url: str, lab: str, notebook: str, student_id: str) -> list[CellScore] | None:
+    """Per-cell scores of a student's autograded notebook (None if never graded)."""
+    with Gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission_notebook(notebook, lab, student_id)
+        except MissingEntry:
+            return None
+        return [
+            CellScore(g.name, float(g.score), float(g.max_score), bool(g.needs_manual_grade))
+            for g in submission.grades
+        ]
+
+
+def forget_submission(db_url: str, lab: str, student_id: str) -> None:
+    """Drop a student's earlier grades for ``lab`` (their new submission is not gradable)."""
+    with Gradebook(db_url) as gb:
+        try:
+            gb.remove_submission(lab, student_id)
+        except MissingEntry:
+            pass

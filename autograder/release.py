@@ -1,0 +1,95 @@
+"""Generate the student copies (release/) and the answer keys (solutions/) from source/.
+
+release/ is nbgrader's own generate_assignment output. solutions/ keeps the
+reference solutions, drops the hidden tests, and is executed so that outputs
+and plots show; its notebooks keep nbgrader's cell metadata, so an answer key
+can be graded like any submission (it is the sample class's full-marks entry).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ExecutePreprocessor
+from nbgrader.preprocessors import ClearHiddenTests
+
+from autograder.course import Course, CourseError
+from autograder.preprocessors import StripSolutionDelimiters
+
+
+class ReleaseError(Exception):
+    """nbgrader could not generate a lab's release."""
+
+
+def generate_release(course: Course, lab: str, *, release_dir: Path | None = None, db_url: str | None = None) -> Path:
+    """Run nbgrader's generate_assignment for ``lab`` into ``release_dir`` (default: release/).
+
+    The lab is created or updated in the gradebook at ``db_url`` (default: the
+    course gradebook), which is what autograde later reads the hidden tests from.
+    Returns the folder holding the lab's released notebooks.
+    """
+    course.notebooks(lab)  # a clear error for an unknown lab
+    release_dir = Path(release_dir or course.release_dir).resolve()
+    directory = {"release_directory": str(release_dir)}
+    if db_url:
+        directory["db_url"] = db_url
+    api = course.api(CourseDirectory=directory)
+    result = api.generate_assignment(lab, force=True, create=True)
+    if not result["success"]:
+        raise ReleaseError(f"nbgrader generate_assignment failed for {lab}:\n{result.get('log', '')}{result.get('error', '')}")
+    return release_dir / lab
+
+
+def solution_notebook(source_nb: nbformat.NotebookNode, config) -> nbformat.NotebookNode:
+    """The answer key of one source notebook, not executed: hidden tests removed, solution markers dropped."""
+    nb = nbformat.from_dict(source_nb)
+    for preprocessor in (ClearHiddenTests(config=config), StripSolutionDelimiters(config=config)):
+        nb, _ = preprocessor.preprocess(nb, {})
+    return nb
+
+
+def generate_solutions(course: Course, lab: str, *, out_dir: Path | None = None, execute: bool = True) -> list[Path]:
+    """Write ``solutions/<lab>/<notebook>.ipynb`` for every notebook of ``lab``; return their paths.
+
+    With ``execute`` each answer key runs top to bottom in a scratch copy of the
+    lab folder (so data files are found and nothing is written into source/), with
+    nbgrader's per-cell timeout; an error in a solution is a ReleaseError.
+    """
+    config = course.nbgrader_config()
+    out = Path(out_dir or course.solutions_dir).resolve() / lab
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in course.notebooks(lab):
+        source_nb = nbformat.read(course.source_dir / lab / f"{name}.ipynb", as_version=4)
+        nb = solution_notebook(source_nb, config)
+        if execute:
+            nb = _execute(nb, course.source_dir / lab, timeout=config.Execute.get("timeout", 600), label=f"{lab}/{name}")
+        path = out / f"{name}.ipynb"
+        nbformat.write(nb, path)
+        written.append(path)
+    return written
+
+
+def _execute(nb: nbformat.NotebookNode, lab_dir: Path, *, timeout: int, label: str) -> nbformat.NotebookNode:
+    with tempfile.TemporaryDirectory(prefix="solution-") as scratch:
+        shutil.copytree(lab_dir, scratch, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+        executor = ExecutePreprocessor(timeout=timeout, kernel_name="python3", record_timing=False)
+        try:
+            executor.preprocess(nb, {"metadata": {"path": scratch}})
+        except Exception as exc:  # CellExecutionError, timeouts, a dead kernel
+            raise ReleaseError(f"the reference solution of {label} does not run cleanly:\n{exc}") from exc
+    return nb
+
+
+def release_labs(course: Course, labs: list[str] | None = None, *, execute: bool = True) -> list[str]:
+    """Regenerate release/ and solutions/ for ``labs`` (default: every lab in source/)."""
+    labs = labs or course.labs()
+    if not labs:
+        raise CourseError(f"no labs in {course.source_dir}")
+    for lab in labs:
+        generate_release(course, lab)
+        generate_solutions(course, lab, execute=execute)
+    return labs

@@ -1,0 +1,44 @@
+"""What grading one notebook of one student produced: the records every stage after
+execution reads, and that reports turn into tables, CSVs and feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Statuses of a notebook submission.
+GRADED = "graded"  # autograded; its score is the gradebook's
+INVALID = "invalid"  # the file could not be graded as a notebook (reason says why); scores 0
+MISSING = "missing"  # the student submitted nothing for this notebook; scores 0
+FAILED = "failed"  # nbgrader could not finish grading it (reason says why); scores 0
+
+
+@dataclass
+class QuestionResult:
+    """One graded cell (nbgrader's grade_id), with the first line of its failure message if it failed."""
+
+    grade_id: str
+    score: float
+    max_score: float
+    needs_manual_grade: bool = False
+    message: str = ""
+
+
+@dataclass
+class NotebookResult:
+    """The grade of one notebook of one student for one lab."""
+
+    student_id: str
+    lab: str
+    notebook: str
+    status: str
+    score: float
+    max_score: float
+    reason: str = ""
+    questions: list[QuestionResult] = field(default_factory=list)
+    feedback: Path | None = None
+
+    @property
+    def manual_pending(self) -> float:
+        """Points still to be graded by hand (nbgrader's needs_manual_grade)."""
+        return sum(q.max_score for q in self.questions if q.needs_manual_grade)

@@ -1,0 +1,155 @@
+"""Build the sample class of lab 03 (examples/submissions/lab03/) from solutions/ and release/.
+
+Each student folder holds one 03_n.ipynb: the answer key, the untouched release, realistic
+mistakes (each replaces whole solution cells of the answer key), and broken files. The scores
+each one must get are asserted in tests/test_grade_lab03.py. Run after `autograder release`:
+
+    .venv/bin/python examples/make_sample_class.py
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+LAB, NOTEBOOK = "lab03", "03_n"
+
+FLIPPED_CONV2D_SINGLE = '''def conv2d_single(x, k):
+    # true convolution: the kernel is flipped (CNNs do not flip it)
+    k = k[::-1, ::-1]
+    kh, kw = k.shape
+    out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i:i + kh, j:j + kw] * k)
+    return out
+'''
+
+FLIPPED_CONV2D = '''def conv2d(x, w, b, stride=1, padding=0):
+    w = w[:, :, ::-1, ::-1]  # flipped, as in the textbook definition of convolution
+    n, c, h, wd = x.shape
+    k, _, kh, kw = w.shape
+    x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    oh = (h + 2 * padding - kh) // stride + 1
+    ow = (wd + 2 * padding - kw) // stride + 1
+    out = np.zeros((n, k, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            patch = x[:, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+            out[:, :, i, j] = np.tensordot(patch, w, axes=([1, 2, 3], [1, 2, 3]))
+    return out + b[None, :, None, None]
+'''
+
+SOFTMAX_NO_MAX = '''def softmax(a):
+    exp_a = np.exp(a)  # no max subtraction: exp(1000) overflows to inf
+    return exp_a / np.sum(exp_a, axis=-1, keepdims=True)
+'''
+
+SOFTMAX_WITH_WARNING = '''import warnings
+
+def softmax(a):
+    warnings.warn("softmax: converting input to float64", RuntimeWarning)
+    a = np.asarray(a, dtype=np.float64)
+    shifted = a - np.max(a, axis=-1, keepdims=True)
+    exp_a = np.exp(shifted)
+    return exp_a / np.sum(exp_a, axis=-1, keepdims=True)
+'''
+
+CROSS_ENTROPY_SUM = '''def cross_entropy(y, t):
+    delta = 1e-7
+    return -np.sum(t * np.log(y + delta))  # summed over the batch, not averaged
+'''
+
+POOLS_STRIDE_IS_SIZE = '''def max_pool2d(x, size, stride):
+    n, c, h, w = x.shape
+    oh, ow = h // size, w // size  # the window always moves by `size`: stride is ignored
+    out = np.zeros((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, :, i, j] = x[:, :, i * size:(i + 1) * size, j * size:(j + 1) * size].max(axis=(2, 3))
+    return out
+
+
+def avg_pool2d(x, size, stride):
+    n, c, h, w = x.shape
+    oh, ow = h // size, w // size
+    out = np.zeros((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            out[:, :, i, j] = x[:, :, i * size:(i + 1) * size, j * size:(j + 1) * size].mean(axis=(2, 3))
+    return out
+'''
+
+COLAB_FIRST_CELL = '''from google.colab import drive  # left over from Colab: fails anywhere else
+drive.mount("/content/drive")
+'''
+
+# student id -> {grade_id of a solution cell: its new source}
+MISTAKES = {
+    "flipped-kernel": {"conv2d_single": FLIPPED_CONV2D_SINGLE, "conv2d": FLIPPED_CONV2D},
+    "softmax-overflow": {"softmax": SOFTMAX_NO_MAX},
+    "ce-summed": {"cross_entropy": CROSS_ENTROPY_SUM},
+    "pool-stride": {"pooling": POOLS_STRIDE_IS_SIZE},
+    "stderr-warning": {"softmax": SOFTMAX_WITH_WARNING},
+}
+
+BROKEN_FILES = {
+    "not-json": b'{"cells": [{"cell_type": "code", "source": "def conv2d_single(x, k):',
+    "empty-file": b"",
+    "not-a-notebook": b"import numpy as np\n\ndef softmax(a):\n    return np.exp(a) / np.exp(a).sum()\n",
+}
+
+
+def _with_cells_replaced(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(nb)
+    found = set()
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in replacements:
+            cell.source = replacements[grade_id].rstrip("\n")
+            cell.outputs, cell.execution_count = [], None
+            found.add(grade_id)
+    missing = set(replacements) - found
+    if missing:
+        sys.exit(f"make_sample_class: no solution cell with grade_id {sorted(missing)} in {LAB}/{NOTEBOOK}")
+    return nb
+
+
+def _with_first_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
+    nb = nbformat.from_dict(nb)
+    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells.insert(first_code, nbformat.v4.new_code_cell(source.rstrip("\n")))
+    return nb
+
+
+def build(out: Path) -> list[str]:
+    solution = nbformat.read(ROOT / "solutions" / LAB / f"{NOTEBOOK}.ipynb", as_version=4)
+    release = nbformat.read(ROOT / "release" / LAB / f"{NOTEBOOK}.ipynb", as_version=4)
+    notebooks = {
+        "ref-solution": solution,
+        "blank-release": release,
+        "colab-first-cell": _with_first_cell(solution, COLAB_FIRST_CELL),
+        **{student: _with_cells_replaced(solution, cells) for student, cells in MISTAKES.items()},
+    }
+    if out.exists():
+        shutil.rmtree(out)
+    for student, nb in notebooks.items():
+        (out / student).mkdir(parents=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat's note about missing cell ids in inserted cells
+            nbformat.write(nb, out / student / f"{NOTEBOOK}.ipynb")
+    for student, data in BROKEN_FILES.items():
+        (out / student).mkdir(parents=True)
+        (out / student / f"{NOTEBOOK}.ipynb").write_bytes(data)
+    return sorted([*notebooks, *BROKEN_FILES])
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "submissions" / LAB
+    students = build(target)
+    print(f"wrote {len(students)} submissions to {target}")

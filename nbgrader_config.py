@@ -1,0 +1,26 @@
+# nbgrader configuration of the deep-learning lab course.
+# `autograder` reads this file too (see autograder/course.py); nbgrader's own CLI works from this folder.
+c = get_config()  # noqa: F821 (provided by traitlets when the file is loaded)
+
+c.CourseDirectory.course_id = "dl-labs"
+
+# Student copies: what replaces solutions (students read Japanese; code stays English-friendly).
+c.ClearSolutions.code_stub = {
+    "python": "# YOUR CODE HERE / ここにコードを書いてください\nraise NotImplementedError()",
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE / ここに解答を書いてください"
+
+# Per-cell time limit (seconds) for autograde and for executing solutions/. nbgrader's default of
+# 30 s is too short for the training labs; a cell past the limit is interrupted, recorded as a
+# CellTimeoutError in its output, and grading goes on with the next cell.
+c.Execute.timeout = 600
+c.Execute.interrupt_on_timeout = True
+
+# nbgrader zeroes a test cell that wrote anything to stderr. Warnings (numpy, torch, Keras progress
+# bars) are not failures: a failing check raises, which is an error output, not stderr. So every
+# stderr stream is dropped from graded notebooks before scores are computed.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"[\s\S]"
+
+# Kernels keep no history file, and keep their own log (e.g. ipykernel's TCP notice) off the console.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]

@@ -1,0 +1,55 @@
+"""Collect: bad files get a specific reason, both folder layouts are found, originals untouched."""
+
+import json
+
+import nbformat
+import pytest
+
+from autograder.collect import SubmissionsError, find_submissions, notebook_problem
+
+
+def _notebook(path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "empty file"),
+        (b"   \n", "empty file"),
+        (b'{"cells": [', "not valid JSON"),
+        (b"print('hello')\n", "not valid JSON"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"[1, 2, 3]", "not a Jupyter notebook"),
+        (json.dumps({"hello": "world"}).encode(), "not a Jupyter notebook"),
+        (json.dumps({"cells": "nope", "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(), "invalid notebook"),
+    ],
+)
+def test_bad_files_get_a_specific_reason(tmp_path, content, expected):
+    path = tmp_path / "03_n.ipynb"
+    path.write_bytes(content)
+    assert expected in notebook_problem(path)
+
+
+def test_valid_notebooks_pass(tmp_path):
+    assert notebook_problem(_notebook(tmp_path / "a.ipynb")) == ""
+
+
+def test_both_layouts_and_missing_notebooks(tmp_path):
+    (tmp_path / "alice").mkdir()
+    _notebook(tmp_path / "alice" / "03_n.ipynb")
+    (tmp_path / "bob" / "lab03").mkdir(parents=True)
+    _notebook(tmp_path / "bob" / "lab03" / "03_n.ipynb")
+    (tmp_path / "carol").mkdir()
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    found = {s.student_id: s for s in find_submissions(tmp_path, "lab03", ["03_n"])}
+    assert sorted(found) == ["alice", "bob", "carol"]
+    assert found["alice"].gradable and found["bob"].gradable
+    assert found["carol"].path is None and not found["carol"].gradable
+
+
+def test_missing_submissions_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(SubmissionsError, match="not found"):
+        find_submissions(tmp_path / "nope", "lab03", ["03_n"])
