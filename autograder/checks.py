@@ -186,6 +186,7 @@ def assert_close(
     check_dtype: bool = False,
 ) -> None:
     """Raise :class:`CheckFailure` unless :func:`compare` finds ``got`` close to ``expected``."""
+    __tracebackhide__ = True  # IPython and pytest show the test cell's line, not this frame
     result = compare(got, expected, rtol=rtol, atol=atol, name=name, check_dtype=check_dtype)
     if not result.ok:
         raise CheckFailure(result.message)
@@ -235,6 +236,7 @@ def check_function(
     the student's function runs, on separate copies of the arguments. Raises
     :class:`CheckFailure` naming the case on the first failure.
     """
+    __tracebackhide__ = True
     fn_name = name or getattr(fn, "__name__", "function")
     if not callable(fn):
         raise CheckFailure(f"{fn_name}: 関数ではありません / not a function: got {type(fn).__name__}")

@@ -51,6 +51,11 @@ def notebook_problem(path: Path) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return f"UTF-8 のテキストではありません / not UTF-8 text (byte {exc.start})"
+    if text.lstrip()[:1] not in ("{", "["):
+        return (
+            "ノートブックではありません (JSON ではないテキスト: .py を .ipynb に改名?) / "
+            "not a notebook: plain text, not JSON (a .py script renamed to .ipynb?)"
+        )
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -73,7 +73,7 @@ def cell_failures(notebook_path: Path) -> list[CellFailure]:
         if not errors:
             continue
         error = next((e for e in errors if e.get("ename") == TIMEOUT_ERROR), errors[0])
-        detail = _first_line(error.get("evalue", "")) or _first_line("\n".join(error.get("traceback", [])))
+        detail = _first_line(error.get("evalue", ""))
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
         failures.append(CellFailure(index, grade_id, error.get("ename", ""), detail))
     return failures

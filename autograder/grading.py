@@ -44,7 +44,7 @@ def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: i
     failures = execute.cell_failures(
         execute.autograded_notebook(course.autograded_dir, sub.student_id, lab, sub.notebook)
     )
-    messages = {f.grade_id: f"{f.ename}: {f.message}" for f in failures if f.grade_id}
+    messages = {f.grade_id: f"{f.ename}: {f.message}" if f.message else f.ename for f in failures if f.grade_id}
     questions = [
         QuestionResult(s.grade_id, s.score, s.max_score, s.needs_manual_grade,
                        messages.get(s.grade_id, "") if s.score < s.max_score and not s.needs_manual_grade else "")

@@ -66,17 +66,22 @@ def generate_solutions(course: Course, lab: str, *, out_dir: Path | None = None,
         source_nb = nbformat.read(course.source_dir / lab / f"{name}.ipynb", as_version=4)
         nb = solution_notebook(source_nb, config)
         if execute:
-            nb = _execute(nb, course.source_dir / lab, timeout=config.Execute.get("timeout", 600), label=f"{lab}/{name}")
+            nb = _execute(nb, course.source_dir / lab, config=config, label=f"{lab}/{name}")
         path = out / f"{name}.ipynb"
         nbformat.write(nb, path)
         written.append(path)
     return written
 
 
-def _execute(nb: nbformat.NotebookNode, lab_dir: Path, *, timeout: int, label: str) -> nbformat.NotebookNode:
+def _execute(nb: nbformat.NotebookNode, lab_dir: Path, *, config, label: str) -> nbformat.NotebookNode:
     with tempfile.TemporaryDirectory(prefix="solution-") as scratch:
         shutil.copytree(lab_dir, scratch, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-        executor = ExecutePreprocessor(timeout=timeout, kernel_name="python3", record_timing=False)
+        executor = ExecutePreprocessor(
+            timeout=config.Execute.get("timeout", 600),
+            extra_arguments=list(config.Execute.get("extra_arguments", [])),
+            kernel_name="python3",
+            record_timing=False,
+        )
         try:
             executor.preprocess(nb, {"metadata": {"path": scratch}})
         except Exception as exc:  # CellExecutionError, timeouts, a dead kernel

@@ -31,14 +31,20 @@ def question_ids(results: list[NotebookResult]) -> list[str]:
     return list(seen)
 
 
+def failure_summary(result: NotebookResult) -> str:
+    """One line per question that lost points: "grade_id: first line of its error"."""
+    return "\n".join(f"{q.grade_id}: {q.message}" for q in result.questions if q.message)
+
+
 def write_grades_csv(results: list[NotebookResult], path: Path) -> Path:
-    """One row per student and notebook: status, score, reason, then one column per question."""
+    """One row per student and notebook: status, score, reason, one column per question, failure messages."""
     path.parent.mkdir(parents=True, exist_ok=True)
     questions = question_ids(results)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(
-            ["student_id", "lab", "notebook", "status", "score", "max_score", "manual_pending", "reason", *questions]
+            ["student_id", "lab", "notebook", "status", "score", "max_score", "manual_pending", "reason", *questions,
+             "failures"]
         )
         for r in results:
             by_id = {q.grade_id: q for q in r.questions}
@@ -48,7 +54,7 @@ def write_grades_csv(results: list[NotebookResult], path: Path) -> Path:
             ]
             writer.writerow(
                 [r.student_id, r.lab, r.notebook, r.status, _points(r.score), _points(r.max_score),
-                 _points(r.manual_pending), r.reason, *cells]
+                 _points(r.manual_pending), r.reason, *cells, failure_summary(r)]
             )
     return path
 
@@ -73,34 +79,52 @@ def write_problem_feedback(result: NotebookResult, path: Path) -> Path:
     return path
 
 
+def legend(results: list[NotebookResult]) -> str:
+    """What the Q1, Q2, ... columns of the grade table are."""
+    return "  ".join(f"Q{i}={q.removeprefix('test_')}" for i, q in enumerate(question_ids(results), 1))
+
+
 def grade_table(results: list[NotebookResult], title: str = "") -> Table:
-    """A rich table: one row per student and notebook, one column per question."""
+    """A rich table: one row per student and notebook, one column per question (header: name and max)."""
     questions = question_ids(results)
-    table = Table(title=title, show_lines=False, header_style="bold")
-    table.add_column("student")
-    table.add_column("notebook")
+    maxima = {q.grade_id: q.max_score for r in results for q in r.questions}
+    table = Table(title=title, header_style="bold", pad_edge=False, collapse_padding=True)
+    table.add_column("student", no_wrap=True)
+    if len({r.notebook for r in results}) > 1:
+        table.add_column("notebook", no_wrap=True)
     for q in questions:
-        table.add_column(q.removeprefix("test_"), justify="right")
-    table.add_column("total", justify="right", style="bold")
-    table.add_column("status / reason", overflow="fold", max_width=60)
+        table.add_column(f"Q{questions.index(q) + 1}\n/{_points(maxima[q])}", justify="right", no_wrap=True)
+    table.add_column("total", justify="right", style="bold", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     for r in results:
         by_id = {q.grade_id: q for q in r.questions}
         cells = []
         for q in questions:
-            if q not in by_id:
-                cells.append("")
-            elif by_id[q].needs_manual_grade:
-                cells.append("[yellow]manual[/]")
+            got = by_id.get(q)
+            if got is None:
+                cells.append("-")
+            elif got.needs_manual_grade:
+                cells.append("[yellow]✍[/]")
             else:
-                got = by_id[q]
                 colour = "green" if got.score == got.max_score else ("red" if got.score == 0 else "yellow")
-                cells.append(f"[{colour}]{_points(got.score)}/{_points(got.max_score)}[/]")
-        status = escape(r.status if not r.reason else f"{r.status}: {r.reason}")
-        style = "" if r.status == GRADED and not r.reason else "red"
-        table.add_row(escape(r.student_id), r.notebook, *cells, f"{_points(r.score)}/{_points(r.max_score)}",
-                      f"[{style}]{status}[/]" if style else status)
+                cells.append(f"[{colour}]{_points(got.score)}[/]")
+        notebook = [r.notebook] if len(table.columns) > len(questions) + 3 else []
+        status = r.status + (" *" if r.reason else "")
+        table.add_row(escape(r.student_id), *notebook, *cells, f"{_points(r.score)}/{_points(r.max_score)}",
+                      status if r.status == GRADED and not r.reason else f"[red]{escape(status)}[/]")
     return table
 
 
+def notes(results: list[NotebookResult]) -> list[str]:
+    """The reasons behind the starred statuses, one line per notebook."""
+    return [f"{r.student_id} ({r.notebook}): {r.reason}" for r in results if r.reason]
+
+
 def print_table(results: list[NotebookResult], title: str = "", console: Console | None = None) -> None:
-    (console or Console()).print(grade_table(results, title))
+    console = console or Console()
+    console.print(grade_table(results, title))
+    console.print(legend(results), soft_wrap=False)
+    if any(q.needs_manual_grade for r in results for q in r.questions):
+        console.print("✍ = waiting for manual grading (nbgrader formgrader)")
+    for line in notes(results):
+        console.print(f"* {escape(line)}", soft_wrap=True)

@@ -20,7 +20,7 @@ def _notebook(path):
         (b"", "empty file"),
         (b"   \n", "empty file"),
         (b'{"cells": [', "not valid JSON"),
-        (b"print('hello')\n", "not valid JSON"),
+        (b"print('hello')\n", "plain text, not JSON"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
         (b"[1, 2, 3]", "not a Jupyter notebook"),
         (json.dumps({"hello": "world"}).encode(), "not a Jupyter notebook"),

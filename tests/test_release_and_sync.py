@@ -7,8 +7,9 @@ import nbformat
 from conftest import REPO, copy_course, run_autograder
 
 
-def _sources(path):
-    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+def _sources(path, cell_type=None):
+    cells = nbformat.read(path, as_version=4).cells
+    return "\n".join(c.source for c in cells if cell_type in (None, c.cell_type))
 
 
 def test_release_has_no_solutions_and_no_hidden_tests():
@@ -22,7 +23,7 @@ def test_release_has_no_solutions_and_no_hidden_tests():
 def test_solutions_keep_answers_drop_hidden_tests_and_are_executed():
     path = REPO / "solutions" / "lab03" / "03_n.ipynb"
     nb = nbformat.read(path, as_version=4)
-    text = _sources(path)
+    text = _sources(path, "code")
     assert "HIDDEN TESTS" not in text and "lab03.check_" not in text
     assert "BEGIN SOLUTION" not in text and "NotImplementedError()" not in text
     code = [c for c in nb.cells if c.cell_type == "code"]
