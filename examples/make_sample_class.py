@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import warnings
 from pathlib import Path
 
 import nbformat
@@ -51,6 +50,7 @@ SOFTMAX_NO_MAX = '''def softmax(a):
 '''
 
 SOFTMAX_WITH_WARNING = '''import warnings
+
 
 def softmax(a):
     warnings.warn("softmax: converting input to float64", RuntimeWarning)
@@ -123,7 +123,9 @@ def _with_cells_replaced(nb: nbformat.NotebookNode, replacements: dict[str, str]
 def _with_first_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(nb)
     first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    nb.cells.insert(first_code, nbformat.v4.new_code_cell(source.rstrip("\n")))
+    cell = nbformat.v4.new_code_cell(source.rstrip("\n"))
+    cell.id = "student-added-cell"  # fixed, so the sample class is rebuilt byte for byte
+    nb.cells.insert(first_code, cell)
     return nb
 
 
@@ -140,9 +142,7 @@ def build(out: Path) -> list[str]:
         shutil.rmtree(out)
     for student, nb in notebooks.items():
         (out / student).mkdir(parents=True)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nbformat's note about missing cell ids in inserted cells
-            nbformat.write(nb, out / student / f"{NOTEBOOK}.ipynb")
+        nbformat.write(nb, out / student / f"{NOTEBOOK}.ipynb")
     for student, data in BROKEN_FILES.items():
         (out / student).mkdir(parents=True)
         (out / student / f"{NOTEBOOK}.ipynb").write_bytes(data)
