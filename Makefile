@@ -21,11 +21,15 @@ release: venv
 check-sync: venv
 	$(BIN)/autograder check-sync
 
-# The instructor's and the TA's steps on a scratch course in demo/ (ignored by git).
+# The instructor's and the TA's steps on a scratch course in demo/ (ignored by git):
+# release the labs, import the roster, collect Moodle's zip of the sample class, grade it.
+AG := $(CURDIR)/$(BIN)/autograder
 demo: venv
 	rm -rf demo && mkdir demo && cp -r source nbgrader_config.py demo/
-	cd demo && $(CURDIR)/$(BIN)/autograder release
-	cd demo && $(CURDIR)/$(BIN)/autograder grade lab03 --submissions $(CURDIR)/examples/submissions/lab03
+	cd demo && $(AG) release
+	cd demo && $(AG) roster import $(CURDIR)/examples/moodle/roster.csv
+	cd demo && $(AG) collect lab03 $(CURDIR)/examples/moodle/lab03_download_all_submissions.zip --due 2026-07-14T23:59
+	cd demo && $(AG) grade lab03
 
 lint: venv
 	$(BIN)/ruff check autograder tests examples nbgrader_config.py
@@ -34,7 +38,7 @@ test: venv lint
 	$(BIN)/autograder check-sync
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
-# Rebuild the sample class from solutions/ and release/ (after `make release`).
+# Rebuild the sample class and its Moodle zip from solutions/ and release/ (after `make release`).
 samples: venv
 	$(BIN)/python examples/make_sample_class.py
 

@@ -24,3 +24,7 @@ c.IgnorePattern.pattern = r"[\s\S]"
 
 # Kernels keep no history file, and keep their own log (e.g. ipykernel's TCP notice) off the console.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+# Late work: `autograder collect --due` records the due date and each submission's time; this decides
+# the penalty ("none": lateness is only reported; "zero": a late notebook scores 0).
+c.LateSubmissionPlugin.penalty_method = "none"

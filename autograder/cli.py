@@ -1,7 +1,10 @@
 """The ``autograder`` command: one subcommand per task, each a thin layer over the library.
 
     autograder release [LAB ...]          generate release/ and solutions/ from source/
-    autograder grade LAB --submissions D  autograde a class, write CSVs and feedback
+    autograder roster import FILE         add the class (CSV or Moodle participants export) to the gradebook
+    autograder collect LAB UPLOAD         sort a Moodle zip (or a folder) into submitted/ and quarantine/
+    autograder grade LAB                  autograde submitted/ (or --submissions DIR), write CSVs and feedback
+    autograder check NOTEBOOK             a student's own run of a notebook's tests
     autograder check-sync                 fail if release/ or solutions/ are out of date
 """
 
@@ -15,6 +18,7 @@ import warnings
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from autograder.course import Course, CourseError
@@ -41,7 +45,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     from autograder.reports import print_table
 
     course = _course(args)
-    submissions = Path(args.submissions).resolve()
+    submissions = Path(args.submissions).resolve() if args.submissions else course.submitted_dir
     try:
         students = sorted({s.student_id for s in find_submissions(submissions, args.lab, course.notebooks(args.lab))})
     except SubmissionsError as exc:
@@ -65,6 +69,100 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     console.print(f"nbgrader CSV:      {run.nbgrader_csv}")
     console.print(f"feedback (HTML):   {run.feedback_dir}/<student>/{args.lab}/")
     return 0
+
+
+def cmd_roster(args: argparse.Namespace, console: Console) -> int:
+    from autograder.gradebook import save_students
+    from autograder.roster import RosterError, read_roster
+
+    course = _course(args)
+    try:
+        students = read_roster(Path(args.file))
+    except RosterError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    save_students(course.db_url, students)
+    console.print(f"[green]✓[/] {len(students)} students in the gradebook ({course.gradebook_path})")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace, console: Console) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from autograder.gradebook import load_students, set_due_date
+    from autograder.release import record_in_gradebook
+    from autograder.roster import Roster
+    from autograder.uploads import UploadError, collect_upload, read_folder, read_moodle_zip
+
+    course = _course(args)
+    course.notebooks(args.lab)
+    upload = Path(args.upload)
+    try:
+        if upload.is_dir():
+            files = read_folder(upload, args.pattern, args.timezone)
+        else:
+            files = read_moodle_zip(upload, args.timezone)
+    except UploadError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    due = None
+    if args.due:
+        due = datetime.fromisoformat(args.due)
+        due = due if due.tzinfo else due.replace(tzinfo=ZoneInfo(args.timezone))
+        record_in_gradebook(course, args.lab)
+        set_due_date(course.db_url, args.lab, due)
+    roster = Roster(tuple(s for s in load_students(course.db_url) if s.family_name or s.given_name)) \
+        if course.gradebook_path.exists() else Roster(())
+    report = collect_upload(course, args.lab, files, roster, due=due)
+    print_collect_report(report, console)
+    return 0
+
+
+def print_collect_report(report, console: Console) -> None:
+    from rich.table import Table
+
+    from autograder.uploads import COLLECTED, QUARANTINED, SUPERSEDED
+
+    table = Table(title=f"collect {report.lab}", header_style="bold")
+    for column in ("participant", "file", "student", "status", "notebook", "reason"):
+        table.add_column(column, overflow="fold")
+    colours = {COLLECTED: "green", SUPERSEDED: "yellow", QUARANTINED: "red"}
+    for d in report.decisions:
+        late = f" (late {d.seconds_late / 3600:.1f} h)" if d.seconds_late else ""
+        table.add_row(escape(d.file.participant or "?"), escape(d.file.filename), escape(d.student_id or "?"), f"[{colours[d.status]}]{d.status}[/]{late}",
+                      d.notebook, escape(d.reason))
+    console.print(table)
+    total = len(report.decisions)
+    console.print(f"{total} files = {report.count(COLLECTED)} collected + {report.count(SUPERSEDED)} older attempts "
+                  f"+ {report.count(QUARANTINED)} quarantined")
+    if report.not_on_roster:
+        console.print(f"[yellow]not on the roster:[/] {', '.join(report.not_on_roster)}")
+    if report.without_submission:
+        console.print(f"[yellow]on the roster, nothing collected:[/] {', '.join(report.without_submission)}")
+    console.print(f"collect report: {report.report_csv}")
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from autograder.selfcheck import check_notebook
+
+    path = Path(args.notebook)
+    if not path.is_file():
+        console.print(f"[red]error:[/] no such notebook: {path}")
+        return 2
+    with console.status(f"running {path.name} …"):
+        result = check_notebook(path, timeout=args.timeout)
+    for test in result.tests:
+        mark = "[green]✓ OK  [/]" if test.passed else "[red]✗ NG  [/]"
+        console.print(f"{mark} {test.grade_id} ({test.points:g} 点 points)")
+        if not test.passed:
+            console.print(f"      {escape(test.message)}")
+    for line in result.errors_elsewhere:
+        console.print(f"[yellow]! エラー / error in {escape(line)}[/]")
+    console.print(f"見えているテスト / visible tests: {result.score:g} / {result.max_score:g} 点 points"
+                  + (f" (+ {result.manual_points:g} 点 graded by hand)" if result.manual_points else ""))
+    console.print("採点では隠しテストも実行されます / the grader also runs hidden tests.")
+    return 0 if all(t.passed for t in result.tests) else 1
 
 
 def cmd_check_sync(args: argparse.Namespace, console: Console) -> int:
@@ -94,11 +192,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="autograde a class's submissions for one lab")
     p.add_argument("lab", metavar="LAB")
-    p.add_argument("--submissions", required=True, metavar="DIR",
-                   help="DIR/<student_id>/<notebook>.ipynb or nbgrader's DIR/<student_id>/<LAB>/<notebook>.ipynb")
+    p.add_argument("--submissions", metavar="DIR",
+                   help="DIR/<student_id>/<notebook>.ipynb or DIR/<student_id>/<LAB>/<notebook>.ipynb "
+                        "(default: the course's submitted/, where `collect` puts them)")
     p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
                    help="per-cell time limit (default: Execute.timeout in nbgrader_config.py)")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("roster", help="manage the class roster")
+    roster_sub = p.add_subparsers(dest="roster_command", required=True)
+    q = roster_sub.add_parser("import", help="add students from a CSV (id,family_name,given_name,email) "
+                                             "or Moodle's participants export to the gradebook")
+    q.add_argument("file", metavar="FILE")
+    q.set_defaults(func=cmd_roster)
+
+    p = sub.add_parser("collect", help="sort a class's upload (Moodle zip or folder) into submitted/")
+    p.add_argument("lab", metavar="LAB")
+    p.add_argument("upload", metavar="UPLOAD", help="Moodle's 'Download all submissions' zip, or a folder")
+    p.add_argument("--due", help="due date, ISO 8601 (e.g. 2026-07-14T23:59); late work is marked in the gradebook")
+    p.add_argument("--timezone", default="Asia/Tokyo", help="time zone of Moodle's timestamps (default: Asia/Tokyo)")
+    p.add_argument("--pattern", default=r"^(?P<student>[^_]+)_.*$",
+                   help="for a folder: regex on file names with a (?P<student>...) group")
+    p.set_defaults(func=cmd_collect)
+
+    p = sub.add_parser("check", help="run a notebook's tests locally and say what to fix")
+    p.add_argument("notebook", metavar="NOTEBOOK")
+    p.add_argument("--timeout", type=int, default=600, help="per-cell time limit in seconds")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("check-sync", help="exit 1 if release/ or solutions/ differ from what source/ generates")
     p.add_argument("labs", nargs="*", metavar="LAB")

@@ -89,22 +89,28 @@ def find_submissions(submissions_dir: Path, lab: str, notebooks: list[str]) -> l
     return found
 
 
+TIMESTAMP_FILE = "timestamp.txt"  # nbgrader's record of when a submission was made
+
+
 def stage(course: Course, lab: str, submissions: list[Submission]) -> list[str]:
-    """Copy gradable notebooks into ``submitted/<student>/<lab>/``; return the students staged.
+    """Copy gradable notebooks (and timestamp.txt) to where autograde reads them; return the students staged.
 
     A student's previous staging for this lab is replaced, so a file rejected
     this time is never graded from an earlier run.
     """
     students = sorted({s.student_id for s in submissions})
     for student in students:
-        target = course.submitted_dir / student / lab
+        target = course.staged_dir / student / lab
         if target.exists():
             shutil.rmtree(target)
     staged = set()
     for sub in submissions:
         if sub.gradable:
-            target = course.submitted_dir / sub.student_id / lab
+            target = course.staged_dir / sub.student_id / lab
             target.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(sub.path, target / f"{sub.notebook}.ipynb")
+            timestamp = sub.path.parent / TIMESTAMP_FILE
+            if timestamp.is_file():
+                shutil.copyfile(timestamp, target / TIMESTAMP_FILE)
             staged.add(sub.student_id)
     return sorted(staged)

@@ -14,7 +14,7 @@ from traitlets.config.loader import PyFileConfigLoader
 CONFIG_FILE = "nbgrader_config.py"
 
 
-def _put_scripts_on_path() -> None:
+def ensure_scripts_on_path() -> None:
     # nbgrader runs the `alembic` executable to create a gradebook; when `autograder` is
     # called as .venv/bin/autograder without activating the venv, that folder is not on PATH.
     scripts = str(Path(sys.executable).parent)
@@ -59,6 +59,16 @@ class Course:
     @property
     def submitted_dir(self) -> Path:
         return self.root / "submitted"
+
+    @property
+    def staged_dir(self) -> Path:
+        """Copies of the gradable submissions that nbgrader's autograde reads (its "submitted" step)."""
+        return self.root / ".autograder" / "staged"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Files from a class's upload that are not gradable notebooks, kept with their reasons."""
+        return self.root / "quarantine"
 
     @property
     def autograded_dir(self) -> Path:
@@ -114,6 +124,8 @@ class Course:
         config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.db_url
+        # autograde reads staged copies, so submitted/ (a TA's input) is never touched by grading
+        config.CourseDirectory.submitted_directory = str(self.staged_dir.relative_to(self.root))
         for section, values in overrides.items():
             for key, value in values.items():
                 setattr(config[section], key, value)
@@ -123,5 +135,5 @@ class Course:
         """An ``NbGraderAPI`` for this course (see :meth:`nbgrader_config` for ``overrides``)."""
         from nbgrader.apps import NbGraderAPI  # heavy import, only for commands that grade or release
 
-        _put_scripts_on_path()
+        ensure_scripts_on_path()
         return NbGraderAPI(config=self.nbgrader_config(**overrides))

@@ -53,7 +53,8 @@ class CellFailure:
         return self.ename == TIMEOUT_ERROR
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first non-blank line of an error message, without ANSI colours."""
     lines = [line for line in _ANSI.sub("", text).splitlines() if line.strip()]
     return lines[0].strip() if lines else ""
 
@@ -73,7 +74,7 @@ def cell_failures(notebook_path: Path) -> list[CellFailure]:
         if not errors:
             continue
         error = next((e for e in errors if e.get("ename") == TIMEOUT_ERROR), errors[0])
-        detail = _first_line(error.get("evalue", ""))
+        detail = first_line(error.get("evalue", ""))
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
         failures.append(CellFailure(index, grade_id, error.get("ename", ""), detail))
     return failures

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook as _NbgraderGradebook
+from nbgrader.api import MissingEntry
+
+from autograder.course import ensure_scripts_on_path
+from autograder.roster import Student
+
+
+def Gradebook(db_url: str) -> _NbgraderGradebook:  # noqa: N802 (stands in for nbgrader's class)
+    """nbgrader's Gradebook, with the `alembic` it runs to create a database on PATH."""
+    ensure_scripts_on_path()
+    return _NbgraderGradebook(db_url)
 
 
 @dataclass(frozen=True)
@@ -56,3 +66,31 @@ def forget_submission(db_url: str, lab: str, student_id: str) -> None:
             gb.remove_submission(lab, student_id)
         except MissingEntry:
             pass
+
+
+def set_due_date(db_url: str, lab: str, due) -> None:
+    """Record ``lab``'s due date (an aware datetime); nbgrader measures lateness against it."""
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_assignment(lab, duedate=due)
+
+
+def seconds_late(db_url: str, lab: str, student_id: str) -> float:
+    """How late nbgrader found the student's submission (0 if on time, undated or absent)."""
+    with Gradebook(db_url) as gb:
+        try:
+            return float(gb.find_submission(lab, student_id).total_seconds_late or 0)
+        except MissingEntry:
+            return 0.0
+
+
+def save_students(db_url: str, students: list[Student]) -> None:
+    """Create or update each student (id, names, email) in the gradebook."""
+    with Gradebook(db_url) as gb:
+        for s in students:
+            gb.update_or_create_student(s.id, last_name=s.family_name, first_name=s.given_name, email=s.email)
+
+
+def load_students(db_url: str) -> list[Student]:
+    """Every student in the gradebook."""
+    with Gradebook(db_url) as gb:
+        return [Student(s.id, s.last_name or "", s.first_name or "", s.email or "") for s in gb.students]

@@ -6,14 +6,13 @@ progress through an optional callback.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import collect, execute, gradebook, reports
 from autograder.course import Course
-from autograder.release import generate_release
+from autograder.release import record_in_gradebook
 from autograder.results import FAILED, GRADED, INVALID, MISSING, NotebookResult, QuestionResult
 
 
@@ -36,6 +35,13 @@ def _timeout_reason(failures: list[execute.CellFailure], timeout: int) -> str:
     return f"タイムアウト / timed out after {timeout} s: {where}"
 
 
+def _late_reason(seconds: float) -> str:
+    if seconds <= 0:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    return f"提出遅れ / late by {hours} h {rest // 60:02d} min"
+
+
 def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: int) -> NotebookResult | None:
     scores = gradebook.notebook_scores(course.db_url, lab, sub.notebook, sub.student_id)
     if scores is None:
@@ -50,11 +56,13 @@ def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: i
                        messages.get(s.grade_id, "") if s.score < s.max_score and not s.needs_manual_grade else "")
         for s in sorted(scores, key=lambda s: order.get(s.grade_id, len(order)))
     ]
+    late = gradebook.seconds_late(course.db_url, lab, sub.student_id)
+    reasons = [r for r in (_timeout_reason(failures, timeout), _late_reason(late)) if r]
     return NotebookResult(
         sub.student_id, lab, sub.notebook, GRADED,
         score=sum(q.score for q in questions),
         max_score=sum(q.max_score for q in questions),
-        reason=_timeout_reason(failures, timeout),
+        reason="; ".join(reasons),
         questions=questions,
     )
 
@@ -78,10 +86,16 @@ def grade_lab(
     """
     notebooks = course.notebooks(lab)
     submissions = collect.find_submissions(Path(submissions_dir), lab, notebooks)
+    if course.gradebook_path.exists():  # roster students with no folder at all are listed as missing
+        present = {s.student_id for s in submissions}
+        submissions += [
+            collect.Submission(student.id, nb, None)
+            for student in gradebook.load_students(course.db_url)
+            if (student.family_name or student.given_name) and student.id not in present
+            for nb in notebooks
+        ]
 
-    # autograde restores hidden tests from the gradebook: (re)record the lab there first
-    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
-        generate_release(course, lab, release_dir=Path(scratch))
+    record_in_gradebook(course, lab)
     max_scores = {
         nb: sum(c.max_score for c in gradebook.grade_cells(course.db_url, lab, nb)) for nb in notebooks
     }
@@ -107,7 +121,10 @@ def grade_lab(
         run = runs.get(sub.student_id)
         result = None
         if sub.path is None:
-            result = _ungraded_result(lab, sub, MISSING, "提出なし / not submitted", max_scores[sub.notebook])
+            quarantined = (course.quarantine_dir / lab / sub.student_id).is_dir()
+            reason = (f"提出ファイルは隔離されました / upload quarantined: see reports/{lab}/collect.csv"
+                      if quarantined else "提出なし / not submitted")
+            result = _ungraded_result(lab, sub, MISSING, reason, max_scores[sub.notebook])
         elif sub.problem:
             result = _ungraded_result(lab, sub, INVALID, sub.problem, max_scores[sub.notebook])
         elif run is not None and run.success:

@@ -43,6 +43,15 @@ def generate_release(course: Course, lab: str, *, release_dir: Path | None = Non
     return release_dir / lab
 
 
+def record_in_gradebook(course: Course, lab: str) -> None:
+    """(Re)record ``lab``'s notebooks, cells and hidden tests in the course gradebook.
+
+    autograde restores test cells from there; the student copies this writes are discarded.
+    """
+    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
+        generate_release(course, lab, release_dir=Path(scratch))
+
+
 def solution_notebook(source_nb: nbformat.NotebookNode, config) -> nbformat.NotebookNode:
     """The answer key of one source notebook, not executed: hidden tests removed, solution markers dropped."""
     nb = nbformat.from_dict(source_nb)

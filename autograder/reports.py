@@ -61,8 +61,9 @@ def write_grades_csv(results: list[NotebookResult], path: Path) -> Path:
 
 def export_nbgrader_csv(db_url: str, lab: str, path: Path) -> Path:
     """nbgrader's own CSV export (one row per student) for ``lab``."""
-    from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
+
+    from autograder.gradebook import Gradebook
 
     path.parent.mkdir(parents=True, exist_ok=True)
     plugin = CsvExportPlugin(to=str(path), assignment=[lab])

@@ -1,4 +1,6 @@
-"""Build the sample class of lab 03 (examples/submissions/lab03/) from solutions/ and release/.
+"""Build the sample class of lab 03 from solutions/ and release/: examples/submissions/lab03/ (one
+folder per student) and examples/moodle/ (the same class as Moodle's "Download all submissions"
+zip, with the roster).
 
 Each student folder holds one 03_n.ipynb: the answer key, the untouched release, realistic
 mistakes (each replaces whole solution cells of the answer key), and broken files. The scores
@@ -9,8 +11,11 @@ each one must get are asserted in tests/test_grade_lab03.py. Run after `autograd
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -149,7 +154,82 @@ def build(out: Path) -> list[str]:
     return sorted([*notebooks, *BROKEN_FILES])
 
 
+# sample student -> (roster id, family name, given name, Moodle participant id)
+ROSTER = {
+    "ref-solution": ("s2401001", "山田", "太郎", 1001),
+    "blank-release": ("s2401002", "佐藤", "花子", 1002),
+    "colab-first-cell": ("s2401003", "鈴木", "一郎", 1003),
+    "stderr-warning": ("s2401004", "高橋", "美咲", 1004),
+    "flipped-kernel": ("s2401005", "田中", "健太", 1005),
+    "softmax-overflow": ("s2401006", "伊藤", "さくら", 1006),
+    "ce-summed": ("s2401007", "渡辺", "大輔", 1007),
+    "pool-stride": ("s2401008", "中村", "葵", 1008),
+    "not-json": ("s2401009", "小林", "翔", 1009),
+    "empty-file": ("s2401010", "加藤", "陽菜", 1010),
+    "not-a-notebook": ("s2401011", "吉田", "蓮", 1011),
+}
+ABSENT = ("s2401012", "山本", "結衣")  # on the roster, submits nothing
+STRANGER = ("松本 悠真", 1099)  # submits, but is not on the roster
+DUE = "2026-07-14T23:59:00+09:00"
+ON_TIME, LATE = (2026, 7, 14, 20, 0, 0), (2026, 7, 15, 9, 30, 0)
+
+
+class _CP932Entry(zipfile.ZipInfo):
+    """A zip entry named in CP932 without the UTF-8 flag, as zip tools on Japanese Windows write them."""
+
+    def _encodeFilenameFlags(self):  # noqa: N802 (zipfile's name)
+        return self.filename.encode("cp932"), self.flag_bits & ~0x800
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, when=ON_TIME, cp932: bool = False) -> None:
+    info = (_CP932Entry if cp932 else zipfile.ZipInfo)(name, date_time=when)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, data)
+
+
+def build_moodle(class_dir: Path, out: Path) -> Path:
+    """Moodle's zip of the class in ``class_dir``, plus what real uploads bring; and roster.csv."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "roster.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "family_name", "given_name", "email"])
+        for sid, family, given, *_ in [*ROSTER.values(), ABSENT]:
+            writer.writerow([sid, family, given, f"{sid}@example.ac.jp"])
+
+    def prefix(student: str) -> str:
+        _, family, given, pid = ROSTER[student]
+        return f"{family} {given}_{pid}_assignsubmission_file_"
+
+    zip_path = out / f"{LAB}_download_all_submissions.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        for student in sorted(ROSTER):
+            data = (class_dir / student / f"{NOTEBOOK}.ipynb").read_bytes()
+            if student == "ref-solution":  # folder form, CP932 names, an older first attempt
+                _add(archive, prefix(student) + "/03_n.ipynb", (class_dir / "blank-release" / "03_n.ipynb").read_bytes(),
+                     (2026, 7, 10, 9, 0, 0), cp932=True)
+                _add(archive, prefix(student) + "/03_n (1).ipynb", data, cp932=True)
+            elif student == "flipped-kernel":  # full-width file name, submitted late
+                _add(archive, prefix(student) + "０３＿Ｎ.ipynb", data, LATE)
+            elif student == "softmax-overflow":  # also uploads the wrong week's notebook and a script
+                _add(archive, prefix(student) + "03_n.ipynb", data)
+                _add(archive, prefix(student) + "14_n.ipynb", data)
+                _add(archive, prefix(student) + "softmax.py", b"import numpy as np\n")
+            elif student == "ce-summed":  # zipped the notebook before uploading it
+                inner = io.BytesIO()
+                with zipfile.ZipFile(inner, "w") as nested:
+                    nested.writestr("03_n.ipynb", data)
+                _add(archive, prefix(student) + "03_n.zip", inner.getvalue())
+            else:
+                _add(archive, prefix(student) + "03_n.ipynb", data)
+        name, pid = STRANGER
+        _add(archive, f"{name}_{pid}_assignsubmission_file_03_n.ipynb",
+             (class_dir / "ref-solution" / "03_n.ipynb").read_bytes())
+    return zip_path
+
+
 if __name__ == "__main__":
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "submissions" / LAB
     students = build(target)
     print(f"wrote {len(students)} submissions to {target}")
+    moodle = build_moodle(target, target.parents[1] / "moodle" if len(sys.argv) == 1 else target.parent / "moodle")
+    print(f"wrote {moodle} and its roster.csv")
