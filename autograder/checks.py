@@ -13,7 +13,9 @@ inputs, expected values and tolerances are chosen by the grader.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import importlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,8 @@ import numpy as np
 __all__ = [
     "Case",
     "CheckFailure",
+    "ForbiddenCall",
+    "forbidden_calls",
     "Comparison",
     "assert_close",
     "check_function",
@@ -215,6 +219,86 @@ class Case:
         return f"{call}  [{self.note}]" if self.note else call
 
 
+class ForbiddenCall(CheckFailure):
+    """The student's function used a library function that the exercise asks them to write."""
+
+
+def _forbidden_message(fn_name: str, what: str) -> str:
+    return (
+        f"{fn_name}: この課題では {what} を使わず自分で実装してください (この課題は 0 点です) / "
+        f"this exercise asks you to implement it yourself, without {what} (no points for it)"
+    )
+
+
+def _resolve(dotted: str) -> tuple[Any, str, Any] | None:
+    """(owner, attribute, object) for "package.module.attr", or None if it can't be imported here."""
+    module_name, _, attr = dotted.rpartition(".")
+    try:
+        owner = importlib.import_module(module_name)
+        return owner, attr, getattr(owner, attr)
+    except (ImportError, AttributeError):
+        try:  # the whole name may be a module (e.g. "scipy.signal")
+            return None, "", importlib.import_module(dotted)
+        except ImportError:
+            return None
+
+
+def _referenced_globals(fn: Callable) -> dict[str, Any]:
+    """Global and closure names the function's code (nested functions included) refers to, with their values."""
+    code, names, seen = getattr(fn, "__code__", None), set(), set()
+    stack = [code] if code else []
+    while stack:
+        c = stack.pop()
+        if id(c) in seen:
+            continue
+        seen.add(id(c))
+        names.update(c.co_names)
+        stack.extend(const for const in c.co_consts if hasattr(const, "co_names"))
+    scope = getattr(fn, "__globals__", {})
+    found = {name: scope[name] for name in names if name in scope}
+    for name, cell in zip(getattr(code, "co_freevars", ()), getattr(fn, "__closure__", None) or (), strict=False):
+        try:
+            found[name] = cell.cell_contents
+        except ValueError:  # an empty cell
+            pass
+    return found
+
+
+@contextmanager
+def forbidden_calls(fn: Callable, forbidden: Sequence[str], fn_name: str = "") -> Iterator[None]:
+    """Fail with :class:`ForbiddenCall` if ``fn`` uses any of ``forbidden`` (dotted names).
+
+    Two guards: the function's globals must not hold a forbidden object (``from scipy.signal
+    import correlate2d as c`` is caught before anything runs), and while the block runs each
+    forbidden function is replaced by a tripwire (``torch.nn.functional.conv2d(...)`` is caught).
+    Names that cannot be imported here are skipped: a student cannot call them either.
+    """
+    fn_name = fn_name or getattr(fn, "__name__", "function")
+    resolved = {name: r for name in forbidden if (r := _resolve(name)) is not None}
+    banned = {id(obj): name for name, (_, _, obj) in resolved.items()}
+    for value in _referenced_globals(fn).values():
+        if id(value) in banned:
+            raise ForbiddenCall(_forbidden_message(fn_name, banned[id(value)]))
+
+    patched = []
+
+    def tripwire(name: str) -> Callable:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            raise ForbiddenCall(_forbidden_message(fn_name, name))
+
+        return call
+
+    try:
+        for name, (owner, attr, _) in resolved.items():
+            if owner is not None and callable(getattr(owner, attr)):
+                patched.append((owner, attr, getattr(owner, attr)))
+                setattr(owner, attr, tripwire(name))
+        yield
+    finally:
+        for owner, attr, original in reversed(patched):
+            setattr(owner, attr, original)
+
+
 def _copy_arg(value: Any) -> Any:
     # The student's function must not be able to change the inputs the reference sees.
     return value.copy() if isinstance(value, np.ndarray) else value
@@ -229,12 +313,14 @@ def check_function(
     atol: float,
     name: str | None = None,
     check_dtype: bool = False,
+    forbidden: Sequence[str] = (),
 ) -> None:
     """Call ``fn`` on every case and compare with ``reference`` on the same arguments.
 
     ``reference`` is the grader's implementation; its result is computed before
-    the student's function runs, on separate copies of the arguments. Raises
-    :class:`CheckFailure` naming the case on the first failure.
+    the student's function runs, on separate copies of the arguments. ``forbidden``
+    names library functions the student must not use (see :func:`forbidden_calls`).
+    Raises :class:`CheckFailure` naming the case on the first failure.
     """
     __tracebackhide__ = True
     fn_name = name or getattr(fn, "__name__", "function")
@@ -244,7 +330,10 @@ def check_function(
         expected = reference(*case.args, **case.kwargs)
         label = case.describe(fn_name)
         try:
-            got = fn(*(_copy_arg(a) for a in case.args), **{k: _copy_arg(v) for k, v in case.kwargs.items()})
+            with forbidden_calls(fn, forbidden, fn_name):
+                got = fn(*(_copy_arg(a) for a in case.args), **{k: _copy_arg(v) for k, v in case.kwargs.items()})
+        except CheckFailure:
+            raise
         except NotImplementedError:
             raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
         except Exception as exc:  # the student's bug, reported with the case that triggered it

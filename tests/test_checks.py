@@ -112,3 +112,30 @@ def test_student_cannot_change_the_inputs_the_reference_sees():
     with pytest.raises(CheckFailure):
         check_function(mutating, [Case((np.ones(2),))], reference, rtol=0, atol=0)
     assert (seen[0] == 1).all()
+
+
+def test_forbidden_library_calls_are_caught_by_global_alias_and_at_call_time():
+    import math
+
+    from autograder.checks import ForbiddenCall, forbidden_calls
+
+    from_import = math.sqrt
+
+    def uses_alias(x):
+        return from_import(x)
+
+    def uses_module(x):
+        return math.sqrt(x)
+
+    def honest(x):
+        return x ** 0.5
+
+    with pytest.raises(ForbiddenCall, match="math.sqrt"):
+        with forbidden_calls(uses_alias, ["math.sqrt"]):
+            uses_alias(4.0)
+    with pytest.raises(ForbiddenCall, match="implement it yourself"):
+        with forbidden_calls(uses_module, ["math.sqrt"]):
+            uses_module(4.0)
+    with forbidden_calls(honest, ["math.sqrt", "no_such_module.fn"]):
+        assert honest(4.0) == 2.0
+    assert math.sqrt(4.0) == 2.0  # restored

@@ -106,3 +106,23 @@ def test_reference_matches_seed_worked_examples():
     np.testing.assert_array_equal(lab03.ref_max_pool2d(pool, 2, 2)[0, 0], [[7, 6], [9, 8]])
     np.testing.assert_allclose(lab03.ref_avg_pool2d(pool, 2, 2)[0, 0], [[3.75, 3], [5.5, 5.75]])
     assert lab03.ref_cross_entropy(np.array([0.2, 0.7, 0.1]), np.array([0.0, 1.0, 0.0])) == pytest.approx(0.357, abs=5e-4)
+
+
+def test_an_answer_that_calls_the_library_gets_no_points_and_says_why():
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    def softmax(a):
+        return F.softmax(torch.from_numpy(np.asarray(a, dtype=float)), dim=-1).numpy()
+
+    from scipy.signal import correlate2d
+
+    def conv2d_single(x, k):
+        return correlate2d(x, k, mode="valid")
+
+    with pytest.raises(CheckFailure, match="torch.nn.functional.softmax"):
+        lab03.check_softmax(softmax)
+    with pytest.raises(CheckFailure, match="implement it yourself"):
+        lab03.check_conv2d_single(conv2d_single)
+    # the patched functions are restored afterwards
+    assert F.softmax(torch.zeros(2), dim=0).tolist() == [0.5, 0.5]
