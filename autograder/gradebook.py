@@ -74,6 +74,15 @@ def set_due_date(db_url: str, lab: str, due) -> None:
         gb.update_or_create_assignment(lab, duedate=due)
 
 
+def late_penalty(db_url: str, lab: str, notebook: str, student_id: str) -> float:
+    """Points nbgrader's LateSubmissionPlugin took off this notebook (0 without a penalty)."""
+    with Gradebook(db_url) as gb:
+        try:
+            return float(gb.find_submission_notebook(notebook, lab, student_id).late_submission_penalty or 0)
+        except MissingEntry:
+            return 0.0
+
+
 def seconds_late(db_url: str, lab: str, student_id: str) -> float:
     """How late nbgrader found the student's submission (0 if on time, undated or absent)."""
     with Gradebook(db_url) as gb:

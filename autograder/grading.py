@@ -35,11 +35,12 @@ def _timeout_reason(failures: list[execute.CellFailure], timeout: int) -> str:
     return f"タイムアウト / timed out after {timeout} s: {where}"
 
 
-def _late_reason(seconds: float) -> str:
+def _late_reason(seconds: float, penalty: float) -> str:
     if seconds <= 0:
         return ""
     hours, rest = divmod(int(seconds), 3600)
-    return f"提出遅れ / late by {hours} h {rest // 60:02d} min"
+    reason = f"提出遅れ / late by {hours} h {rest // 60:02d} min"
+    return reason + (f", 減点 / penalty -{penalty:g}" if penalty else "")
 
 
 def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: int) -> NotebookResult | None:
@@ -57,10 +58,11 @@ def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: i
         for s in sorted(scores, key=lambda s: order.get(s.grade_id, len(order)))
     ]
     late = gradebook.seconds_late(course.db_url, lab, sub.student_id)
-    reasons = [r for r in (_timeout_reason(failures, timeout), _late_reason(late)) if r]
+    penalty = gradebook.late_penalty(course.db_url, lab, sub.notebook, sub.student_id)
+    reasons = [r for r in (_timeout_reason(failures, timeout), _late_reason(late, penalty)) if r]
     return NotebookResult(
         sub.student_id, lab, sub.notebook, GRADED,
-        score=sum(q.score for q in questions),
+        score=max(0.0, sum(q.score for q in questions) - penalty),
         max_score=sum(q.max_score for q in questions),
         reason="; ".join(reasons),
         questions=questions,

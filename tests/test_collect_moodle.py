@@ -166,3 +166,27 @@ def test_not_a_zip_is_a_clear_error(tmp_path):
     bogus.write_text("not a zip")
     proc = run_autograder("collect", "lab03", str(bogus), cwd=root)
     assert proc.returncode == 2 and "not a readable zip" in proc.stdout
+
+
+def test_late_penalty_configured_in_nbgrader_applies_to_the_score(tmp_path):
+    import os
+    from datetime import datetime
+
+    root = copy_course(tmp_path / "course")
+    with open(root / "nbgrader_config.py", "a", encoding="utf-8") as fh:
+        fh.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    solution = REPO / "solutions" / "lab03" / "03_n.ipynb"
+    for student, when in {"s1": datetime(2026, 7, 14, 12, 0), "s2": datetime(2026, 7, 16, 12, 0)}.items():
+        path = upload / f"{student}_03_n.ipynb"
+        path.write_bytes(solution.read_bytes())
+        os.utime(path, (when.timestamp(), when.timestamp()))
+    proc = run_autograder("collect", "lab03", str(upload), "--due", "2026-07-14T23:59", "--timezone", "UTC", cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run_autograder("grade", "lab03", cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(root / "reports" / "lab03" / "grades.csv", encoding="utf-8") as fh:
+        rows = {r["student_id"]: r for r in csv.DictReader(fh)}
+    assert float(rows["s1"]["score"]) == 15 and rows["s1"]["reason"] == ""
+    assert float(rows["s2"]["score"]) == 0 and "penalty -15" in rows["s2"]["reason"]
