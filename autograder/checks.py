@@ -14,6 +14,7 @@ inputs, expected values and tolerances are chosen by the grader.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -231,7 +232,13 @@ def _forbidden_message(fn_name: str, what: str) -> str:
 
 
 def _resolve(dotted: str) -> tuple[Any, str, Any] | None:
-    """(owner, attribute, object) for "package.module.attr", or None if it can't be imported here."""
+    """(owner, attribute, object) for "package.module.attr", or None if its package is not loaded.
+
+    Only packages the kernel has already imported count: importing one here (Keras pulls in
+    TensorFlow) would cost seconds per check, and code that never imported it cannot call it.
+    """
+    if dotted.partition(".")[0] not in sys.modules:
+        return None
     module_name, _, attr = dotted.rpartition(".")
     try:
         owner = importlib.import_module(module_name)
@@ -271,7 +278,7 @@ def forbidden_calls(fn: Callable, forbidden: Sequence[str], fn_name: str = "") -
     Two guards: the function's globals must not hold a forbidden object (``from scipy.signal
     import correlate2d as c`` is caught before anything runs), and while the block runs each
     forbidden function is replaced by a tripwire (``torch.nn.functional.conv2d(...)`` is caught).
-    Names that cannot be imported here are skipped: a student cannot call them either.
+    Names whose package the process has not imported are skipped: nothing can call them.
     """
     fn_name = fn_name or getattr(fn, "__name__", "function")
     resolved = {name: r for name in forbidden if (r := _resolve(name)) is not None}
