@@ -52,6 +52,11 @@ class CellFailure:
     def timed_out(self) -> bool:
         return self.ename == TIMEOUT_ERROR
 
+    @property
+    def summary(self) -> str:
+        """"ename: first line of the message" (or the ename alone)."""
+        return f"{self.ename}: {self.message}" if self.message else self.ename
+
 
 def first_line(text: str) -> str:
     """The first non-blank line of an error message, without ANSI colours."""
@@ -59,13 +64,12 @@ def first_line(text: str) -> str:
     return lines[0].strip() if lines else ""
 
 
-def cell_failures(notebook_path: Path) -> list[CellFailure]:
-    """Every cell of an autograded notebook whose outputs hold an error, in order.
+def cell_failures(nb: nbformat.NotebookNode) -> list[CellFailure]:
+    """Every cell of an executed notebook whose outputs hold an error, in order.
 
     A timed-out cell is reported as one CellTimeoutError even when the interrupt
     it triggered also left a KeyboardInterrupt in the outputs.
     """
-    nb = nbformat.read(notebook_path, as_version=4)
     failures = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":

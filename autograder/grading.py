@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from autograder import collect, execute, gradebook, reports
 from autograder.course import Course
 from autograder.release import record_in_gradebook
@@ -48,10 +50,9 @@ def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: i
     if scores is None:
         return None
     order = {gid: i for i, gid in enumerate(course.question_ids(lab, sub.notebook))}
-    failures = execute.cell_failures(
-        execute.autograded_notebook(course.autograded_dir, sub.student_id, lab, sub.notebook)
-    )
-    messages = {f.grade_id: f"{f.ename}: {f.message}" if f.message else f.ename for f in failures if f.grade_id}
+    autograded = execute.autograded_notebook(course.autograded_dir, sub.student_id, lab, sub.notebook)
+    failures = execute.cell_failures(nbformat.read(autograded, as_version=4))
+    messages = {f.grade_id: f.summary for f in failures if f.grade_id}
     questions = [
         QuestionResult(s.grade_id, s.score, s.max_score, s.needs_manual_grade,
                        messages.get(s.grade_id, "") if s.score < s.max_score and not s.needs_manual_grade else "")

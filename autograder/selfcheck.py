@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from autograder.execute import TIMEOUT_ERROR, first_line
+from autograder.execute import cell_failures
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,6 @@ class SelfCheck:
         return sum(t.points for t in self.tests)
 
 
-def _error_of(cell) -> str:
-    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-    if not errors:
-        return ""
-    error = next((e for e in errors if e.get("ename") == TIMEOUT_ERROR), errors[0])
-    detail = first_line(error.get("evalue", ""))
-    return f"{error.get('ename', 'Error')}: {detail}" if detail else error.get("ename", "Error")
-
-
 def check_notebook(path: Path, *, timeout: int = 600) -> SelfCheck:
     """Execute a copy of the notebook in its own folder and report every graded test cell."""
     nb = nbformat.read(path, as_version=4)
@@ -57,16 +48,17 @@ def check_notebook(path: Path, *, timeout: int = 600) -> SelfCheck:
                                 resources={"metadata": {"path": scratch}},
                                 extra_arguments=["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"])
         client.execute()
+    failures = {f.cell_index: f for f in cell_failures(nb)}
     tests, elsewhere, manual = [], [], 0.0
     for index, cell in enumerate(nb.cells):
         meta = cell.metadata.get("nbgrader", {})
+        failure = failures.get(index)
         if meta.get("grade") and cell.cell_type == "code":
-            message = _error_of(cell)
             tests.append(TestCellResult(meta.get("grade_id", f"cell {index}"), float(meta.get("points", 0)),
-                                        not message, message))
+                                        failure is None, failure.summary if failure else ""))
         elif meta.get("grade"):
             manual += float(meta.get("points", 0))
-        elif cell.cell_type == "code" and _error_of(cell):
-            elsewhere.append(f"cell {index}" + (f" ({meta['grade_id']})" if meta.get("grade_id") else "")
-                             + f": {_error_of(cell)}")
+        elif failure:
+            elsewhere.append(f"cell {index}" + (f" ({failure.grade_id})" if failure.grade_id else "")
+                             + f": {failure.summary}")
     return SelfCheck(tests, elsewhere, manual)
