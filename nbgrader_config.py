@@ -28,3 +28,9 @@ c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelA
 # Late work: `autograder collect --due` records the due date and each submission's time; this decides
 # the penalty ("none": lateness is only reported; "zero": a late notebook scores 0).
 c.LateSubmissionPlugin.penalty_method = "none"
+
+# Feedback shows each test's message but not the hidden tests' source (nbgrader issues #917, #1363).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

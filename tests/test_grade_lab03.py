@@ -121,3 +121,16 @@ def test_the_table_shows_every_student_and_total(graded):
     for student in EXPECTED:
         assert student in out
     assert "15/17" in out and "10/17" in out
+
+
+@pytest.mark.parametrize("student", ["ref-solution", "flipped-kernel", "blank-release"])
+def test_feedback_hides_the_hidden_tests_source(graded, student):
+    html = (graded["root"] / "feedback" / student / "lab03" / "03_n.html").read_text(encoding="utf-8")
+    assert "HIDDEN TESTS" not in html and "lab03.check_" not in html
+    assert "assert_close" in html  # the visible tests stay
+
+
+def test_failures_column_names_the_failing_question(graded):
+    failures = graded["rows"]["flipped-kernel"]["failures"]
+    assert "test_conv2d_single: CheckFailure" in failures and "test_conv2d: CheckFailure" in failures
+    assert graded["rows"]["ref-solution"]["failures"] == ""
