@@ -66,10 +66,12 @@ def test_the_sample_zip_has_what_moodle_zips_have():
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory):
     root = copy_course(tmp_path_factory.mktemp("moodle") / "course")
+    zip_before = ZIP.read_bytes()
     roster = run_autograder("roster", "import", str(MOODLE / "roster.csv"), cwd=root)
     assert roster.returncode == 0, roster.stdout + roster.stderr
     proc = run_autograder("collect", "lab03", str(ZIP), "--due", "2026-07-14T23:59", cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert ZIP.read_bytes() == zip_before  # the download is only read
     with open(root / "reports" / "lab03" / "collect.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     return root, proc, rows
