@@ -61,7 +61,7 @@ def test_release_regenerates_both_trees(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (root / "release" / "lab03" / "03_n.ipynb").is_file()
     assert (root / "solutions" / "lab03" / "03_n.ipynb").is_file()
-    assert run_autograder("check-sync", cwd=root).returncode == 0
+    assert run_autograder("check-sync", "lab03", cwd=root).returncode == 0
 
 
 def test_unknown_lab_is_a_clear_error(tmp_path):

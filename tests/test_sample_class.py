@@ -1,19 +1,32 @@
-"""The committed sample class is what examples/make_sample_class.py builds from solutions/ and release/."""
+"""The committed sample classes are what their generators in examples/ build from solutions/ and release/."""
 
 from __future__ import annotations
 
 import importlib.util
 
+import pytest
+
 from conftest import REPO, tree_digest
 
+# generator script -> (folder under examples/submissions, number of students)
+GENERATORS = {
+    "make_sample_class.py": ("lab03", 11),
+    "make_lab01_samples.py": ("lab01", 8),
+    "make_lab02_samples.py": ("lab02", 10),
+    "make_lab03h_samples.py": ("lab03h", 6),
+    "make_lab06_samples.py": ("lab06", 7),
+}
 
-def test_sample_class_is_up_to_date(tmp_path):
-    spec = importlib.util.spec_from_file_location("make_sample_class", REPO / "examples" / "make_sample_class.py")
+
+@pytest.mark.parametrize("script", sorted(GENERATORS))
+def test_sample_class_is_up_to_date(tmp_path, script):
+    folder, count = GENERATORS[script]
+    spec = importlib.util.spec_from_file_location(script.removesuffix(".py"), REPO / "examples" / script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    students = module.build(tmp_path / "lab03")
-    assert len(students) == 11
-    committed = REPO / "examples" / "submissions" / "lab03"
-    assert tree_digest(tmp_path / "lab03") == tree_digest(committed), (
-        "examples/submissions/lab03 is stale: run `make samples` and commit"
+    students = module.build(tmp_path / folder)
+    assert len(students) == count
+    committed = REPO / "examples" / "submissions" / folder
+    assert tree_digest(tmp_path / folder) == tree_digest(committed), (
+        f"examples/submissions/{folder} is stale: run `make samples` and commit"
     )

@@ -25,7 +25,7 @@ def _grade_stderr_student(tmp_path, extra_config: str = "") -> dict:
     proc = run_autograder("grade", "lab03", "--submissions", str(subs), cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(root / "reports" / "lab03" / "grades.csv", encoding="utf-8") as fh:
-        return next(csv.DictReader(fh))
+        return next(row for row in csv.DictReader(fh) if row["notebook"] == "03_n")
 
 
 def test_stderr_warning_keeps_its_points(tmp_path):

@@ -1,0 +1,259 @@
+"""Lab 01's hidden checks accept the reference solution and reject each realistic mistake.
+
+Runs in-process on the functions of solutions/lab01/01_n.ipynb (no nbgrader), so a broken
+check shows here first, with the check's own message. Also: the time budget interrupts a slow
+training function, the thresholds separate the reference from the mistakes with a margin, and
+the notebook's visible tests state the same thresholds as autograder/labs/lab01.py.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+import warnings
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.checks import CheckFailure
+from autograder.labs import lab01
+
+from conftest import REPO
+
+CHECKS = {
+    "make_sin_data": lab01.check_make_sin_data,
+    "train_sin_regressor": lab01.check_train_sin_regressor,
+    "make_sequence_data": lab01.check_make_sequence_data,
+    "train_sequence_classifier": lab01.check_train_sequence_classifier,
+    "train_digits_classifier": lab01.check_train_digits_classifier,
+    "pca_digits": lab01.check_pca_digits,
+    "tsne_digits": lab01.check_tsne_digits,
+    "make_quantiles_split": lab01.check_make_quantiles_split,
+    "train_quantiles_classifier": lab01.check_train_quantiles_classifier,
+}
+
+# sample student -> {function: what its check's message must say}
+MISTAKE_MESSAGES = {
+    "data-generation": {"make_sin_data": "did you forget the factor π", "make_sequence_data": "1 iff the row contains a 1"},
+    "seed-network-too-slow": {"train_sequence_classifier": "training takes too long"},
+    "tiny-network-few-epochs": {"train_sin_regressor": r"R² on \[0, 4\) = 0\.\d+ < 0.95",
+                                "train_digits_classifier": r"test images = 0\.\d+ < 0.93"},
+    "pca-2-components-no-tsne": {"pca_digits": "use n_components=4", "tsne_digits": "not PCA"},
+    "pca-standardized": {"pca_digits": "PCA of standardized data"},
+    "no-scaling-one-epoch": {"make_quantiles_split": "X is not standardized",
+                             "train_quantiles_classifier": r"validation accuracy \(40 points\) = 0\.\d+ < 0.85"},
+}
+
+
+def _namespace(source_cells: list[str]) -> dict:
+    ns: dict = {}
+    for source in source_cells:
+        exec(compile(source, "<cell>", "exec"), ns)
+    return ns
+
+
+@pytest.fixture(scope="module")
+def solution():
+    """The imports cell and the solution cells of the answer key, executed (no plots, no tests)."""
+    nb = nbformat.read(REPO / "solutions" / "lab01" / "01_n.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"
+             and (c.metadata["nbgrader"]["grade_id"] == "imports" or c.metadata["nbgrader"]["solution"])]
+    return _namespace(cells)
+
+
+@pytest.fixture(scope="module")
+def samples():
+    spec = importlib.util.spec_from_file_location("make_lab01_samples", REPO / "examples" / "make_lab01_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_reference_solution_passes_every_hidden_check(solution, name):
+    CHECKS[name](solution[name])
+
+
+def test_every_mistake_of_the_sample_class_is_covered(samples):
+    assert set(MISTAKE_MESSAGES) == set(samples.MISTAKES)
+    for student, cells in samples.MISTAKES.items():
+        assert set(MISTAKE_MESSAGES[student]) == set(cells), student
+
+
+@pytest.mark.parametrize("student", sorted(MISTAKE_MESSAGES))
+def test_each_mistake_fails_its_checks_with_a_message_naming_it(solution, samples, student):
+    ns = dict(solution)
+    for source in samples.MISTAKES[student].values():
+        exec(compile(source, "<mistake>", "exec"), ns)
+    for name, message in MISTAKE_MESSAGES[student].items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ConvergenceWarning of the under-trained models
+            with pytest.raises(CheckFailure, match=message):
+                CHECKS[name](ns[name])
+
+
+def test_a_slow_training_function_is_interrupted_at_its_budget(monkeypatch):
+    monkeypatch.setattr(lab01, "TRAIN_BUDGET_S", 1.0)
+
+    def train_sin_regressor(X, y):
+        try:  # a broad except in the student's code must not swallow the interruption
+            total = 0
+            while True:
+                total += 1
+        except Exception:
+            return None
+
+    start = time.perf_counter()
+    with pytest.raises(CheckFailure, match=r"training takes too long: \d+\.\d s of CPU time > budget 1 s"):
+        lab01.check_train_sin_regressor(train_sin_regressor)
+    assert time.perf_counter() - start < 5
+
+
+def test_a_budget_overrun_without_the_timer_is_still_caught(monkeypatch):
+    import signal
+
+    monkeypatch.setattr(lab01, "TRAIN_BUDGET_S", 0.3)
+    monkeypatch.delattr(signal, "setitimer")  # e.g. Windows: only the measured time is left
+
+    def train_quantiles_classifier(X_train, y_train):
+        end = time.process_time() + 0.5
+        while time.process_time() < end:
+            pass
+        from sklearn.neural_network import MLPClassifier
+
+        return MLPClassifier((5,), learning_rate_init=0.05, max_iter=500, random_state=0).fit(X_train, y_train)
+
+    with pytest.raises(CheckFailure, match="budget 0.3 s"):
+        lab01.check_train_quantiles_classifier(train_quantiles_classifier)
+
+
+def test_the_timer_is_removed_after_each_check(solution):
+    import signal
+
+    lab01.check_train_quantiles_classifier(solution["train_quantiles_classifier"])
+    assert signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGPROF) in (signal.SIG_DFL, None)
+
+
+def test_models_must_be_fitted_mlps_returned_by_the_function():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import MLPClassifier
+
+    def forgot_return(X, y):
+        MLPClassifier((5,), random_state=0).fit(X, y)
+
+    def never_fitted(X, y):
+        return MLPClassifier((5,))
+
+    def not_a_network(X, y):
+        return LogisticRegression().fit(X, y)
+
+    def not_implemented(X, y):
+        raise NotImplementedError()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fn, message in [(forgot_return, "did you forget `return`"), (never_fitted, "did you call fit"),
+                            (not_a_network, "return a fitted MLPClassifier"), (not_implemented, "not implemented")]:
+            with pytest.raises(CheckFailure, match=message):
+                lab01.check_train_quantiles_classifier(fn)
+
+
+def test_a_rule_instead_of_a_network_gets_no_points():
+    class ContainsOne:
+        def predict(self, X):
+            return (np.asarray(X) == 1).any(axis=1).astype(int)
+
+    with pytest.raises(CheckFailure, match="MLPClassifier"):
+        lab01.check_train_sequence_classifier(lambda X, y: ContainsOne())
+
+
+def test_quantiles_network_must_have_five_hidden_neurons():
+    from sklearn.neural_network import MLPClassifier
+
+    def wide(X, y):
+        return MLPClassifier((50,), learning_rate_init=0.05, max_iter=500, random_state=0).fit(X, y)
+
+    with pytest.raises(CheckFailure, match=r"hidden_layer_sizes=\(5,\)"):
+        lab01.check_train_quantiles_classifier(wide)
+
+
+def test_data_generators_must_be_random_and_reproducible():
+    def linspace_data(size, seed):  # no randomness at all
+        X = np.linspace(0, 4, size, endpoint=False)[:, None]
+        return X, np.sin(np.pi * X[:, 0])
+
+    def unseeded(size, seed):
+        X = np.random.uniform(0, 4, size=(size, 1))
+        return X, np.sin(np.pi * X[:, 0])
+
+    def one_d(size, seed):
+        X = np.random.default_rng(seed).uniform(0, 4, size=size)
+        return X, np.sin(np.pi * X)
+
+    with pytest.raises(CheckFailure, match="a different seed gives the same data"):
+        lab01.check_make_sin_data(linspace_data)
+    with pytest.raises(CheckFailure, match="two calls with the same seed differ"):
+        lab01.check_make_sin_data(unseeded)
+    with pytest.raises(CheckFailure, match="X is 2-D with one column"):
+        lab01.check_make_sin_data(one_d)
+
+
+def test_pca_scores_may_flip_sign_but_not_change(solution):
+    def flipped(X):
+        scores, ratio = solution["pca_digits"](X)
+        return -scores, ratio
+
+    def scaled_scores(X):
+        scores, ratio = solution["pca_digits"](X)
+        return scores * 1.01, ratio
+
+    lab01.check_pca_digits(flipped)
+    with pytest.raises(CheckFailure, match="scores"):
+        lab01.check_pca_digits(scaled_scores)
+
+
+def test_thresholds_separate_the_reference_from_the_mistakes_with_a_margin(solution):
+    """The figures written beside the thresholds in lab01.py, measured here the way the checks measure them."""
+    from sklearn.metrics import r2_score
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, y = lab01.sin_data(lab01.SIN_N_TRAIN, 101)
+        grid = np.linspace(0.0, 4.0, 2000, endpoint=False)[:, None]
+        r2 = r2_score(np.sin(np.pi * grid[:, 0]), solution["train_sin_regressor"](X, y).predict(grid))
+        X, y = lab01.sequence_data(lab01.SEQ_N_TRAIN, 202)
+        X_test, y_test = lab01.sequence_data(lab01.SEQ_N_TEST, 203)
+        seq = solution["train_sequence_classifier"](X, y).score(X_test, y_test)
+        base_rate = float(np.mean(y_test))
+        X_train, X_test, y_train, y_test = lab01.digits_split()
+        digits = solution["train_digits_classifier"](X_train, y_train).score(X_test, y_test)
+        X, labels = lab01.tsne_subset()
+        tsne = lab01.knn_accuracy(solution["tsne_digits"](X, 0), labels)
+        pca2 = lab01.knn_accuracy(lab01.ref_pca(X, 2)[0], labels)
+        X_train, X_valid, y_train, y_valid = lab01.quantiles_split()
+        quant = solution["train_quantiles_classifier"](X_train, y_train).score(X_valid, y_valid)
+
+    assert r2 >= lab01.SIN_R2_MIN + 0.04
+    assert seq >= lab01.SEQ_ACC_MIN + 0.04 and base_rate < lab01.SEQ_ACC_MIN - 0.25
+    assert digits >= lab01.DIGITS_ACC_MIN + 0.03
+    assert tsne >= lab01.TSNE_KNN_MIN + 0.07 and pca2 < lab01.TSNE_KNN_MIN - 0.2
+    assert quant >= lab01.QUANT_ACC_MIN + 0.1
+
+
+def test_notebook_states_the_thresholds_of_the_checks():
+    nb = nbformat.read(REPO / "source" / "lab01" / "01_n.ipynb", as_version=4)
+    tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if c.metadata["nbgrader"].get("grade")
+             and c.cell_type == "code"}
+    assert f"r2 >= {lab01.SIN_R2_MIN}" in tests["test_train_sin_regressor"]
+    assert f"accuracy >= {lab01.SEQ_ACC_MIN}" in tests["test_train_sequence_classifier"]
+    assert f"accuracy >= {lab01.DIGITS_ACC_MIN}" in tests["test_train_digits_classifier"]
+    assert f"knn_accuracy >= {lab01.TSNE_KNN_MIN}" in tests["test_tsne_digits"]
+    assert f"valid_accuracy >= {lab01.QUANT_ACC_MIN}" in tests["test_train_quantiles_classifier"]
+    imports = next(c.source for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == "imports")
+    assert f"TRAIN_BUDGET_S = {lab01.TRAIN_BUDGET_S:g}" in imports
+    assert f"TSNE_BUDGET_S = {lab01.TSNE_BUDGET_S:g}" in imports
+    assert f"size=({lab01.SEQ_N_TRAIN}, 10)" in tests["test_train_sequence_classifier"]
+    assert f"size=({lab01.SIN_N_TRAIN}, 1)" in tests["test_train_sin_regressor"]

@@ -1,0 +1,182 @@
+"""Lab 03 hard (03_h): the hidden checks accept the reference solution and reject each realistic mistake.
+
+Runs in-process on the functions of solutions/lab03/03_h.ipynb (no nbgrader), so a broken check
+shows here first, with the check's own message. Also checks the grader's references against each
+other: torch autograd and the numerical gradient agree on every hidden case.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder.checks import CheckFailure
+from autograder.labs import lab03_hard
+
+from conftest import REPO
+
+CHECKS = {
+    "conv2d_forward": lab03_hard.check_conv2d_forward,
+    "conv2d_backward_db": lab03_hard.check_conv2d_backward_db,
+    "conv2d_backward_dw": lab03_hard.check_conv2d_backward_dw,
+    "conv2d_backward_dx": lab03_hard.check_conv2d_backward_dx,
+    "max_pool2d_forward": lab03_hard.check_max_pool2d_forward,
+    "max_pool2d_backward": lab03_hard.check_max_pool2d_backward,
+}
+FUNCTION = {  # check -> the notebook function it grades
+    "conv2d_forward": "conv2d_forward",
+    "conv2d_backward_db": "conv2d_backward",
+    "conv2d_backward_dw": "conv2d_backward",
+    "conv2d_backward_dx": "conv2d_backward",
+    "max_pool2d_forward": "max_pool2d_forward",
+    "max_pool2d_backward": "max_pool2d_backward",
+}
+
+
+def _namespace(source_cells: list[str]) -> dict:
+    ns: dict = {}
+    for source in source_cells:
+        exec(compile(source, "<cell>", "exec"), ns)
+    return ns
+
+
+@pytest.fixture(scope="module")
+def solution():
+    nb = nbformat.read(REPO / "solutions" / "lab03" / "03_h.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+    cells.insert(0, next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "imports"))
+    return _namespace(cells)
+
+
+@pytest.fixture(scope="module")
+def samples():
+    spec = importlib.util.spec_from_file_location("make_lab03h_samples", REPO / "examples" / "make_lab03h_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_reference_solution_passes_every_hidden_check(solution, name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CHECKS[name](solution[FUNCTION[name]])
+
+
+@pytest.mark.parametrize(("student", "failing"), [
+    ("db-not-summed", {"conv2d_backward_db": "shape"}),
+    ("stride-ignored", {"conv2d_backward_dw": "numerical gradient", "conv2d_backward_dx": "numerical gradient"}),
+    ("pool-grad-to-all", {"max_pool2d_backward": "values differ"}),
+    ("pool-overwrite", {"max_pool2d_backward": "overlapping"}),
+])
+def test_each_mistake_fails_exactly_its_checks(solution, samples, student, failing):
+    ns = {"np": np}
+    for source in samples.MISTAKES[student].values():
+        exec(compile(source, "<mistake>", "exec"), ns)
+    for name, check in CHECKS.items():
+        fn = ns.get(FUNCTION[name], solution[FUNCTION[name]])
+        if name in failing:
+            with pytest.raises(CheckFailure, match=failing[name]):
+                check(fn)
+        else:
+            check(fn)
+
+
+@pytest.mark.parametrize("case", [c for c in lab03_hard.conv2d_backward_cases()
+                                  if c.args[1].size <= lab03_hard.NUMGRAD_MAX_SIZE], ids=lambda c: c.note)
+def test_autograd_reference_agrees_with_the_numerical_gradient(case):
+    """On the cases the hidden check gradient-checks."""
+    by_autograd = lab03_hard.ref_conv2d_backward(*case.args, **case.kwargs)
+    by_differences = lab03_hard.numerical_conv2d_backward(*case.args, **case.kwargs)
+    for got, want in zip(by_differences, by_autograd, strict=True):
+        np.testing.assert_allclose(got, want, rtol=lab03_hard.NUMGRAD_RTOL / 10, atol=lab03_hard.NUMGRAD_ATOL / 10)
+
+
+@pytest.mark.parametrize("case", lab03_hard.max_pool2d_backward_cases(), ids=lambda c: c.note)
+def test_max_pool_cases_have_no_ties_and_references_agree(case):
+    dout, x, size, stride = case.args
+    for i in range((x.shape[2] - size) // stride + 1):
+        for j in range((x.shape[3] - size) // stride + 1):
+            window = np.sort(x[:, :, i * stride:i * stride + size, j * stride:j * stride + size].reshape(
+                x.shape[0], x.shape[1], -1), axis=-1)
+            assert np.all(window[..., -1] - window[..., -2] > 1e-3)  # the maximum is unique, clearly
+    by_autograd = lab03_hard.ref_max_pool2d_backward(*case.args)
+    if x.size <= lab03_hard.NUMGRAD_MAX_SIZE:
+        np.testing.assert_allclose(lab03_hard.numerical_max_pool2d_backward(*case.args), by_autograd, atol=1e-7)
+
+
+def test_hidden_cases_cover_strides_paddings_and_batches():
+    cases = lab03_hard.conv2d_backward_cases()
+    assert {c.kwargs["stride"] for c in cases} >= {1, 2, 3}
+    assert {c.kwargs["padding"] for c in cases} >= {0, 1, 2}
+    assert any(c.args[1].shape[0] > 1 and c.args[2].shape[0] > 1 for c in cases)  # N > 1 and K > 1
+    # a case where the stride leaves the last input row out of every window
+    assert any((c.args[1].shape[2] + 2 * c.kwargs["padding"] - c.args[2].shape[2]) % c.kwargs["stride"] for c in cases)
+    pools = lab03_hard.max_pool2d_backward_cases()
+    assert any(c.args[3] < c.args[2] for c in pools) and any(c.args[3] > c.args[2] for c in pools)
+
+
+def test_reference_matches_the_notebook_worked_examples():
+    x = np.arange(1, 26, dtype=float).reshape(1, 1, 5, 5)
+    w = np.arange(1, 10, dtype=float).reshape(1, 1, 3, 3)
+    dx, dw, db = lab03_hard.ref_conv2d_backward(np.ones((1, 1, 3, 3)), x, w)
+    assert db.tolist() == [9.0] and dw[0, 0, 0, 0] == 63 and dx[0, 0, 0, 0] == 1 and dx[0, 0, 2, 2] == 45
+    pool_dx = lab03_hard.ref_max_pool2d_backward(np.ones((1, 1, 2, 2)), lab03_hard.SEED_POOL, 2, 2)
+    np.testing.assert_array_equal(pool_dx[0, 0], [[0, 0, 0, 1], [1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 1]])
+
+
+def test_unimplemented_function_fails_with_not_implemented():
+    def conv2d_backward(dout, x, w, stride=1, padding=0):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="not implemented"):
+        lab03_hard.check_conv2d_backward_dx(conv2d_backward)
+
+
+def test_wrong_return_shape_is_explained():
+    def conv2d_backward(dout, x, w, stride=1, padding=0):
+        return np.zeros_like(x)  # dx only
+
+    with pytest.raises(CheckFailure, match="dx, dw, db"):
+        lab03_hard.check_conv2d_backward_db(conv2d_backward)
+
+
+def test_autograd_and_library_gradients_get_no_points_and_say_why():
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    def conv2d_backward(dout, x, w, stride=1, padding=0):  # lets autograd do the work
+        tx = torch.tensor(x, requires_grad=True)
+        tw = torch.tensor(w, requires_grad=True)
+        tb = torch.zeros(w.shape[0], dtype=torch.float64, requires_grad=True)
+        F.conv2d(tx, tw, tb, stride=stride, padding=padding).backward(torch.tensor(dout))
+        return tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy()
+
+    with pytest.raises(CheckFailure, match="implement it yourself"):
+        lab03_hard.check_conv2d_backward_dw(conv2d_backward)
+
+    from torch.nn.grad import conv2d_input
+
+    def conv2d_backward_helper(dout, x, w, stride=1, padding=0):
+        dx = conv2d_input(x.shape, torch.tensor(w), torch.tensor(dout), stride=stride, padding=padding).numpy()
+        return dx, np.zeros_like(w), dout.sum(axis=(0, 2, 3))
+
+    with pytest.raises(CheckFailure, match="torch.nn.grad.conv2d_input"):
+        lab03_hard.check_conv2d_backward_dx(conv2d_backward_helper)
+
+    def max_pool2d_backward(dout, x, size, stride):
+        tx = torch.tensor(x, requires_grad=True)
+        out = F.max_pool2d(tx, size, stride)
+        (out * torch.tensor(dout)).sum().backward()
+        return tx.grad.numpy()
+
+    with pytest.raises(CheckFailure, match="implement it yourself"):
+        lab03_hard.check_max_pool2d_backward(max_pool2d_backward)
+    # the patched functions are restored afterwards
+    t = torch.ones(2, requires_grad=True)
+    (t * 3).sum().backward()
+    assert t.grad.tolist() == [3.0, 3.0]

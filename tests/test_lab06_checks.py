@@ -1,0 +1,215 @@
+"""Lab 06's hidden checks accept the reference solution and reject each realistic mistake.
+
+Runs in-process on the code of solutions/lab06/06_n.ipynb (no nbgrader), so a broken check
+shows here first, with the check's own message. The whole pipeline (prepare, train, measure the
+test RMSE) runs once per variant; training takes a few seconds on one thread.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from autograder.checks import CheckFailure
+from autograder.labs import lab06
+
+from conftest import REPO
+
+FUNCTION_CHECKS = {
+    "min_max_scale": lab06.check_min_max_scale,
+    "create_dataset": lab06.check_create_dataset,
+    "split_data": lab06.check_split_data,
+    "LSTMRegressor": lab06.check_lstm_regressor,
+    "train_model": lab06.check_train_model,
+    "predict": lab06.check_predict,
+}
+# cells of the notebook that define or compute things (no plots, no tests)
+PIPELINE = ["imports", "min_max_scale", "create_dataset", "split_data", "settings", "prepare", "lstm_regressor",
+            "train_model", "predict", "fit"]
+
+
+def _solution_cells() -> dict[str, str]:
+    nb = nbformat.read(REPO / "solutions" / "lab06" / "06_n.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if c.cell_type == "code"}
+
+
+def _run(cells: dict[str, str], replacements: dict[str, str] | None = None) -> dict:
+    """Execute the pipeline cells (with some replaced) in a fresh namespace, as the notebook would."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ns: dict = {}
+    for grade_id in PIPELINE:
+        source = (replacements or {}).get(grade_id, cells[grade_id])
+        exec(compile(source, f"<{grade_id}>", "exec"), ns)
+        if grade_id == "imports":
+            ns["passengers"] = lab06.load_airline_passengers()
+    return ns
+
+
+@pytest.fixture(scope="module")
+def samples():
+    spec = importlib.util.spec_from_file_location("make_lab06_samples", REPO / "examples" / "make_lab06_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def cells():
+    return _solution_cells()
+
+
+@pytest.fixture(scope="module")
+def pipelines(cells, samples):
+    """student -> namespace after the pipeline ran (each trained once, on first use)."""
+    cache: dict[str, dict] = {}
+
+    def get(student: str) -> dict:
+        if student not in cache:
+            threads = torch.get_num_threads()
+            try:
+                cache[student] = _run(cells, samples.MISTAKES.get(student))
+            finally:
+                torch.set_num_threads(threads)
+        return cache[student]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def solution(pipelines):
+    return pipelines("ref-solution")
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_CHECKS))
+def test_reference_solution_passes_every_hidden_check(solution, name):
+    FUNCTION_CHECKS[name](solution[name])
+
+
+def test_reference_pipeline_passes_the_model_checks(solution):
+    lab06.check_prepared(solution["trainX"], solution["trainY"], solution["testX"], solution["testY"])
+    lab06.check_test_rmse(solution["model"])
+
+
+def test_reference_rmse_is_the_figure_quoted_beside_the_threshold(solution):
+    rmse = lab06.measure_test_rmse(solution["model"])
+    assert rmse == pytest.approx(0.0646, abs=5e-4)
+    assert rmse < lab06.RMSE_MAX / 2  # a wide margin: other seeds measured 0.065-0.090
+
+
+# student -> (the function checks it fails, with a word of the message), whether the pipeline checks fail
+MISTAKE_FAILURES = {
+    "shuffled-split": ({"split_data": "shuffle"}, {"prepared": "shape"}),
+    "off-by-one": ({"create_dataset": "range"}, {"prepared": "shape"}),
+    "no-scaling": ({}, {"prepared": "scaled", "rmse": "threshold"}),
+    "no-batch-first": ({"LSTMRegressor": "batch_first"}, {"rmse": "threshold"}),
+    "no-zero-grad": ({"train_model": "zero_grad"}, {"rmse": "threshold"}),
+}
+
+
+@pytest.mark.parametrize("student", sorted(MISTAKE_FAILURES))
+def test_each_mistake_fails_exactly_its_checks(pipelines, student):
+    failing, pipeline_failing = MISTAKE_FAILURES[student]
+    ns = pipelines(student)
+    for name, check in FUNCTION_CHECKS.items():
+        if name in failing:
+            with pytest.raises(CheckFailure, match=failing[name]):
+                check(ns[name])
+        else:
+            check(ns[name])
+    pipeline = {
+        "prepared": lambda: lab06.check_prepared(ns["trainX"], ns["trainY"], ns["testX"], ns["testY"]),
+        "rmse": lambda: lab06.check_test_rmse(ns["model"]),
+    }
+    for name, check in pipeline.items():
+        if name in pipeline_failing:
+            with pytest.raises(CheckFailure, match=pipeline_failing[name]):
+                check()
+        else:
+            check()
+
+
+def test_shuffled_split_leaks_the_test_period_and_looks_better(pipelines):
+    """Why split_data is checked on its own: shuffling leaks test-period windows into training."""
+    assert lab06.measure_test_rmse(pipelines("shuffled-split")["model"]) < 0.0646
+
+
+def test_unimplemented_functions_fail_with_not_implemented():
+    def create_dataset(data, look_back):
+        raise NotImplementedError()
+
+    class LSTMRegressor(torch.nn.Module):
+        def __init__(self, hidden_size=6):
+            super().__init__()
+            raise NotImplementedError()
+
+    with pytest.raises(CheckFailure, match="not implemented"):
+        lab06.check_create_dataset(create_dataset)
+    with pytest.raises(CheckFailure, match="not implemented"):
+        lab06.check_lstm_regressor(LSTMRegressor)
+
+
+def test_last_time_step_and_return_types_are_checked():
+    class FirstStep(torch.nn.Module):  # reads the LSTM output at the first time step
+        def __init__(self, hidden_size=6):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(1, hidden_size, batch_first=True)
+            self.fc = torch.nn.Linear(hidden_size, 1)
+
+        def forward(self, x):
+            return self.fc(self.lstm(x)[0][:, 0, :])
+
+    with pytest.raises(CheckFailure, match="last time step"):
+        lab06.check_lstm_regressor(FirstStep)
+
+    def predict(model, X):  # forgets .numpy()
+        with torch.no_grad():
+            return model(torch.tensor(X, dtype=torch.float32))
+
+    with pytest.raises(CheckFailure, match="NumPy"):
+        lab06.check_predict(predict)
+
+    def split_data(x, y, test_size=0.1):  # truncates instead of rounding
+        pos = int(len(x) * (1 - test_size))
+        return x[:pos], y[:pos], x[pos:], y[pos:]
+
+    with pytest.raises(CheckFailure, match="shape"):
+        lab06.check_split_data(split_data)
+
+
+def test_the_library_scaler_gets_no_points_and_says_why():
+    from sklearn.preprocessing import minmax_scale
+
+    def min_max_scale(data):
+        return minmax_scale(np.asarray(data, dtype=float).reshape(-1)).reshape(np.shape(data))
+
+    with pytest.raises(CheckFailure, match="implement it yourself"):
+        lab06.check_min_max_scale(min_max_scale)
+
+
+def test_checks_use_grader_chosen_inputs_beyond_the_visible_examples():
+    looks = {c.args[1] for c in lab06.create_dataset_cases()}
+    assert {1, lab06.LOOK_BACK} <= looks
+    assert any(np.ndim(c.args[0]) == 2 for c in lab06.create_dataset_cases())  # (T, 1) columns
+    sizes = {c.kwargs.get("test_size", lab06.TEST_SIZE) for c in lab06.split_data_cases()}
+    assert len(sizes) >= 3
+
+
+def test_packaged_data_is_the_shared_series():
+    series = lab06.load_airline_passengers()
+    assert series.shape == (144,) and series.sum() == 40363 and series.min() == 104 and series.max() == 622
+    beside_notebook = REPO / "source" / "lab06" / "airline_passengers.csv"
+    assert beside_notebook.read_bytes() == (REPO / "autograder" / "data" / "airline_passengers.csv").read_bytes()
+
+
+def test_reference_figures_of_the_seed():
+    data = lab06.reference_data()
+    assert data["trainX"].shape == (119, 12, 1) and data["testX"].shape == (13, 12, 1)
+    assert data["scaled"].min() == 0 and data["scaled"].max() == 1
+    # the split keeps time order: the last training target is the last value of the first test window
+    assert data["trainY"][-1, 0] == data["testX"][0, -1, 0]
