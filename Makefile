@@ -4,11 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint release check-sync samples clean
+.PHONY: venv demo test lint release check-sync samples bench clean
 
 venv: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
+	scripts/install-sandbox
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet pip==26.3
 	$(BIN)/python -m pip install --quiet -r requirements.lock
@@ -22,14 +23,22 @@ check-sync: venv
 	$(BIN)/autograder check-sync
 
 # The instructor's and the TA's steps on a scratch course in demo/ (ignored by git):
-# release the labs, import the roster, collect Moodle's zip of the sample class, grade it.
+# release the labs, import the roster, collect Moodle's zip of lab 03's sample class and grade it,
+# then grade the other labs' sample classes from folders. Lab 03's hard-notebook class is graded in a
+# second scratch course (demo-hard/), since a course grades one class per lab.
 AG := $(CURDIR)/$(BIN)/autograder
+SAMPLES := $(CURDIR)/examples/submissions
 demo: venv
-	rm -rf demo && mkdir demo && cp -r source nbgrader_config.py demo/
+	rm -rf demo demo-hard && mkdir demo && cp -r source nbgrader_config.py demo/
 	cd demo && $(AG) release
 	cd demo && $(AG) roster import $(CURDIR)/examples/moodle/roster.csv
 	cd demo && $(AG) collect lab03 $(CURDIR)/examples/moodle/lab03_download_all_submissions.zip --due 2026-07-14T23:59
 	cd demo && $(AG) grade lab03
+	cd demo && $(AG) grade lab01 --submissions $(SAMPLES)/lab01
+	cd demo && $(AG) grade lab02 --submissions $(SAMPLES)/lab02
+	cd demo && $(AG) grade lab06 --submissions $(SAMPLES)/lab06
+	mkdir demo-hard && cp -r source nbgrader_config.py demo/release demo-hard/
+	cd demo-hard && $(AG) grade lab03 --submissions $(SAMPLES)/lab03h
 
 lint: venv
 	$(BIN)/ruff check autograder tests examples nbgrader_config.py
@@ -38,9 +47,18 @@ test: venv lint
 	$(BIN)/autograder check-sync
 	$(BIN)/python -m pytest -n 2 --dist loadfile tests
 
-# Rebuild the sample class and its Moodle zip from solutions/ and release/ (after `make release`).
+# Plain sequential `nbgrader autograde` against `autograder grade -j 2` on each lab's sample class
+# (not a test; results go to build/bench.json and, by hand, docs/benchmarks.md).
+bench: venv
+	$(BIN)/python tests/benchmarks/grading.py -n 8 -j 2
+
+# Rebuild the sample classes (and lab 03's Moodle zip) from solutions/ and release/ (after `make release`).
 samples: venv
 	$(BIN)/python examples/make_sample_class.py
+	$(BIN)/python examples/make_lab01_samples.py
+	$(BIN)/python examples/make_lab02_samples.py
+	$(BIN)/python examples/make_lab03h_samples.py
+	$(BIN)/python examples/make_lab06_samples.py
 
 clean:
-	rm -rf gradebook.db submitted autograded feedback reports demo .pytest_cache
+	rm -rf gradebook.db submitted autograded feedback reports demo demo-hard .autograder .pytest_cache

@@ -29,8 +29,11 @@ c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelA
 # the penalty ("none": lateness is only reported; "zero": a late notebook scores 0).
 c.LateSubmissionPlugin.penalty_method = "none"
 
-# Feedback shows each test's message but not the hidden tests' source (nbgrader issues #917, #1363).
+# Feedback shows each test's message but not the hidden tests' source (nbgrader issues #917, #1363):
+# neither in the cells nor in the tracebacks, which also leave out the check library's frames.
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+from autograder.preprocessors import TrimTestTracebacks  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, TrimTestTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from autograder.course import Course, CourseError
 
@@ -41,7 +41,7 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     from autograder.collect import SubmissionsError, find_submissions
-    from autograder.grading import grade_lab
+    from autograder.grading import GradeOptions, grade_lab
     from autograder.reports import print_table
 
     course = _course(args)
@@ -54,21 +54,66 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     if not students:
         console.print(f"[red]error:[/] no student folders in {submissions}")
         return 2
+    try:
+        options = GradeOptions(
+            jobs=args.jobs, gpus=_gpu_list(args.gpus), per_gpu=args.per_gpu, cell_timeout=args.cell_timeout,
+            notebook_timeout=args.notebook_timeout, memory_bytes=_bytes(args.memory), threads=args.threads,
+            sandbox=not args.no_sandbox, force=args.force,
+        )
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
     progress = Progress(
         TextColumn("[bold]grading {task.fields[lab]}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[student]}"), TimeRemainingColumn(), console=console, transient=True,
+        TextColumn("{task.fields[student]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=console, transient=True,
     )
     with progress:
         task = progress.add_task("grade", total=len(students), lab=args.lab, student="")
         run = grade_lab(
-            course, args.lab, submissions, cell_timeout=args.cell_timeout,
+            course, args.lab, submissions, options,
             on_student=lambda sid: progress.update(task, advance=1, student=sid),
         )
+    if not run.sandboxed:
+        console.print(f"[bold red]WARNING: student code ran WITHOUT isolation.[/] {run.sandbox_note}")
     print_table(run.results, title=f"{args.lab}: {len(students)} students", console=console)
+    devices = sorted({s.gpus for s in run.slots if s.gpus}) or ["CPU"]
+    console.print(f"graded {len(run.graded)}, unchanged {len(run.skipped)} (use --force to regrade) "
+                  f"in {run.wall_s:.0f} s on {len(run.slots)} slots ({', '.join(devices)}); "
+                  f"sandbox: {'bubblewrap' if run.sandboxed else 'none'}")
     console.print(f"grades CSV:        {run.grades_csv}")
     console.print(f"nbgrader CSV:      {run.nbgrader_csv}")
+    console.print(f"Moodle worksheet:  {run.grades_csv.parent / 'moodle_grades.csv'}")
+    console.print(f"Gradescope:        {run.grades_csv.parent / 'gradescope'}/<student>/<notebook>/results.json")
+    console.print(f"summary figure:    {run.grades_csv.parent / 'summary.png'}")
     console.print(f"feedback (HTML):   {run.feedback_dir}/<student>/{args.lab}/")
     return 0
+
+
+def _gpu_list(text: str | None) -> list[str] | None:
+    """--gpus "0,1" → ["0", "1"]; "none" → [] (CPU only); unset → None (use what is present)."""
+    if text is None:
+        return None
+    if text.strip().lower() in ("", "none", "cpu"):
+        return []
+    gpus = [g.strip() for g in text.split(",") if g.strip()]
+    if not all(g.isdigit() for g in gpus):
+        raise ValueError(f"--gpus takes GPU indices like 0,1 (or none), not {text!r}")
+    return gpus
+
+
+def _bytes(text: str) -> int:
+    """"4G", "512M", "1.5GiB" or a number of bytes."""
+    units = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = value[-1] if value and value[-1] in units else ""
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        raise ValueError(f"--memory takes a size like 4G or 512M, not {text!r}") from None
+    if number <= 0:
+        raise ValueError("--memory must be positive")
+    return int(number * units[unit])
 
 
 def cmd_roster(args: argparse.Namespace, console: Console) -> int:
@@ -195,8 +240,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--submissions", metavar="DIR",
                    help="DIR/<student_id>/<notebook>.ipynb or DIR/<student_id>/<LAB>/<notebook>.ipynb "
                         "(default: the course's submitted/, where `collect` puts them)")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="notebooks graded at once (default: CPU cores; with GPUs: GPUs x --per-gpu)")
+    p.add_argument("--gpus", metavar="LIST", help="GPU indices to use, e.g. 0,1, or none (default: all present)")
+    p.add_argument("--per-gpu", type=int, default=1, metavar="K", help="kernels sharing one GPU (default: 1)")
     p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
                    help="per-cell time limit (default: Execute.timeout in nbgrader_config.py)")
+    p.add_argument("--notebook-timeout", type=int, default=3600, metavar="SECONDS",
+                   help="time limit for a whole notebook (default: 3600)")
+    p.add_argument("--memory", default="4G", metavar="SIZE", help="memory limit per notebook (default: 4G)")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads per notebook (default: cores / jobs)")
+    p.add_argument("--force", action="store_true", help="regrade submissions that are unchanged since last time")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code without bubblewrap isolation (not recommended)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("roster", help="manage the class roster")

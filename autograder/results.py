@@ -37,6 +37,7 @@ class NotebookResult:
     reason: str = ""
     questions: list[QuestionResult] = field(default_factory=list)
     feedback: Path | None = None
+    elapsed: float = 0.0  # seconds the grader spent executing and scoring it; 0 for missing/invalid
 
     @property
     def manual_pending(self) -> float:

@@ -33,6 +33,14 @@ def run_autograder(*args: str, cwd: Path, timeout: float = 900) -> subprocess.Co
     )
 
 
+def run_nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """nbgrader's own CLI from this venv (it runs `alembic` from the same folder, so that goes on PATH)."""
+    bindir = Path(sys.executable).parent
+    env = {**__import__("os").environ, "PATH": f"{bindir}:{__import__('os').environ.get('PATH', '')}"}
+    return subprocess.run([str(bindir / "nbgrader"), *args], cwd=cwd, capture_output=True, text=True, env=env,
+                          check=True)
+
+
 def tree_digest(root: Path) -> dict[str, str]:
     """sha256 of every file below ``root``, by relative path."""
     return {

@@ -1,0 +1,53 @@
+"""nbgrader's autograde, split around our executor.
+
+``prepare`` runs nbgrader's sanitizing steps (outputs cleared, test cells and
+points restored from the gradebook, the lab's files copied) and writes the
+notebooks to execute. ``score`` runs nbgrader's autograde again with its
+``Execute`` step replaced by ``ReplayExecution``, so that nbgrader itself scores
+the outputs our sandboxed kernels produced and records them in the gradebook.
+
+Both touch the gradebook, so the grader calls them one at a time; only the
+execution between them runs in parallel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+
+from autograder.course import Course
+from autograder.execute import AutogradeRun
+from autograder.preprocessors import ReplayExecution
+
+# nbgrader 0.9.6's Autograde.autograde_preprocessors with Execute replaced.
+SCORING_PREPROCESSORS = [
+    ReplayExecution, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+
+def _run(api, lab: str, student_id: str) -> AutogradeRun:
+    result = api.autograde(lab, student_id, force=True, create=True)
+    return AutogradeRun(student_id, bool(result["success"]), result.get("log", ""), result.get("error", ""))
+
+
+def prepare(course: Course, lab: str, student_id: str) -> AutogradeRun:
+    """Sanitize a staged submission into autograded/<student>/<lab>/ (nothing executed, nothing scored)."""
+    api = course.api(Autograde={"autograde_preprocessors": []})
+    return _run(api, lab, student_id)
+
+
+def prepared_dir(course: Course, lab: str, student_id: str) -> Path:
+    """Where ``prepare`` leaves the sanitized notebooks and the lab's files."""
+    return course.autograded_dir / student_id / lab
+
+
+def score(course: Course, lab: str, student_id: str, executed_dir: Path) -> AutogradeRun:
+    """Score the notebooks executed into executed_dir/<student>/<lab>/ with nbgrader, into the gradebook."""
+    api = course.api(
+        Autograde={"autograde_preprocessors": SCORING_PREPROCESSORS},
+        ReplayExecution={"executed_directory": str(executed_dir)},
+    )
+    return _run(api, lab, student_id)

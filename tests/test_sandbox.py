@@ -1,0 +1,248 @@
+"""The sandbox student kernels run in: real kernels, run through nbclient, probing what student
+code can and cannot do. The sandboxed tests are skipped where bubblewrap cannot run."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+import autograder
+from autograder import sandbox
+from autograder.sandbox import Sandbox, kernel_manager, wrap
+
+REPO = Path(autograder.__file__).resolve().parents[1]
+AVAILABLE, WHY = sandbox.available()
+needs_bwrap = pytest.mark.skipif(not AVAILABLE, reason=f"no bubblewrap sandbox here: {WHY}")
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="the uid drop only happens when the grader is root")
+
+# Defined in the kernel before each probe: "ok", or the name of the exception the action raised.
+ATTEMPT = '''
+import json, os, socket
+def attempt(action):
+    try:
+        action()
+        return "ok"
+    except Exception as exc:
+        return type(exc).__name__
+'''
+
+
+def execute(km, *sources: str, timeout: int = 60, **options) -> list[str]:
+    """Run a notebook of ``sources`` on ``km``; each cell's stdout and errors ("Name: value"), as text."""
+    nb = new_notebook(cells=[new_code_cell(src) for src in sources])
+    NotebookClient(nb, km=km, timeout=timeout, allow_errors=True, **options).execute()
+    return ["".join(o.text if o.output_type == "stream" else f"{o.ename}: {o.evalue}\n"
+                    for o in cell.outputs if o.output_type in ("stream", "error")) for cell in nb.cells]
+
+
+def probe(km, **actions: str) -> dict[str, str]:
+    """Each action (a Python expression) run in the kernel: "ok" or the exception's name."""
+    calls = ", ".join(f"{name!r}: attempt(lambda: {expr})" for name, expr in actions.items())
+    out = execute(km, ATTEMPT, f"print(json.dumps({{{calls}}}))")[-1]
+    result = json.loads(out.strip().splitlines()[-1])
+    assert "NameError" not in result.values(), result  # a mistake in the probe, not a denial
+    return result
+
+
+def write(path: Path, text: str, mode: int = 0o644) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def processes_with(token: str) -> list[int]:
+    """Host pids whose command line contains ``token``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and token in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                pids.append(int(entry.name))
+        except OSError:
+            pass  # exited meanwhile
+    return pids
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory):
+    """One sandboxed kernel, started ahead of time and shared by the probes below (starting one
+    and importing torch takes seconds); with a readable data dir and a sibling dir it must not see."""
+    base = tmp_path_factory.mktemp("box")
+    base.chmod(0o755)  # pytest makes it 0700; the data dir below must be readable by nobody
+    paths = {
+        "scratch": base / "scratch",
+        "data": write(base / "data" / "data.txt", "released data").parent,
+        "root_only": write(base / "data" / "root_only.txt", "secret", mode=0o600),
+        "sibling": write(base / "other-student" / "03_n.ipynb", "{}"),
+    }
+    paths["data"].chmod(0o755)
+    os.environ["AG_TEST_GRADER_SECRET"] = "leaked"  # the kernel must not inherit the grader's environment
+    try:
+        km = kernel_manager(Sandbox(paths["scratch"], readable=(paths["data"],)), {"AG_TEST_VAR": "given"})
+        run_sync(km.start_kernel)(cwd=str(base))
+    finally:
+        del os.environ["AG_TEST_GRADER_SECRET"]
+    yield km, paths
+    run_sync(km.shutdown_kernel)(now=True)
+
+
+# --- the command line (no bwrap needed) ---------------------------------------------------------
+
+
+def test_wrap_isolates_and_binds_only_what_is_named(tmp_path):
+    data = tmp_path / "data"
+    cmd = wrap(["python", "-c", "1"], Sandbox(tmp_path / "scratch", readable=(data,)))
+    assert cmd[-3:] == ["python", "-c", "1"]
+    for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session"):
+        assert flag in cmd
+    pairs = list(zip(cmd, cmd[1:], cmd[2:], strict=False))
+    assert ("--bind", str(tmp_path / "scratch"), str(tmp_path / "scratch")) in pairs
+    assert ("--ro-bind", str(data), str(data)) in pairs
+    assert ("--ro-bind", str(REPO / "autograder"), str(REPO / "autograder")) in pairs
+    bound = {Path(src) for flag, src, _ in pairs if flag in ("--bind", "--ro-bind", "--ro-bind-try", "--dev-bind")}
+    assert not {REPO, REPO / "source", Path("/etc"), Path("/")} & bound
+    assert not any(c.startswith("/dev/nvidia") for c in cmd) and "CUDA_VISIBLE_DEVICES" not in cmd
+
+
+def test_wrap_with_gpus_exposes_the_devices(tmp_path):
+    cmd = wrap(["python"], Sandbox(tmp_path, gpus="0,1"))
+    i = cmd.index("CUDA_VISIBLE_DEVICES")
+    assert cmd[i - 1:i + 2] == ["--setenv", "CUDA_VISIBLE_DEVICES", "0,1"]
+    assert ["--ro-bind", "/sys", "/sys"] == cmd[cmd.index("/sys") - 1:cmd.index("/sys") + 2]
+    for node in Path("/dev").glob("nvidia*"):
+        assert ["--dev-bind", str(node), str(node)] == cmd[cmd.index(str(node)) - 1:cmd.index(str(node)) + 2]
+
+
+# --- a sandboxed kernel --------------------------------------------------------------------------
+
+
+@needs_bwrap
+def test_numpy_torch_and_matplotlib_work(box):
+    km, paths = box
+    out = execute(km, "import numpy as np, torch\nprint(int(np.arange(4).sum()), int(torch.ones(3).sum()))",
+                  "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.savefig('plot.png')",
+                  "import os\nprint(os.getcwd() == os.environ['HOME'], os.environ['MPLBACKEND'])")
+    assert out == ["6 3\n", "", "True Agg\n"]
+    assert (paths["scratch"] / "plot.png").stat().st_size > 0
+
+
+@needs_bwrap
+def test_only_the_given_environment_reaches_the_kernel(box):
+    km, _ = box
+    out = execute(km, "import os\nprint(os.environ.get('AG_TEST_VAR'), os.environ.get('AG_TEST_GRADER_SECRET'))")
+    assert out == ["given None\n"]
+
+
+@needs_bwrap
+def test_the_course_and_other_folders_are_unreadable(box):
+    km, paths = box
+    secret = paths["sibling"]
+    assert (REPO / "source").is_dir() and secret.is_file()  # there to read, outside the sandbox
+    result = probe(km, source=f"os.listdir({str(REPO / 'source')!r})",
+                   readme=f"open({str(REPO / 'README.md')!r}).read()",
+                   sibling=f"open({str(secret)!r}).read()",
+                   sibling_dir=f"os.listdir({str(secret.parent)!r})")
+    assert "ok" not in result.values(), result
+
+
+@needs_bwrap
+def test_writes_outside_scratch_fail(box):
+    km, paths = box
+    targets = {"repo": REPO / "sandbox-escape.txt", "package": REPO / "autograder" / "sandbox_escape.py",
+               "readable": paths["data"] / "data.txt", "venv": Path(os.__file__).parent / "sandbox_escape.py"}
+    result = probe(km, scratch="open('mine.txt', 'w').write('x')", tmp="open('/tmp/t.txt', 'w').write('x')",
+                   **{name: f"open({str(path)!r}, 'a').write('x')" for name, path in targets.items()})
+    assert result.pop("scratch") == "ok" and result.pop("tmp") == "ok"
+    assert "ok" not in result.values(), result
+    assert (paths["scratch"] / "mine.txt").read_text() == "x"
+    assert (paths["data"] / "data.txt").read_text() == "released data"
+    assert not targets["repo"].exists() and not targets["package"].exists() and not targets["venv"].exists()
+
+
+@needs_bwrap
+def test_readable_dirs_are_readable_not_writable(box):
+    km, paths = box
+    data = paths["data"] / "data.txt"
+    out = execute(km, f"print(open({str(data)!r}).read())")
+    assert out == ["released data\n"]
+    assert probe(km, write=f"open({str(data)!r}, 'w')", new=f"open({str(data.parent / 'new.txt')!r}, 'w')") == {
+        "write": "OSError", "new": "OSError"}
+
+
+@needs_bwrap
+def test_no_network(box):
+    km, _ = box
+    with socket.create_server(("127.0.0.1", 0)) as server:  # the grader's own loopback
+        port = server.getsockname()[1]
+        socket.create_connection(("127.0.0.1", port), timeout=3).close()  # reachable from outside
+        result = probe(km, host_loopback=f"socket.create_connection(('127.0.0.1', {port}), timeout=3)",
+                       internet="socket.create_connection(('1.1.1.1', 443), timeout=3)",
+                       dns="socket.getaddrinfo('pypi.org', 443)")
+    assert "ok" not in result.values(), result
+
+
+@needs_bwrap
+@as_root
+def test_student_code_runs_as_nobody_not_root(box):
+    km, paths = box
+    assert execute(km, "import os\nprint(os.getuid(), os.getgid(), os.getgroups())") == ["65534 65534 []\n"]
+    assert probe(km, root_only=f"open({str(paths['root_only'])!r}).read()") == {"root_only": "PermissionError"}
+
+
+@needs_bwrap
+def test_a_cell_past_the_timeout_is_interrupted_and_the_kernel_lives_on(box):
+    km, _ = box
+    out = execute(km, "import time\ntime.sleep(60)", "print('alive')", timeout=3, interrupt_on_timeout=True)
+    assert out[0].startswith("KeyboardInterrupt") and out[1] == "alive\n"
+
+
+@needs_bwrap
+def test_processes_the_kernel_started_die_with_it(tmp_path):
+    token = f"1000.{secrets.randbelow(10**9)}"  # a unique sleep duration to find the processes by
+    km = kernel_manager(Sandbox(tmp_path / "scratch"), {})
+    try:  # nbclient starts this kernel itself
+        execute(km, f"import subprocess\nchildren = [subprocess.Popen(['sleep', '{token}']),\n"
+                    f"            subprocess.Popen(['sleep', '{token}'], start_new_session=True)]")
+        assert len(processes_with(token)) == 2
+    finally:
+        run_sync(km.shutdown_kernel)(now=True)
+    deadline = time.monotonic() + 10
+    while processes_with(token) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with(token) == []
+    assert not (tmp_path / "scratch" / ".kernel").exists()
+
+
+@needs_bwrap
+def test_scratch_too_deep_for_a_unix_socket_still_works(tmp_path):
+    scratch = tmp_path / ("deep-" * 20) / "scratch"
+    km = kernel_manager(Sandbox(scratch), {})
+    assert not Path(km.connection_file).is_relative_to(scratch)
+    try:
+        assert execute(km, "import os\nprint(os.getcwd())") == [f"{scratch}\n"]
+    finally:
+        run_sync(km.shutdown_kernel)(now=True)
+    assert not Path(km.connection_file).parent.exists()
+
+
+# --- without a sandbox ---------------------------------------------------------------------------
+
+
+def test_unsandboxed_kernel_runs_with_the_given_environment(monkeypatch):
+    monkeypatch.setenv("AG_TEST_GRADER_SECRET", "leaked")
+    km = kernel_manager(None, {"AG_TEST_VAR": "given"})
+    try:
+        out = execute(km, "import os, numpy\nprint(os.environ.get('AG_TEST_VAR'), os.environ.get('AG_TEST_GRADER_SECRET'),"
+                          " os.environ['MPLBACKEND'], int(numpy.ones(2).sum()))")
+    finally:
+        run_sync(km.shutdown_kernel)(now=True)
+    assert out == ["given None Agg 2\n"]
