@@ -24,18 +24,22 @@ check-sync: venv
 
 # The instructor's and the TA's steps on a scratch course in demo/ (ignored by git):
 # release the labs, import the roster, collect Moodle's zip of lab 03's sample class and grade it,
-# then grade the other labs' sample classes from folders. Lab 03's hard-notebook class is graded in a
+# then grade the other labs' sample classes from folders. The training labs (04, 05) run on the offline
+# stand-ins of MNIST and CIFAR-10 that `autograder data standin` writes into demo/data/. Lab 03's hard-notebook class is graded in a
 # second scratch course (demo-hard/), since a course grades one class per lab.
 AG := $(CURDIR)/$(BIN)/autograder
 SAMPLES := $(CURDIR)/examples/submissions
 demo: venv
 	rm -rf demo demo-hard && mkdir demo && cp -r source nbgrader_config.py demo/
+	cd demo && $(AG) data standin
 	cd demo && $(AG) release
 	cd demo && $(AG) roster import $(CURDIR)/examples/moodle/roster.csv
 	cd demo && $(AG) collect lab03 $(CURDIR)/examples/moodle/lab03_download_all_submissions.zip --due 2026-07-14T23:59
 	cd demo && $(AG) grade lab03
 	cd demo && $(AG) grade lab01 --submissions $(SAMPLES)/lab01
 	cd demo && $(AG) grade lab02 --submissions $(SAMPLES)/lab02
+	cd demo && $(AG) grade lab04 --submissions $(SAMPLES)/lab04
+	cd demo && $(AG) grade lab05 --submissions $(SAMPLES)/lab05
 	cd demo && $(AG) grade lab06 --submissions $(SAMPLES)/lab06
 	mkdir demo-hard && cp -r source nbgrader_config.py demo/release demo-hard/
 	cd demo-hard && $(AG) grade lab03 --submissions $(SAMPLES)/lab03h
@@ -58,6 +62,8 @@ samples: venv
 	$(BIN)/python examples/make_lab01_samples.py
 	$(BIN)/python examples/make_lab02_samples.py
 	$(BIN)/python examples/make_lab03h_samples.py
+	$(BIN)/python examples/make_lab04_samples.py
+	$(BIN)/python examples/make_lab05_samples.py
 	$(BIN)/python examples/make_lab06_samples.py
 
 clean:

@@ -33,7 +33,12 @@ __all__ = [
     "compare",
     "describe_array",
     "rel_error",
+    "report_metric",
+    "METRIC_PREFIX",
 ]
+
+# Printed by report_metric; `autograder calibrate` reads these lines back from graded notebooks.
+METRIC_PREFIX = "[metric]"
 
 
 class CheckFailure(AssertionError):
@@ -348,3 +353,16 @@ def check_function(
                 f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}"
             ) from exc
         assert_close(got, expected, rtol=rtol, atol=atol, name=label, check_dtype=check_dtype)
+
+
+def report_metric(name: str, value: float, *, threshold: float | None = None, higher_is_better: bool = True,
+                  unit: str = "") -> None:
+    """Print one measured figure of a hidden check, e.g. ``[metric] test_accuracy = 0.9712 (threshold >= 0.95)``.
+
+    The student sees it in the feedback; ``autograder calibrate`` collects it across
+    runs of the reference solution. ``name`` is an identifier (no spaces).
+    """
+    if not name.isidentifier():
+        raise ValueError(f"metric names are identifiers, not {name!r}")
+    bound = "" if threshold is None else f" (threshold {'>=' if higher_is_better else '<='} {threshold:g})"
+    print(f"{METRIC_PREFIX} {name} = {float(value):.6g}{(' ' + unit) if unit else ''}{bound}")

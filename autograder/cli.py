@@ -6,6 +6,8 @@
     autograder grade LAB                  autograde submitted/ (or --submissions DIR), write CSVs and feedback
     autograder check NOTEBOOK             a student's own run of a notebook's tests
     autograder check-sync                 fail if release/ or solutions/ are out of date
+    autograder calibrate LAB [-k 3]       grade the answer key k times: each checked metric, min/mean/max
+    autograder data check|fetch|standin   the training labs' datasets
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    from autograder import datasets
     from autograder.collect import SubmissionsError, find_submissions
     from autograder.grading import GradeOptions, grade_lab
     from autograder.reports import print_table
@@ -77,6 +80,8 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     if not run.sandboxed:
         console.print(f"[bold red]WARNING: student code ran WITHOUT isolation.[/] {run.sandbox_note}")
     print_table(run.results, title=f"{args.lab}: {len(students)} students", console=console)
+    for name, profile in run.data_profiles.items():  # thresholds differ by profile: say which graded
+        console.print(f"data:              {name}: {datasets.describe_profile(profile)}")
     devices = sorted({s.gpus for s in run.slots if s.gpus}) or ["CPU"]
     console.print(f"graded {len(run.graded)}, unchanged {len(run.skipped)} (use --force to regrade) "
                   f"in {run.wall_s:.0f} s on {len(run.slots)} slots ({', '.join(devices)}); "
@@ -210,6 +215,80 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     return 0 if all(t.passed for t in result.tests) else 1
 
 
+def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from autograder.calibrate import calibrate, describe
+    from autograder.grading import GradeOptions
+
+    course = _course(args)
+    course.notebooks(args.lab)  # a clear error for an unknown lab
+    if args.runs < 1:
+        console.print("[red]error:[/] -k must be at least 1")
+        return 2
+    try:
+        options = GradeOptions(jobs=args.jobs, gpus=_gpu_list(args.gpus), per_gpu=args.per_gpu)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    with console.status(f"grading the answer key of {args.lab} {args.runs} times"):
+        result = calibrate(course, args.lab, args.runs, options)
+    profiles = ", ".join(f"{k}: {v}" for k, v in result.profile.items()) or "none"
+    table = Table(title=f"{args.lab}: answer key graded {result.runs} times (data: {profiles})")
+    for column in ("notebook", "metric", "min", "mean", "max", "threshold", "margin"):
+        table.add_column(column, justify="left" if column in ("notebook", "metric") else "right")
+    for m in result.metrics:
+        low, mean, high = describe(m.values)
+        threshold = f"{m.direction} {m.threshold:g}" if m.threshold is not None else ""
+        margin = f"{m.margin:+.4g}" if m.margin is not None else ""
+        table.add_row(m.notebook, m.name, f"{low:.4g}", f"{mean:.4g}", f"{high:.4g}", threshold, margin)
+    for notebook, seconds in sorted(result.elapsed.items()):
+        low, mean, high = describe(seconds)
+        table.add_row(notebook, "execution_s", f"{low:.1f}", f"{mean:.1f}", f"{high:.1f}", "", "")
+    console.print(table)
+    for notebook, scores in sorted(result.scores.items()):
+        full = all(s == result.max_scores[notebook] for s in scores)
+        mark = "[green]✓[/]" if full else "[red]✗[/]"
+        console.print(f"{mark} {notebook}: scores {', '.join(f'{s:g}' for s in scores)} of {result.max_scores[notebook]:g} "
+                      "automatic points")
+    failing = [m for m in result.metrics if m.margin is not None and m.margin < 0]
+    return 1 if failing or any(s != result.max_scores[nb] for nb, ss in result.scores.items() for s in ss) else 0
+
+
+def cmd_data(args: argparse.Namespace, console: Console) -> int:
+    from autograder import datasets
+
+    course = None
+    try:
+        course = _course(args)
+    except CourseError:
+        pass  # outside a course the data lives in $DL_LABS_DATA or ~/.cache/dl-labs
+    directory = Path(args.dir) if args.dir else (course.data_dir if course else datasets.data_dir())
+    modules = datasets.registry()
+    names = args.datasets or list(modules)
+    unknown = [n for n in names if n not in modules]
+    if unknown:
+        console.print(f"[red]error:[/] unknown dataset {', '.join(unknown)} (known: {', '.join(modules)})")
+        return 2
+    failed = False
+    for name in names:
+        module = modules[name]
+        try:
+            if args.data_command == "fetch":
+                module.fetch(directory)
+            elif args.data_command == "standin":
+                module.write_standin(directory)
+        except Exception as exc:  # offline, a bad checksum, a full disk: say which and go on with the next
+            console.print(f"[red]✗[/] {name}: {exc}")
+            failed = True
+            continue
+        ok, description = module.check(directory)
+        console.print(f"{'[green]✓[/]' if ok else '[red]✗[/]'} {name}: {description}")
+        failed |= not ok
+    console.print(f"data directory: {directory}")
+    return 1 if failed else 0
+
+
 def cmd_check_sync(args: argparse.Namespace, console: Console) -> int:
     from autograder.sync import check_sync
 
@@ -275,6 +354,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook", metavar="NOTEBOOK")
     p.add_argument("--timeout", type=int, default=600, help="per-cell time limit in seconds")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("calibrate", help="grade the answer key k times; report each checked metric and the time")
+    p.add_argument("lab", metavar="LAB")
+    p.add_argument("-k", "--runs", type=int, default=3, help="how many times (default: 3)")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="as for grade")
+    p.add_argument("--gpus", metavar="LIST", help="as for grade")
+    p.add_argument("--per-gpu", type=int, default=1, metavar="K", help="as for grade")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("data", help="the training labs' datasets (MNIST, CIFAR-10): check, fetch, or write stand-ins")
+    p.add_argument("data_command", choices=["check", "fetch", "standin"],
+                   help="check: what is present and valid; fetch: download and verify (needs a network); "
+                        "standin: write the offline stand-ins in the same formats")
+    p.add_argument("datasets", nargs="*", metavar="DATASET", help="mnist, cifar10 (default: all)")
+    p.add_argument("--dir", help="data directory (default: $DL_LABS_DATA, else the course's data/)")
+    p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("check-sync", help="exit 1 if release/ or solutions/ differ from what source/ generates")
     p.add_argument("labs", nargs="*", metavar="LAB")

@@ -83,6 +83,14 @@ class Course:
         return self.root / "reports"
 
     @property
+    def data_dir(self) -> Path:
+        """The training labs' datasets: ``$DL_LABS_DATA``, else ``c.Datasets.directory``, else ``data/``."""
+        from autograder import datasets
+
+        configured = self.nbgrader_config()["Datasets"].get("directory")
+        return datasets.data_dir(self.root, configured)
+
+    @property
     def gradebook_path(self) -> Path:
         return self.root / "gradebook.db"
 

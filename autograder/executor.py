@@ -34,6 +34,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
+from autograder import datasets
 from autograder import sandbox as sandboxing
 from autograder.preprocessors import EXECUTED_MARK
 
@@ -56,6 +57,7 @@ UNRESPONSIVE = "unresponsive"
 class _NotebookDeadline(Exception):
     """The whole notebook's time is up (raised between cells)."""
 
+_PASSED_THROUGH = ("KERAS_BACKEND",)
 _GRACE_S = 30  # after the notebook's deadline, time for an interrupted cell to answer before the kernel is killed
 _MEMORY_POLL_S = 0.2
 
@@ -82,6 +84,7 @@ class KernelSettings:
     extra_arguments: tuple[str, ...] = ()  # kernel command-line options (nbgrader's Execute.extra_arguments)
     seed: int = 0
     limits: Limits = field(default_factory=Limits)
+    data_dir: Path | None = None  # the training labs' datasets (autograder.datasets), read-only in the sandbox
 
 
 @dataclass
@@ -116,6 +119,11 @@ def kernel_environment(settings: KernelSettings) -> dict[str, str]:
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
     }
+    if settings.data_dir is not None:
+        env[datasets.DATA_ENV] = str(settings.data_dir)
+    for name in _PASSED_THROUGH:  # the TA's choices that notebooks read, e.g. Keras's backend
+        if name in os.environ:
+            env[name] = os.environ[name]
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                  "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         env[name] = threads

@@ -24,10 +24,12 @@ import nbformat
 from autograder import (
     autograde,
     collect,
+    datasets,
     execute,
     executor,
     exports,
     gradebook,
+    labs,
     reports,
     sandbox,
     scheduler,
@@ -55,6 +57,7 @@ class GradingRun:
     sandbox_note: str = ""
     slots: list[scheduler.Slot] = field(default_factory=list)
     wall_s: float = 0.0
+    data_profiles: dict[str, str] = field(default_factory=dict)  # dataset -> "real" / "standin" / "absent"
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,8 @@ def lab_imports(course: Course, lab: str) -> tuple[str, ...]:
 def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int, api_config,
                     sandboxed: bool) -> executor.KernelSettings:
     """How this run's kernels start: limits, sandbox, what they may read, what they preload."""
-    readable = [p for p in (course.release_dir / lab, course.root / "data") if p.is_dir()]
+    data = course.data_dir
+    readable = [p for p in (course.release_dir / lab, data) if p.is_dir()]
     threads = options.threads or max(1, (os.cpu_count() or 1) // slots)
     return executor.KernelSettings(
         work_root=course.root / ".autograder" / "kernels",
@@ -158,6 +162,7 @@ def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int,
         preload=lab_imports(course, lab),
         extra_arguments=tuple(api_config.Execute.get("extra_arguments", [])),
         seed=options.seed,
+        data_dir=data if data.is_dir() else None,
         limits=executor.Limits(
             cell_timeout=options.cell_timeout or int(api_config.Execute.get("timeout", 30)),
             notebook_timeout=options.notebook_timeout,
@@ -301,6 +306,7 @@ def grade_lab(
         sandbox_note=sandbox_note,
         slots=slots,
         wall_s=time.monotonic() - started,
+        data_profiles=datasets.profiles(settings.data_dir or course.data_dir, labs.datasets_of(lab)),
     )
     _write_run_summary(run, settings, out / "run.json")
     return run
@@ -317,6 +323,8 @@ def _write_run_summary(run: GradingRun, settings: executor.KernelSettings, path:
         "slots": len(run.slots),
         "gpus": [s.gpus for s in run.slots],
         "limits": asdict(settings.limits),
+        "data_dir": str(settings.data_dir) if settings.data_dir else None,
+        "data_profiles": run.data_profiles,
         "wall_s": round(run.wall_s, 1),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

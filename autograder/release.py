@@ -8,14 +8,18 @@ can be graded like any submission (it is the sample class's full-marks entry).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
 from nbgrader.preprocessors import ClearHiddenTests
 
+from autograder import datasets, labs
 from autograder.course import Course, CourseError
 from autograder.preprocessors import StripSolutionDelimiters
 
@@ -68,6 +72,8 @@ def generate_solutions(course: Course, lab: str, *, out_dir: Path | None = None,
     nbgrader's per-cell timeout; an error in a solution is a ReleaseError.
     """
     config = course.nbgrader_config()
+    if execute:
+        _require_data(course, lab)
     out = Path(out_dir or course.solutions_dir).resolve() / lab
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -75,11 +81,39 @@ def generate_solutions(course: Course, lab: str, *, out_dir: Path | None = None,
         source_nb = nbformat.read(course.source_dir / lab / f"{name}.ipynb", as_version=4)
         nb = solution_notebook(source_nb, config)
         if execute:
-            nb = _execute(nb, course.source_dir / lab, config=config, label=f"{lab}/{name}")
+            with _environment({datasets.DATA_ENV: str(course.data_dir)}):  # the kernel inherits it
+                nb = _execute(nb, course.source_dir / lab, config=config, label=f"{lab}/{name}")
         path = out / f"{name}.ipynb"
         nbformat.write(nb, path)
         written.append(path)
     return written
+
+
+def _require_data(course: Course, lab: str) -> None:
+    """A training lab's answer key runs on the course's data: say what is missing before training starts."""
+    missing = [name for name, profile in datasets.profiles(course.data_dir, labs.datasets_of(lab)).items()
+               if profile == datasets.ABSENT]
+    if missing:
+        names = " ".join(missing)
+        raise ReleaseError(
+            f"{lab} の解答例は {names} を使いますが、{course.data_dir} にありません / {lab}'s answer key trains on "
+            f"{names}, which is not (validly) in {course.data_dir}: run `autograder data fetch {names}`, or offline "
+            f"`autograder data standin {names}`; `autograder data check` says what is there"
+        )
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _execute(nb: nbformat.NotebookNode, lab_dir: Path, *, config, label: str) -> nbformat.NotebookNode:

@@ -10,6 +10,11 @@ from pathlib import Path
 
 import pytest
 
+# TensorFlow and torch share a pytest worker here, and their native libraries clash in one order:
+# importing triton (torchvision.ops pulls it in) after TensorFlow segfaults the process. So torch's
+# side always loads first; TensorFlow after it is fine.
+import torchvision.ops  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
 AUTOGRADER = [sys.executable, "-m", "autograder.cli"]
 
@@ -25,11 +30,12 @@ def copy_course(dest: Path, *, with_generated: bool = False) -> Path:
     return dest
 
 
-def run_autograder(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run the real CLI, as a TA would; output captured as text."""
+def run_autograder(*args: str, cwd: Path, timeout: float = 900,
+                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the real CLI, as a TA would; output captured as text. ``env``: variables set on top of ours."""
     return subprocess.run(
         [*AUTOGRADER, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-        env={**__import__("os").environ, "COLUMNS": "200"},
+        env={**__import__("os").environ, "COLUMNS": "200", **(env or {})},
     )
 
 

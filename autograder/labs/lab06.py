@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Case, CheckFailure, assert_close, describe_array, forbidden_calls
+from autograder.checks import Case, CheckFailure, assert_close, describe_array, forbidden_calls, report_metric
 
 # ----------------------------------------------------------------- constants (stated once)
 
@@ -35,8 +35,9 @@ PREDICT_ATOL = 1e-6
 
 # Test RMSE on the scaled series (the seed reports 0.10079 with tflearn, one LSTM layer of 6 units;
 # its two-layer model got 0.1605, "worse"). The reference solution (LOOK_BACK 12, full-batch Adam,
-# lr 0.01, 1000 epochs, torch.manual_seed(0)) measures 0.0646; over torch seeds 0-7 it ranges
-# 0.065-0.090. Predicting the last month again (persistence) gives 0.101, the training mean 0.404.
+# lr 0.01, 1000 epochs, torch.manual_seed(0)) measures 0.0646 on one 2-core runner and 0.0576 on another (an
+# AMD EPYC: 1000 epochs of float32 training round differently on other CPUs); over torch seeds 0-7 it
+# ranges 0.065-0.090. Predicting the last month again (persistence) gives 0.101, the training mean 0.404.
 # Mistakes measured: no scaling 12.06, nn.LSTM without batch_first 0.267, no optimizer.zero_grad() 1.30.
 RMSE_MAX = 0.15
 
@@ -459,6 +460,8 @@ def check_test_rmse(model: Any) -> None:
     if hasattr(model, "eval"):
         model.eval()
     rmse = measure_test_rmse(model)
+    if np.isfinite(rmse):
+        report_metric("test_rmse", rmse, threshold=RMSE_MAX, higher_is_better=False)
     if not np.isfinite(rmse) or rmse >= RMSE_MAX:
         raise CheckFailure(
             f"テストデータの RMSE (スケーリング後) が大きすぎます / test RMSE (scaled series) too large: "

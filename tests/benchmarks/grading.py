@@ -17,6 +17,7 @@ execution, and writes them as JSON (for docs/benchmarks.md). Not a test: run `ma
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import platform
@@ -33,7 +34,8 @@ import nbformat
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "examples" / "submissions"
 # lab -> sample folder (lab 03's hard notebook has its own sample class)
-LAB_SAMPLES = {"lab01": "lab01", "lab02": "lab02", "lab03": "lab03", "lab06": "lab06"}
+LAB_SAMPLES = {"lab01": "lab01", "lab02": "lab02", "lab03": "lab03", "lab04": "lab04", "lab05": "lab05",
+               "lab06": "lab06"}
 
 
 def _course(dest: Path) -> Path:
@@ -111,6 +113,18 @@ def bench_bare(nbgrader_root: Path, lab: str) -> tuple[float, int]:
     return total, count
 
 
+def _data_for(labs: list[str]) -> None:
+    """The training labs read $DL_LABS_DATA; without one, every grader gets the same offline stand-ins."""
+    from autograder.labs import datasets_of
+
+    if os.environ.get("DL_LABS_DATA") or not any(datasets_of(lab) for lab in labs):
+        return
+    data = Path(tempfile.mkdtemp(prefix="bench-data-"))
+    atexit.register(shutil.rmtree, data, ignore_errors=True)
+    _run([sys.executable, "-m", "autograder.cli", "data", "standin", "--dir", str(data)], cwd=REPO)
+    os.environ["DL_LABS_DATA"] = str(data)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--labs", nargs="*", default=sorted(LAB_SAMPLES))
@@ -122,6 +136,7 @@ def main() -> int:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     # nbgrader runs `alembic` from the venv's bin folder, which need not be on PATH
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    _data_for(args.labs)
     rows = []
     for lab in args.labs:
         with tempfile.TemporaryDirectory(prefix=f"bench-{lab}-") as tmp:

@@ -1,0 +1,771 @@
+"""Lab 05's hidden checks accept the reference solutions and reject each realistic mistake.
+
+Runs in-process on the code of solutions/lab05/05_n.ipynb and 05_h.ipynb (no nbgrader) with the
+CIFAR-10 stand-in in a temporary data directory, so a broken check shows here first, with the
+check's own message. Nothing trains a CNN: the checks of train_model train the grader's own small
+model on its toy problem (a few seconds), and the test-accuracy checks are given "models" that
+answer from a table of the test images, so the accuracy they reach is chosen exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import math
+
+import matplotlib
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+from autograder.checks import CheckFailure
+from autograder.datasets import DATA_ENV, REAL, STANDIN, cifar10
+from autograder.labs import lab05
+
+from conftest import REPO
+
+matplotlib.use("Agg")
+
+NORMAL_PIPELINE = ["imports", "load_data", "split_train_val", "prepare", "preprocess", "augment", "net", "evaluate",
+                   "train_model", "confusion_matrix"]
+HARD_PIPELINE = ["imports", "load_data", "split_train_val", "prepare", "preprocess", "random_crop", "augment",
+                 "resnet9", "evaluate", "train_model"]
+PIPELINES = {lab05.NORMAL: NORMAL_PIPELINE, lab05.HARD: HARD_PIPELINE}
+
+# notebook -> {name in the notebook: its hidden check}, as the notebooks' hidden tests call them
+FUNCTION_CHECKS = {
+    lab05.NORMAL: {
+        "split_train_val": lab05.check_split_train_val,
+        "preprocess": lab05.check_preprocess,
+        "augment": lab05.check_augment,
+        "Net": lab05.check_net,
+        "evaluate": lab05.check_evaluate,
+        "train_model": lab05.check_train_model,
+        "confusion_matrix": lab05.check_confusion_matrix,
+    },
+    lab05.HARD: {
+        "split_train_val": lab05.check_split_train_val,
+        "preprocess": lab05.check_preprocess,
+        "random_crop": lab05.check_random_crop,
+        "augment": lab05.check_augment_hard,
+        "ResNet9": lab05.check_resnet9,
+        "evaluate": lab05.check_evaluate,
+        "train_model": lab05.check_train_model_hard,
+    },
+}
+TEST_ACCURACY = {lab05.NORMAL: lab05.check_test_accuracy, lab05.HARD: lab05.check_test_accuracy_hard}
+
+
+def _cells(kind: str, notebook: str) -> dict[str, str]:
+    nb = nbformat.read(REPO / kind / "lab05" / f"{notebook}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if c.cell_type == "code"}
+
+
+def _run(cells: dict[str, str], names: list[str], replacements: dict[str, str] | None = None) -> dict:
+    """Execute notebook cells (with some replaced) in a fresh namespace, as the notebook would (output hidden)."""
+    ns: dict = {}
+    threads = torch.get_num_threads()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for grade_id in names:
+                source = (replacements or {}).get(grade_id, cells[grade_id])
+                exec(compile(source, f"<{grade_id}>", "exec"), ns)
+    finally:
+        torch.set_num_threads(threads)
+    return ns
+
+
+def _quiet(check, *args):
+    """Run a check without the student's printing (train_model prints every epoch)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        check(*args)
+
+
+def _define(ns: dict, source: str, name: str):
+    """``name`` as ``source`` defines it, in a copy of a notebook's namespace (its imports, MEAN, augment, ...)."""
+    scope = dict(ns)
+    exec(compile(source, f"<variant of {name}>", "exec"), scope)
+    return scope[name]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def data_dir(tmp_path_factory):
+    """The stand-in, where the notebooks' load_cifar10 and the checks read it ($DL_LABS_DATA): never a download."""
+    directory = tmp_path_factory.mktemp("data")
+    cifar10.write_standin(directory)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DATA_ENV, str(directory))
+        yield directory
+
+
+@pytest.fixture(autouse=True)
+def fresh_student_seeds(monkeypatch):
+    """Each test sees the checks' per-call seeds from the start, whatever ran before it."""
+    monkeypatch.setattr(lab05, "_CALLS", [0])
+
+
+@pytest.fixture(scope="module")
+def samples():
+    spec = importlib.util.spec_from_file_location("make_lab05_samples", REPO / "examples" / "make_lab05_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def cells():
+    return {nb: _cells("solutions", nb) for nb in PIPELINES}
+
+
+@pytest.fixture(scope="module")
+def solution(data_dir, cells):
+    """notebook -> the answer key's namespace after its definitions and data cells (nothing trained)."""
+    return {nb: _run(cells[nb], PIPELINES[nb]) for nb in PIPELINES}
+
+
+@pytest.fixture(scope="module")
+def data(data_dir):
+    return lab05.grader_data()
+
+
+class TableModel(torch.nn.Module):
+    """A "trained model" that answers from a table: the label of each test image as ``preprocess`` turns it.
+
+    Right for the first ``right`` test images, wrong (the next class) for the others, so its accuracy
+    through the same ``preprocess`` is exactly right / len(x_test). Images it does not know get class 0.
+    """
+
+    def __init__(self, preprocess, x_test: np.ndarray, y_test: np.ndarray, right: int):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(()))
+        answers = np.where(np.arange(len(y_test)) < right, y_test, (y_test + 1) % 10)
+        rows = preprocess(x_test).numpy().reshape(len(x_test), -1)
+        self.table = {row.tobytes(): int(a) for row, a in zip(rows, answers, strict=True)}
+
+    def forward(self, x):
+        rows = x.detach().cpu().numpy().reshape(len(x), -1)
+        labels = torch.tensor([self.table.get(row.tobytes(), 0) for row in rows])
+        return torch.nn.functional.one_hot(labels, 10).float() + 0 * self.weight
+
+
+# ------------------------------------------------------------------ the reference
+
+
+@pytest.mark.parametrize("notebook, name", [(nb, name) for nb, checks in FUNCTION_CHECKS.items() for name in checks])
+def test_reference_solution_passes_every_function_check(solution, notebook, name):
+    _quiet(FUNCTION_CHECKS[notebook][name], solution[notebook][name])
+
+
+@pytest.mark.parametrize("notebook", sorted(PIPELINES))
+def test_reference_split_passes_and_is_80_20_of_the_stand_ins_training_images(solution, notebook):
+    ns = solution[notebook]
+    lab05.check_split(ns["x_train"], ns["y_train"], ns["x_val"], ns["y_val"])
+    assert (len(ns["x_train"]), len(ns["x_val"])) == lab05.expected_split_sizes(len(ns["x_train_all"])) == (512, 128)
+
+
+def test_the_split_sizes_are_those_of_cifar_10_and_the_stand_in():
+    assert lab05.expected_split_sizes(cifar10.REAL_TRAIN) == (40_000, 10_000)
+    assert lab05.expected_split_sizes(5 * cifar10.STANDIN_PER_BATCH) == (512, 128)
+
+
+def test_the_figures_the_checks_state_are_the_notebooks(solution):
+    assert sum(p.numel() for p in solution[lab05.NORMAL]["Net"]().parameters()) == lab05.NET_PARAMETERS
+    width = lab05.RESNET_CHECK_WIDTH
+    hard = sum(p.numel() for p in solution[lab05.HARD]["ResNet9"](width=width).parameters())
+    assert hard == sum(p.numel() for p in lab05.reference_resnet9(width).parameters()) == 412_954  # the visible test's
+    assert set(lab05.THRESHOLDS) == {(p, nb) for p in (REAL, STANDIN) for nb in (lab05.NORMAL, lab05.HARD)}
+    for bar in lab05.THRESHOLDS.values():
+        assert 0.1 < bar.min_accuracy < 1 and bar.max_train_seconds > 0
+    assert lab05.THRESHOLDS[(REAL, lab05.HARD)].min_accuracy > lab05.THRESHOLDS[(REAL, lab05.NORMAL)].min_accuracy
+
+
+def test_checks_leave_the_notebooks_random_numbers_alone(solution):
+    """A hidden check between two cells must not change what the notebook draws next (training stays as the student's)."""
+    torch.manual_seed(0)
+    expected = torch.rand(5)
+    torch.manual_seed(0)
+    lab05.check_augment(solution[lab05.NORMAL]["augment"])
+    lab05.check_random_crop(solution[lab05.HARD]["random_crop"])
+    assert torch.equal(torch.rand(5), expected)
+
+
+# ------------------------------------------------------------------ the trained model (test accuracy)
+
+
+@pytest.mark.parametrize("notebook", sorted(PIPELINES))
+def test_test_accuracy_is_measured_by_the_grader_against_the_profiles_threshold(solution, data, notebook, capsys):
+    ns = solution[notebook]
+    check = TEST_ACCURACY[notebook]
+    bar = lab05.THRESHOLDS[(STANDIN, notebook)]
+    at_bar = math.ceil(bar.min_accuracy * len(data.x_test))
+    model = TableModel(ns["preprocess"], data.x_test, data.y_test, at_bar)
+    assert lab05.measure_test_accuracy(model, ns["preprocess"]) == at_bar / len(data.x_test)
+    check(model, ns["preprocess"], 12.5, ns["x_train"], ns["x_val"])
+    out = capsys.readouterr().out
+    assert f"[metric] test_accuracy = {at_bar / len(data.x_test):g} (threshold >= {bar.min_accuracy:g})" in out
+    assert f"[metric] train_seconds = 12.5 s (threshold <= {bar.max_train_seconds:g})" in out
+    below = TableModel(ns["preprocess"], data.x_test, data.y_test, at_bar - 1)
+    with pytest.raises(CheckFailure, match=rf"test accuracy too low: {(at_bar - 1) / 1000:.4f} < {bar.min_accuracy}"):
+        check(below, ns["preprocess"], 12.5, ns["x_train"], ns["x_val"])
+    with pytest.raises(CheckFailure, match="training took too long"):
+        check(model, ns["preprocess"], bar.max_train_seconds + 1, ns["x_train"], ns["x_val"])
+
+
+def test_the_real_profile_has_its_own_higher_bar(solution, data, monkeypatch):
+    ns = solution[lab05.NORMAL]
+    right = math.ceil(lab05.THRESHOLDS[(STANDIN, lab05.NORMAL)].min_accuracy * 1000) + 20  # between the two bars
+    model = TableModel(ns["preprocess"], data.x_test, data.y_test, right)
+    lab05.check_test_accuracy(model, ns["preprocess"], 1.0, ns["x_train"], ns["x_val"])
+    monkeypatch.setattr(lab05.cifar10, "profile", lambda directory=None: REAL)
+    monkeypatch.setattr(lab05, "_CACHE", {})
+    assert lab05.grader_data().profile == REAL
+    with pytest.raises(CheckFailure, match=rf"< {lab05.THRESHOLDS[(REAL, lab05.NORMAL)].min_accuracy} "):
+        lab05.check_test_accuracy(model, ns["preprocess"], 1.0, ns["x_train"], ns["x_val"])
+
+
+def test_test_accuracy_goes_through_the_students_preprocess(solution, data):
+    ns = solution[lab05.NORMAL]
+    model = TableModel(ns["preprocess"], data.x_test, data.y_test, len(data.x_test))
+    assert lab05.measure_test_accuracy(model, ns["preprocess"]) == 1.0
+
+    def unnormalised(images, device="cpu"):
+        return torch.as_tensor(images).to(device).permute(0, 3, 1, 2).float() / 255
+
+    with pytest.raises(CheckFailure, match="test accuracy too low"):
+        lab05.check_test_accuracy(model, unnormalised, 1.0, ns["x_train"], ns["x_val"])
+
+
+def test_an_untrained_network_and_a_wrong_model_fail(solution):
+    ns = solution[lab05.NORMAL]
+    torch.manual_seed(0)
+    with pytest.raises(CheckFailure, match="test accuracy too low"):
+        lab05.check_test_accuracy(ns["Net"](), ns["preprocess"], 1.0, ns["x_train"], ns["x_val"])
+    with pytest.raises(CheckFailure, match="not a trained model"):
+        lab05.check_test_accuracy(None, ns["preprocess"], 1.0, ns["x_train"], ns["x_val"])
+    with pytest.raises(CheckFailure, match=r"wrong output shape: expected \(500, 10\)"):
+        lab05.check_test_accuracy(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3072, 2)), ns["preprocess"],
+                                  1.0, ns["x_train"], ns["x_val"])
+
+
+@pytest.mark.parametrize("where", ["x_train", "x_val"])
+def test_a_model_that_saw_test_images_is_not_measured(solution, data, where):
+    ns = solution[lab05.NORMAL]
+    model = TableModel(ns["preprocess"], data.x_test, data.y_test, len(data.x_test))
+    arrays = {"x_train": ns["x_train"].copy(), "x_val": ns["x_val"].copy()}
+    arrays[where][:5] = data.x_test[:5]
+    with pytest.raises(CheckFailure, match=f"{where} holds 5 test images"):
+        lab05.check_test_accuracy(model, ns["preprocess"], 1.0, arrays["x_train"], arrays["x_val"])
+
+
+def test_the_grader_says_when_it_has_no_data(tmp_path, monkeypatch):
+    monkeypatch.setenv(DATA_ENV, str(tmp_path))
+    with pytest.raises(CheckFailure, match="the grader cannot read its CIFAR-10"):
+        lab05.grader_data()
+
+
+# ------------------------------------------------------------------ the sample mistakes
+
+
+def _sample(cells, samples, student: str) -> tuple[str, dict]:
+    (notebook, replacements), = samples.MISTAKES[student].items()
+    return notebook, _run(cells[notebook], PIPELINES[notebook], replacements)
+
+
+# student -> {function check that fails: a phrase of its message}; every other function check passes
+SAMPLE_FAILURES = {
+    "test-as-validation": {},
+    "flip-at-test-time": {"preprocess": "no random augmentation .* at test time"},
+    "mlp-instead-of-cnn": {"Net": "the network has 0 convolution layers"},
+    "same-crop-for-batch": {"random_crop": "every image was cropped at the same offset",
+                            "augment": "every image was cropped at the same offset"},
+    "no-eval-mode": {"evaluate": r"call model.eval\(\) before evaluating",
+                     "train_model": r"validation images went through the model in training mode"},
+}
+
+
+@pytest.mark.parametrize("student", sorted(SAMPLE_FAILURES))
+def test_each_sample_mistake_fails_exactly_its_function_checks(cells, samples, student):
+    notebook, ns = _sample(cells, samples, student)
+    failing = SAMPLE_FAILURES[student]
+    for name, check in FUNCTION_CHECKS[notebook].items():
+        if name in failing:
+            with pytest.raises(CheckFailure, match=failing[name]):
+                _quiet(check, ns[name])
+        else:
+            _quiet(check, ns[name])
+
+
+def test_test_images_for_validation_fail_the_split_and_the_accuracy(cells, samples, data):
+    notebook, ns = _sample(cells, samples, "test-as-validation")
+    with pytest.raises(CheckFailure, match="x_val contains 1000 test images"):
+        lab05.check_split(ns["x_train"], ns["y_train"], ns["x_val"], ns["y_val"])
+    model = TableModel(ns["preprocess"], data.x_test, data.y_test, len(data.x_test))  # whatever it reaches
+    with pytest.raises(CheckFailure, match="x_val holds 1000 test images"):
+        lab05.check_test_accuracy(model, ns["preprocess"], 1.0, ns["x_train"], ns["x_val"])
+
+
+def test_the_other_samples_data_passes(cells, samples):
+    for student in ("flip-at-test-time", "mlp-instead-of-cnn", "same-crop-for-batch", "no-eval-mode"):
+        _, ns = _sample(cells, samples, student)
+        lab05.check_split(ns["x_train"], ns["y_train"], ns["x_val"], ns["y_val"])
+
+
+def test_an_mlp_trained_the_notebooks_way_stays_under_the_stand_in_bar(cells, samples, data):
+    """The stand-in's classes are shapes anywhere in the image: a network without convolutions does not get them."""
+    _, ns = _sample(cells, samples, "mlp-instead-of-cnn")
+    torch.manual_seed(0)
+    model = ns["Net"]()
+    x, y = ns["preprocess"](ns["x_train"]), torch.from_numpy(ns["y_train"])
+    xv, yv = ns["preprocess"](ns["x_val"]), torch.from_numpy(ns["y_val"])
+    with contextlib.redirect_stdout(io.StringIO()):
+        ns["train_model"](model, x, y, xv, yv, epochs=20, batch_size=64, lr=1e-3)  # the fit cell's settings
+    accuracy = lab05.measure_test_accuracy(model, ns["preprocess"])
+    assert 0.15 < accuracy < lab05.THRESHOLDS[(STANDIN, lab05.NORMAL)].min_accuracy - 0.1, accuracy
+    with pytest.raises(CheckFailure, match="test accuracy too low"):
+        lab05.check_test_accuracy(model, ns["preprocess"], 1.0, ns["x_train"], ns["x_val"])
+
+
+# ------------------------------------------------------------------ split: other mistakes
+
+SPLIT = '''def split_train_val(x, y, val_fraction=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(x))
+    n_val = round(len(x) * val_fraction)
+    val_idx, train_idx = perm[:n_val], perm[n_val:]
+    return {ret}
+'''
+RIGHT_RETURN = "x[train_idx], y[train_idx], x[val_idx], y[val_idx]"
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"ret": "x[train_idx], y[n_val:], x[val_idx], y[:n_val]"}, "labels no longer belong to their images"),
+    ({"rng = np.random.default_rng(seed)": "rng = np.random.default_rng()"}, "the split changes from call to call"),
+    ({"perm = rng.permutation(len(x))": "perm = rng.integers(0, len(x), len(x))"}, "duplicated or missing images"),
+    ({"round(len(x) * val_fraction)": "round(len(x) * (1 - val_fraction))"}, "wrong sizes"),
+    ({"ret": "x[train_idx], x[val_idx]"}, "must return 4 values"),
+    ({"ret": "x[train_idx] / 255, y[train_idx], x[val_idx] / 255, y[val_idx]"}, "keep the images as they are"),
+])
+def test_split_train_val_mistakes_are_named(solution, changes, message):
+    source = SPLIT.format(ret=changes.pop("ret", RIGHT_RETURN))
+    for old, new in changes.items():
+        assert old in source
+        source = source.replace(old, new)
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_split_train_val(_define(solution[lab05.NORMAL], source, "split_train_val"))
+
+
+def test_the_split_template_passes_as_written(solution):
+    lab05.check_split_train_val(_define(solution[lab05.NORMAL], SPLIT.format(ret=RIGHT_RETURN), "split_train_val"))
+
+
+def _split_variant(ns: dict, data, kind: str) -> tuple:
+    x_tr, y_tr, x_va, y_va = (ns[k].copy() for k in ("x_train", "y_train", "x_val", "y_val"))
+    if kind == "90/10":
+        x_all, y_all = ns["x_train_all"], ns["y_train_all"]
+        return x_all[:576], y_all[:576], x_all[576:], y_all[576:]
+    if kind == "overlap":
+        return x_tr, y_tr, x_tr[:128], y_tr[:128]
+    if kind == "labels":
+        return x_tr, y_tr, x_va, np.roll(y_va, 1)
+    if kind == "normalised":
+        return x_tr / 255, y_tr, x_va / 255, y_va
+    if kind == "changed":
+        return x_tr, y_tr, x_va ^ np.uint8(1), y_va
+    if kind == "test in train":
+        x_tr[:5] = data.x_test[:5]
+        return x_tr, y_tr, x_va, y_va
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("90/10", r"wrong split sizes: got 576 / 64, expected 512 / 128"),
+    ("overlap", "the same image is in both the training and the validation set"),
+    ("labels", "labels do not belong to their images"),
+    ("normalised", r"keep the images as loaded \(uint8"),
+    ("changed", "128 images are not images of the training files"),
+    ("test in train", "x_train contains 5 test images"),
+])
+def test_split_data_mistakes_are_named(solution, data, kind, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_split(*_split_variant(solution[lab05.NORMAL], data, kind))
+
+
+# ------------------------------------------------------------------ preprocess: other mistakes
+
+PREPROCESS = '''def preprocess(images, device="cpu"):
+    x = torch.as_tensor(images).to(device)
+    x = x.permute(0, 3, 1, 2).float() / 255
+    return TF.normalize(x, MEAN.tolist(), STD.tolist())
+'''
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"torch.as_tensor(images)": "torch.as_tensor(images[..., ::-1].copy())"}, "the channels are not in R, G, B order"),
+    ({"x.permute(0, 3, 1, 2)": "x.reshape(-1, 3, 32, 32)"}, r"reshaped to \(N, 3, 32, 32\) instead of permuted"),
+    ({"return TF.normalize(x,": "return TF.hflip(TF.normalize(x,", "STD.tolist())": "STD.tolist()))"},
+     "the images are flipped left-right"),
+    ({"return TF.normalize(x, MEAN.tolist(), STD.tolist())": "return x"}, "mean 0 and standard deviation 1"),
+    ({"MEAN.tolist()": "(MEAN * 255).tolist()"}, "mean 0 and standard deviation 1"),
+    ({"return TF.normalize(x, MEAN.tolist(), STD.tolist())":
+      "return TF.gaussian_blur(TF.normalize(x, MEAN.tolist(), STD.tolist()), [3, 3], [1.0, 1.0])"},
+     "each output value must be .* of the pixel at the same place"),
+    ({"STD.tolist())": "STD.tolist()).double()"}, "must be float32"),
+    ({"STD.tolist())": "STD.tolist()).numpy()"}, "must return a torch tensor"),
+    ({"STD.tolist())": "STD.tolist()).permute(0, 2, 3, 1)"}, r"wrong shape: expected \(200, 3, 32, 32\)"),
+    ({"x = torch.as_tensor(images).to(device)": "raise NotImplementedError()"}, "not implemented yet"),
+])
+def test_preprocess_mistakes_are_named(solution, changes, message):
+    source = PREPROCESS
+    for old, new in changes.items():
+        assert old in source
+        source = source.replace(old, new)
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_preprocess(_define(solution[lab05.NORMAL], source, "preprocess"))
+
+
+def test_the_preprocess_template_passes_as_written(solution):
+    lab05.check_preprocess(_define(solution[lab05.NORMAL], PREPROCESS, "preprocess"))
+
+
+@pytest.mark.parametrize("calls_before", [0, 1, 2, 3, 4, 5, 6, 7])
+def test_a_random_flip_at_test_time_is_caught_whatever_the_seeds(solution, samples, calls_before):
+    """torchvision's RandomHorizontalFlip on the batch: one decision per call, so some calls leave the images as they are."""
+    ns = solution[lab05.NORMAL]
+    preprocess = _define(ns, samples.FLIP_AT_TEST_TIME, "preprocess")
+    lab05._CALLS[0] = 100 * calls_before  # the checks' seeds depend on how many calls the kernel made before
+    with pytest.raises(CheckFailure, match="flipped left-right|different results on every call"):
+        lab05.check_preprocess(preprocess)
+
+
+# ------------------------------------------------------------------ augment (normal): other mistakes
+
+AUGMENT = '''def augment(x):
+    n = x.shape[0]
+    flip_lr = torch.rand(n, 1, 1, 1, device=x.device) < {p_lr}
+    x = torch.where(flip_lr, TF.hflip(x), x)
+    flip_ud = torch.rand(n, 1, 1, 1, device=x.device) < {p_ud}
+    x = torch.where(flip_ud, TF.vflip(x), x)
+    blur = torch.rand(n, 1, 1, 1, device=x.device) < {p_blur}
+    x = torch.where(blur, TF.gaussian_blur(x, kernel_size=[3, 3], sigma=[1.0, 1.0]), x)
+    return {ret}
+'''
+WHOLE_BATCH_FLIP = '''import torchvision.transforms.v2 as T
+
+
+def augment(x):
+    x = T.RandomHorizontalFlip(p=0.5)(x)  # one decision for the whole batch
+    n = x.shape[0]
+    flip_ud = torch.rand(n, 1, 1, 1, device=x.device) < 0.1
+    x = torch.where(flip_ud, TF.vflip(x), x)
+    blur = torch.rand(n, 1, 1, 1, device=x.device) < 0.1
+    return torch.where(blur, TF.gaussian_blur(x, kernel_size=[3, 3], sigma=[1.0, 1.0]), x)
+'''
+
+
+def _augment(ns, p_lr="0.5", p_ud="0.1", p_blur="0.1", ret="x"):
+    return _define(ns, AUGMENT.format(p_lr=p_lr, p_ud=p_ud, p_blur=p_blur, ret=ret), "augment")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"p_ud": "0.5"}, r"the fraction of images with vflip is 0\.[45]\d\d, not about p = 0.1"),
+    ({"p_lr": "0.1"}, r"the fraction of images with hflip is 0\.\d+, not about p = 0.5"),
+    ({"p_blur": "0"}, r"the fraction of images with blur is 0\.000"),
+    ({"ret": "x * 1.1"}, "changed by something other than a flip or a blur"),
+    ({"ret": "x[:, :, 2:-2, 2:-2]"}, "must keep the shape"),
+    ({"ret": "x.numpy()"}, "must return a torch tensor"),
+])
+def test_augment_mistakes_are_named(solution, fields, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_augment(_augment(solution[lab05.NORMAL], **fields))
+
+
+def test_the_augment_template_passes_as_written(solution):
+    lab05.check_augment(_augment(solution[lab05.NORMAL]))
+
+
+def test_augment_drawing_once_for_the_batch_or_the_same_every_call_is_named(solution):
+    ns = solution[lab05.NORMAL]
+    with pytest.raises(CheckFailure, match="hflip is applied to all images of the batch at once"):
+        lab05.check_augment(_define(ns, WHOLE_BATCH_FLIP, "augment"))
+    seeded = _define(ns, AUGMENT.format(p_lr=0.5, p_ud=0.1, p_blur=0.1, ret="x").replace(
+        "    n = x.shape[0]\n", "    n = x.shape[0]\n    torch.manual_seed(0)\n"), "augment")
+    with pytest.raises(CheckFailure, match="must draw new random decisions on every call"):
+        lab05.check_augment(seeded)
+
+
+# ------------------------------------------------------------------ random_crop and augment (hard): other mistakes
+
+CROP = '''def random_crop(x, padding=4):
+    n, c, h, w = x.shape
+    padded = F.pad(x, ({pad},) * 4, mode="{mode}")
+    dy = torch.randint(0, {high}, (n,), device=x.device)
+    dx = torch.randint(0, {high}, (n,), device=x.device)
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    batch = torch.arange(n, device=x.device)[:, None, None, None]
+    channel = torch.arange(c, device=x.device)[None, :, None, None]
+    out = padded[batch, channel, rows, cols]
+    return {ret}
+'''
+
+
+def _crop(ns, pad="padding", mode="reflect", high="2 * padding + 1", ret="out"):
+    return _define(ns, CROP.format(pad=pad, mode=mode, high=high, ret=ret), "random_crop")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"high": "padding + 1"}, r"the offsets must cover 0..8 in each direction \(±4 pixels\), got rows \[-4, .*, 0\]"),
+    ({"pad": "4"}, r"padding=2\):.* image \d+ \(and \d+ more\) is not a 32x32 crop of the image padded by 2"),
+    ({"ret": "torch.where(torch.rand(n, 1, 1, 1) < 0.5, out.flip(-1), out)"}, "random_crop only crops: flip in augment"),
+    ({"ret": "padded"}, r"must return a tensor of the same shape \(200, 3, 32, 32\), got \(200, 3, 40, 40\)"),
+    ({"ret": "torch.roll(x, (2, 3), dims=(2, 3))"}, "is not a 32x32 crop of the image padded by 4"),
+])
+def test_random_crop_mistakes_are_named(solution, fields, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_random_crop(_crop(solution[lab05.HARD], **fields))
+
+
+def test_random_crops_of_zero_padded_images_pass_too(solution):
+    lab05.check_random_crop(_crop(solution[lab05.HARD]))
+    lab05.check_random_crop(_crop(solution[lab05.HARD], mode="constant"))
+
+
+HARD_AUGMENT = '''def augment(x):
+    x = random_crop(x, padding=4)
+    flip = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < {p}
+    x = torch.where(flip, TF.hflip(x), x)
+    return {ret}
+'''
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"p": "0.5", "ret": "torch.where(torch.rand(x.shape[0], 1, 1, 1) < 0.5, TF.vflip(x), x)"},
+     "no upside-down flips in the hard notebook"),
+    ({"p": "0", "ret": "x"}, r"the fraction of left-right flips is 0\.000"),
+    ({"p": "1", "ret": "x"}, r"the fraction of left-right flips is 1\.000"),
+    ({"p": "0.5", "ret": "x * 2"}, "is not a 32x32 crop"),
+])
+def test_hard_augment_mistakes_are_named(solution, fields, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_augment_hard(_define(solution[lab05.HARD], HARD_AUGMENT.format(**fields), "augment"))
+
+
+def test_hard_augment_may_flip_before_cropping(solution):
+    ns = solution[lab05.HARD]
+    lab05.check_augment_hard(_define(ns, HARD_AUGMENT.format(p="0.5", ret="x"), "augment"))
+    flip_first = '''def augment(x):
+    flip = torch.rand(x.shape[0], 1, 1, 1, device=x.device) < 0.5
+    return random_crop(torch.where(flip, TF.hflip(x), x), padding=4)
+'''
+    lab05.check_augment_hard(_define(ns, flip_first, "augment"))
+
+
+# ------------------------------------------------------------------ Net and ResNet9: other mistakes
+
+NET = '''class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(0.25), nn.Linear(2048, {hidden}), nn.ReLU(),
+                                        nn.Dropout(0.25), nn.Linear({hidden}, {classes}))
+
+    def forward(self, x):
+        return {ret}
+'''
+
+
+def _net(ns, hidden="256", classes="10", ret="self.classifier(self.features(x))"):
+    return _define(ns, NET.format(hidden=hidden, classes=classes, ret=ret), "Net")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"ret": "torch.softmax(self.classifier(self.features(x)), dim=1)"}, r"the output is probabilities \(after softmax\)"),
+    ({"hidden": "512"}, "wrong number of parameters: expected 620,362"),
+    ({"classes": "100"}, r"wrong output shape: expected \(6, 10\)"),
+    ({"ret": "self.classifier(self.features(x - x.mean(dim=0)))"}, "one image's output depends on the other images"),
+    ({"ret": "self.classifier(self.features(x)) * float('nan')"}, "the output contains NaN or Inf"),
+])
+def test_net_mistakes_are_named(solution, fields, message):
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_net(_net(solution[lab05.NORMAL], **fields))
+
+
+def test_the_net_template_passes_and_two_convolutions_are_too_few(solution):
+    ns = solution[lab05.NORMAL]
+    lab05.check_net(_net(ns))
+    two = NET.format(hidden=256, classes=10, ret="self.classifier(self.features(x))").replace(
+        "            nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),\n", "").replace("2048", "4096")
+    with pytest.raises(CheckFailure, match="the network has 2 convolution layers"):
+        lab05.check_net(_define(ns, two, "Net"))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"return x + self.body(x)": "return self.body(x)"}, "the residual blocks do not add their input"),
+    ({"bias=False": "bias=True"}, "wrong number of parameters: expected 412,954"),
+    ({"nn.BatchNorm2d(c_out),": ""}, "got 8 nn.Conv2d and 0 nn.BatchNorm2d"),
+    ({"w = width": "w = 64"}, "wrong number of parameters: expected 412,954"),
+    ({"nn.Linear(8 * w, num_classes),": "nn.Linear(8 * w, num_classes), nn.Softmax(dim=1),"},
+     r"the output is probabilities \(after softmax\)"),
+])
+def test_resnet9_mistakes_are_named(cells, solution, changes, message):
+    source = cells[lab05.HARD]["resnet9"]
+    for old, new in changes.items():
+        assert old in source
+        source = source.replace(old, new)
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_resnet9(_define(solution[lab05.HARD], source, "ResNet9"))
+
+
+# ------------------------------------------------------------------ evaluate: other mistakes
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"    model.eval()  # Dropout off, BatchNorm with its running statistics\n": ""},
+     r"call model.eval\(\) before evaluating"),
+    ({"with torch.no_grad(), ": "with "}, r"evaluate inside `with torch.no_grad\(\):`"),
+    ({"range(0, len(x), batch_size)": "range(0, len(x), len(x))", "x[i:i + batch_size], y[i:i + batch_size]":
+      "x, y"}, r"at most batch_size at a time: got batches of \[250\]"),
+    ({"return total_loss / len(x), correct / len(x)": "return total_loss, correct / len(x)"},
+     r"wrong loss: expected \d\.\d+ \(mean cross-entropy over all 250 images\)"),
+    ({"return total_loss / len(x), correct / len(x)": "return total_loss / len(x), correct"},
+     "wrong accuracy"),
+    ({"return total_loss / len(x), correct / len(x)": "return total_loss / len(x)"},
+     r"must return \(loss, accuracy\)"),
+])
+def test_evaluate_mistakes_are_named(cells, solution, changes, message):
+    source = cells[lab05.NORMAL]["evaluate"]
+    for old, new in changes.items():
+        assert old in source
+        source = source.replace(old, new)
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_evaluate(_define(solution[lab05.NORMAL], source, "evaluate"))
+
+
+def test_averaging_the_batches_losses_is_caught(solution):
+    """The last of 4 batches has 58 images: the mean of the batch means weights them more than the rest."""
+    source = '''def evaluate(model, x, y, batch_size=1000):
+    model.eval()
+    losses, correct = [], 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            logits = model(x[i:i + batch_size])
+            losses.append(F.cross_entropy(logits, y[i:i + batch_size]).item())
+            correct += (logits.argmax(dim=1) == y[i:i + batch_size]).sum().item()
+    return sum(losses) / len(losses), correct / len(x)
+'''
+    with pytest.raises(CheckFailure, match="wrong loss"):
+        lab05.check_evaluate(_define(solution[lab05.NORMAL], source, "evaluate"))
+
+
+# ------------------------------------------------------------------ train_model: other mistakes
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"            optimizer.zero_grad()\n": ""}, r"gradients of earlier mini-batches were not reset .*zero_grad"),
+    ({"    optimizer = torch.optim.Adam(model.parameters(), lr=lr)":
+      "    model = __import__('copy').deepcopy(model)\n    optimizer = torch.optim.Adam(model.parameters(), lr=lr)"},
+     "the parameters of the model passed in did not change"),
+    ({"range(0, n, batch_size)": "range(0, n, n)", "perm[i:i + batch_size]": "perm"},
+     r"wrong number of updates: expected 30 \(10 mini-batches"),
+    ({"        val_loss, val_acc = evaluate(model, x_val, y_val)": "        val_loss, val_acc = 0.0, 0.0"},
+     r"after every epoch, evaluate on the validation set in eval mode \(evaluate\): the model saw 0 images"),
+    ({"lr=lr)": "lr=1e-7)"}, "training does not learn the grader's toy problem"),
+    ({"x_train[idx]), y_train[idx]": "x_train[idx]), y_train[idx][torch.randperm(len(idx))]"},
+     "training does not learn the grader's toy problem"),
+])
+def test_train_model_mistakes_are_named(cells, solution, changes, message):
+    source = cells[lab05.NORMAL]["train_model"]
+    for old, new in changes.items():
+        assert old in source
+        source = source.replace(old, new)
+    with pytest.raises(CheckFailure, match=message):
+        _quiet(lab05.check_train_model, _define(solution[lab05.NORMAL], source, "train_model"))
+
+
+HISTORY = '''def train_model(*args, **kwargs):
+    history = _reference_train_model(*args, **kwargs)
+    {change}
+    return history
+'''
+
+
+@pytest.mark.parametrize("change, message", [
+    ("del history['val_acc']", r"the history has no \['val_acc'\]"),
+    ("history['loss'] = history['loss'] * 2", r"history\['loss'\] must have one value per epoch \(3\), got 6"),
+    ("history['acc'][-1] = float('nan')", "contains NaN or Inf"),
+    ("history = None", "must return the history"),
+    ("history['val_acc'] = [0.0] * len(history['val_acc'])", "the last val_acc is not the trained model's"),
+])
+def test_history_mistakes_are_named(solution, change, message):
+    ns = dict(solution[lab05.NORMAL], _reference_train_model=solution[lab05.NORMAL]["train_model"])
+    with pytest.raises(CheckFailure, match=message):
+        _quiet(lab05.check_train_model, _define(ns, HISTORY.format(change=change), "train_model"))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"            scheduler.step()  # one step of the schedule per mini-batch\n": ""},
+     "the learning rate does not follow a one-cycle schedule"),
+    ({"            scheduler.step()  # one step of the schedule per mini-batch\n": "",
+      "        val_loss, val_acc = evaluate(model, x_val, y_val)":
+      "        scheduler.step()\n        val_loss, val_acc = evaluate(model, x_val, y_val)"},
+     "the learning rate does not follow a one-cycle schedule"),
+    ({"            optimizer.zero_grad(set_to_none=True)\n": ""}, "were not reset before backward"),
+    ({'"lr": []}': "}", "        history[\"lr\"].append(scheduler.get_last_lr()[0])\n": "",
+      ", lr {history['lr'][-1]:.4f}": ""}, r"the history has no \['lr'\]"),
+])
+def test_hard_train_model_mistakes_are_named(cells, solution, changes, message):
+    source = cells[lab05.HARD]["train_model"]
+    for old, new in changes.items():
+        assert old in source
+        source = source.replace(old, new)
+    with pytest.raises(CheckFailure, match=message):
+        _quiet(lab05.check_train_model_hard, _define(solution[lab05.HARD], source, "train_model"))
+
+
+def test_zero_grad_after_the_step_or_on_the_model_passes(cells, solution):
+    source = cells[lab05.NORMAL]["train_model"].replace("            optimizer.zero_grad()\n", "").replace(
+        "            scaler.update()\n", "            scaler.update()\n            model.zero_grad(set_to_none=False)\n")
+    _quiet(lab05.check_train_model, _define(solution[lab05.NORMAL], source, "train_model"))
+
+
+# ------------------------------------------------------------------ confusion_matrix and unimplemented functions
+
+
+@pytest.mark.parametrize("body, message", [
+    ("np.add.at(matrix, (np.asarray(y_pred), np.asarray(y_true)), 1)", "values differ"),
+    ("matrix = matrix.astype(float)\n    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)",
+     "dtype mismatch"),
+    ("matrix = np.zeros((10, 10), dtype=np.int64)\n    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)",
+     "shape mismatch"),
+    ("from sklearn.metrics import confusion_matrix as cm\n    matrix = cm(y_true, y_pred, labels=range(num_classes))",
+     "implement it yourself"),
+])
+def test_confusion_matrix_mistakes_are_named(solution, body, message):
+    pytest.importorskip("sklearn")
+    import sklearn.metrics  # noqa: F401  (the check only guards libraries the kernel has imported)
+
+    source = ("def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+              "    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)\n"
+              f"    {body}\n    return matrix\n")
+    with pytest.raises(CheckFailure, match=message):
+        lab05.check_confusion_matrix(_define(solution[lab05.NORMAL], source, "confusion_matrix"))
+
+
+@pytest.mark.parametrize("notebook", sorted(PIPELINES))
+def test_the_released_functions_are_not_implemented_yet(solution, notebook):
+    release = _cells("release", notebook)
+    ns = dict(solution[notebook])
+    for name, check in FUNCTION_CHECKS[notebook].items():
+        if name in ("preprocess",):
+            continue  # its cell computes MEAN and STD first: it stops before defining the function
+        grade_id = {"Net": "net", "ResNet9": "resnet9"}.get(name, name)
+        scope = dict(ns)
+        exec(compile(release[grade_id], f"<release {grade_id}>", "exec"), scope)
+        with pytest.raises(CheckFailure, match="not implemented yet"):
+            check(scope[name])
