@@ -15,12 +15,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
 
 from autograder.course import Course
 from autograder.execute import AutogradeRun
-from autograder.preprocessors import ReplayExecution
+from autograder.preprocessors import DeduplicateIds, ReplayExecution
 
+# nbgrader 0.9.6's Autograde.sanitize_preprocessors with DeduplicateIds fixed (see its docstring).
+SANITIZE_PREPROCESSORS = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
 # nbgrader 0.9.6's Autograde.autograde_preprocessors with Execute replaced.
 SCORING_PREPROCESSORS = [
     ReplayExecution, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
@@ -35,7 +46,7 @@ def _run(api, lab: str, student_id: str) -> AutogradeRun:
 
 def prepare(course: Course, lab: str, student_id: str) -> AutogradeRun:
     """Sanitize a staged submission into autograded/<student>/<lab>/ (nothing executed, nothing scored)."""
-    api = course.api(Autograde={"autograde_preprocessors": []})
+    api = course.api(Autograde={"sanitize_preprocessors": SANITIZE_PREPROCESSORS, "autograde_preprocessors": []})
     return _run(api, lab, student_id)
 
 
@@ -47,7 +58,7 @@ def prepared_dir(course: Course, lab: str, student_id: str) -> Path:
 def score(course: Course, lab: str, student_id: str, executed_dir: Path) -> AutogradeRun:
     """Score the notebooks executed into executed_dir/<student>/<lab>/ with nbgrader, into the gradebook."""
     api = course.api(
-        Autograde={"autograde_preprocessors": SCORING_PREPROCESSORS},
+        Autograde={"sanitize_preprocessors": SANITIZE_PREPROCESSORS, "autograde_preprocessors": SCORING_PREPROCESSORS},
         ReplayExecution={"executed_directory": str(executed_dir)},
     )
     return _run(api, lab, student_id)

@@ -71,6 +71,17 @@ def notebook_problem(path: Path) -> str:
     return ""
 
 
+def missing_cells(path: Path, grade_ids: list[str]) -> list[str]:
+    """Those of ``grade_ids`` that no cell of the (valid) notebook at ``path`` carries.
+
+    A cell is missing when the student deleted it or a tool cleared its metadata; nbgrader then
+    grades the notebook without it, and the report should say why the points are gone.
+    """
+    nb = nbformat.read(path, as_version=4)
+    present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+    return [gid for gid in grade_ids if gid not in present]
+
+
 def _student_dirs(submissions_dir: Path) -> list[Path]:
     if not submissions_dir.is_dir():
         raise SubmissionsError(f"submissions folder not found: {submissions_dir}")

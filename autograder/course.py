@@ -117,11 +117,17 @@ class Course:
 
     def question_ids(self, lab: str, notebook: str) -> list[str]:
         """grade_ids of the graded cells of a source notebook, in notebook order."""
+        return [m["grade_id"] for m in self._marks(lab, notebook) if m.get("grade")]
+
+    def answer_ids(self, lab: str, notebook: str) -> list[str]:
+        """grade_ids of the cells students answer in (nbgrader's solution cells), in notebook order."""
+        return [m["grade_id"] for m in self._marks(lab, notebook) if m.get("solution")]
+
+    def _marks(self, lab: str, notebook: str) -> list[dict]:
         import nbformat
 
         nb = nbformat.read(self.source_dir / lab / f"{notebook}.ipynb", as_version=4)
-        meta = (cell.metadata.get("nbgrader", {}) for cell in nb.cells)
-        return [m["grade_id"] for m in meta if m.get("grade")]
+        return [cell.metadata.get("nbgrader", {}) for cell in nb.cells]
 
     def nbgrader_config(self, **overrides: dict) -> Config:
         """nbgrader_config.py of this course, rooted here, with ``overrides`` merged on top.

@@ -92,6 +92,16 @@ def _late_reason(seconds: float, penalty: float) -> str:
     return reason + (f", 減点 / penalty -{penalty:g}" if penalty else "")
 
 
+def _missing_reason(course: Course, lab: str, sub: collect.Submission) -> str:
+    missing = collect.missing_cells(sub.path, course.answer_ids(lab, sub.notebook)) if sub.path else []
+    if not missing:
+        return ""
+    shown = ", ".join(missing[:6]) + (f" (+{len(missing) - 6})" if len(missing) > 6 else "")
+    cells = "cell" if len(missing) == 1 else "cells"
+    return (f"解答セルが {len(missing)} 個ありません (削除したか、メタデータが消えています) / {len(missing)} answer "
+            f"{cells} missing (deleted, or their metadata cleared): {shown}")
+
+
 def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: int,
                    record: Record | None) -> NotebookResult | None:
     scores = gradebook.notebook_scores(course.db_url, lab, sub.notebook, sub.student_id)
@@ -111,7 +121,7 @@ def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: i
     run = record.notebooks.get(sub.notebook) if record else None
     stopped = run.reason if run and run.status != executor.COMPLETED else ""
     cell_timeouts = "" if run and run.status == executor.NOTEBOOK_TIMEOUT else _timeout_reason(failures, timeout)
-    reasons = [r for r in (stopped, cell_timeouts, _late_reason(late, penalty)) if r]
+    reasons = [r for r in (_missing_reason(course, lab, sub), stopped, cell_timeouts, _late_reason(late, penalty)) if r]
     return NotebookResult(
         sub.student_id, lab, sub.notebook, GRADED,
         score=max(0.0, sum(q.score for q in questions) - penalty),

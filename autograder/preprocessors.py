@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
+from nbgrader import preprocessors as nbgrader_preprocessors
 from traitlets import Bool, Unicode
 
 
@@ -138,3 +139,19 @@ class ReplayExecution(Preprocessor):
                     "error", ename=NOT_RUN_ERROR, evalue=message, traceback=[f"{NOT_RUN_ERROR}: {message}"])]
                 cell.execution_count = None
         return nb, resources
+
+
+class DeduplicateIds(nbgrader_preprocessors.DeduplicateIds):
+    """nbgrader's DeduplicateIds, except that a duplicate loses its nbgrader marks entirely.
+
+    Copying a cell in Jupyter copies its marks, so two cells can claim one grade_id. nbgrader keeps
+    the last and leaves the others an empty ``nbgrader`` dict, which its own CheckCellMetadata then
+    rejects ("schema version 0") and the whole notebook fails. Without the key, the copy is an
+    ordinary cell: it still runs, and the notebook is graded as what it is.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        if cell.metadata.get("nbgrader") == {}:
+            del cell.metadata["nbgrader"]
+        return cell, resources

@@ -6,6 +6,8 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,29 @@ def tree_digest(root: Path) -> dict[str, str]:
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
     return copy_course(tmp_path / "course")
+
+
+# The hostile corpus's table (case, expected, got, reason), written by tests/hostile/ in a worker,
+# printed once at the end of the run by the controlling process.
+HOSTILE_REPORT = REPO / "build" / "hostile-report.tsv"
+
+
+_SESSION_STARTED = time.time()  # when the controlling process loaded this file
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if hasattr(config, "workerinput") or not HOSTILE_REPORT.is_file():
+        return
+    if HOSTILE_REPORT.stat().st_mtime < _SESSION_STARTED:  # left over from an earlier run
+        return
+    terminalreporter.section("hostile corpus: case, expected, got, reason")
+    for line in HOSTILE_REPORT.read_text(encoding="utf-8").splitlines():
+        case, expected, got, reason = (line.split("\t") + ["", "", ""])[:4]
+        mark = "ok " if expected == got else "!! "
+        pad = " " * max(0, 30 - _width(case))
+        terminalreporter.write_line(f"{mark}{case}{pad} expected {expected:<12} got {got:<12} {reason}")
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives ``text``: CJK and emoji take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from autograder.collect import SubmissionsError, find_submissions, notebook_problem
+from autograder.collect import SubmissionsError, find_submissions, missing_cells, notebook_problem
 
 
 def _notebook(path):
@@ -53,3 +53,15 @@ def test_both_layouts_and_missing_notebooks(tmp_path):
 def test_missing_submissions_folder_is_a_clear_error(tmp_path):
     with pytest.raises(SubmissionsError, match="not found"):
         find_submissions(tmp_path / "nope", "lab03", ["03_n"])
+
+
+def test_missing_cells_names_the_marked_cells_a_notebook_lacks(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    kept = nbformat.v4.new_code_cell("def softmax(a): ...")
+    kept.metadata.nbgrader = {"grade_id": "softmax", "solution": True}
+    cleared = nbformat.v4.new_code_cell("def one_hot(t, n): ...")  # its metadata was cleared
+    nb.cells = [kept, cleared]
+    path = tmp_path / "03_n.ipynb"
+    nbformat.write(nb, path)
+    assert missing_cells(path, ["conv2d", "softmax", "one_hot"]) == ["conv2d", "one_hot"]
+    assert missing_cells(path, ["softmax"]) == []

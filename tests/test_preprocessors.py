@@ -76,3 +76,23 @@ def test_errors_inside_the_students_function_are_named():
     text = _traceback_text(trimmed)
     assert "IndexError: my bug" in text  # the check reports the student's own error
     assert HIDDEN_CALL not in text and "failed in a hidden test" in text
+
+
+def _marked(grade_id: str, source: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata.nbgrader = {"grade": False, "solution": True, "locked": False, "grade_id": grade_id,
+                              "schema_version": 3}
+    return cell
+
+
+def test_a_copied_cell_becomes_an_ordinary_cell_and_the_notebook_stays_valid():
+    from nbgrader.preprocessors import CheckCellMetadata
+
+    from autograder.preprocessors import DeduplicateIds
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_marked("softmax", "def softmax(a): ...  # first try"), _marked("softmax", "def softmax(a): ...")]
+    nb, _ = DeduplicateIds().preprocess(nb, {})
+    assert "nbgrader" not in nb.cells[0].metadata  # nbgrader itself leaves {} here, which CheckCellMetadata rejects
+    assert nb.cells[1].metadata.nbgrader["grade_id"] == "softmax"  # nbgrader's choice: the last copy keeps the marks
+    CheckCellMetadata().preprocess(nb, {})

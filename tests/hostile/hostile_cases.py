@@ -1,0 +1,256 @@
+"""The hostile-submission corpus (a first part of issue 7): broken files and tampering, built from lab 03's
+honest answer key and its untouched release.
+
+Each case is one student folder holding ``03_n.ipynb`` (the naming cases put the honest answers in a
+folder with an unusual name). ``write_corpus`` writes them all and returns what each must get: the grade status,
+the total autograded score, and a word the recorded reason must contain. The honest solution
+scores 15 autograded points and the untouched release 0 (see tests/test_grade_lab03.py).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+HONEST = REPO / "examples" / "submissions" / "lab03" / "ref-solution" / "03_n.ipynb"
+BLANK = REPO / "examples" / "submissions" / "lab03" / "blank-release" / "03_n.ipynb"
+NOTEBOOK = "03_n.ipynb"
+FULL_MARKS = 15
+
+
+@dataclass(frozen=True)
+class Case:
+    """What a case must get. ``reason``: a word of the reason recorded for it ("" = none needed)."""
+
+    status: str
+    score: float
+    reason: str = ""
+    why: str = ""  # one line for the report: what the case is
+
+
+def _honest() -> dict:
+    return json.loads(HONEST.read_text(encoding="utf-8"))
+
+
+def _blank() -> dict:
+    return json.loads(BLANK.read_text(encoding="utf-8"))
+
+
+def _tests(nb: dict) -> list[dict]:
+    return [c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade") and c["cell_type"] == "code"]
+
+
+def _dump(nb: dict) -> bytes:
+    return json.dumps(nb, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _cell(nb: dict, grade_id: str) -> dict:
+    return next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def truncated_json() -> bytes:
+    data = HONEST.read_bytes()
+    return data[: len(data) // 2]
+
+
+def nbformat_3() -> bytes:
+    """The honest answers saved as an nbformat 3 notebook (an old Jupyter); nbformat upgrades it."""
+    nb = nbformat.reads(HONEST.read_text(encoding="utf-8"), as_version=4)
+    return nbformat.writes(nbformat.convert(nb, 3)).encode("utf-8")
+
+
+def no_cells() -> bytes:
+    nb = _honest()
+    nb["cells"] = []
+    return _dump(nb)
+
+
+def metadata_removed() -> bytes:
+    """Every cell's metadata cleared (e.g. by a tool that 'cleans' notebooks): nbgrader's marks are gone."""
+    nb = _honest()
+    for cell in nb["cells"]:
+        cell["metadata"] = {}
+    return _dump(nb)
+
+
+def solution_cell_deleted() -> bytes:
+    nb = _honest()
+    nb["cells"].remove(_cell(nb, "softmax"))
+    return _dump(nb)
+
+
+def duplicate_grade_ids() -> bytes:
+    """A solution cell copied, marks and all: two cells now claim the same grade_id."""
+    nb = _honest()
+    original = _cell(nb, "softmax")
+    nb["cells"].insert(nb["cells"].index(original) + 1, copy.deepcopy(original))
+    return _dump(nb)
+
+
+def test_cell_made_markdown() -> bytes:
+    """The softmax test cell switched to markdown (so it would not run); the grader restores it."""
+    nb = _honest()
+    cell = _cell(nb, "test_softmax")
+    cell["cell_type"] = "markdown"
+    cell.pop("outputs", None)
+    cell.pop("execution_count", None)
+    return _dump(nb)
+
+
+def solution_cell_made_markdown() -> bytes:
+    """The softmax solution cell switched to markdown; nbgrader turns it back into code."""
+    nb = _honest()
+    cell = _cell(nb, "softmax")
+    cell["cell_type"] = "markdown"
+    cell.pop("outputs", None)
+    cell.pop("execution_count", None)
+    return _dump(nb)
+
+
+def huge_output() -> bytes:
+    """A 50 MB stream output saved in the notebook (a print left in a loop); the answers are right."""
+    nb = _honest()
+    cell = _cell(nb, "conv2d_single")
+    cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x" * (50 * 1024 * 1024)}]
+    return _dump(nb)
+
+
+def invalid_utf8() -> bytes:
+    data = HONEST.read_bytes()
+    return data.replace(b"def softmax", b"def soft\xff\xfemax", 1)
+
+
+def honest() -> bytes:
+    return HONEST.read_bytes()
+
+
+# Tampering that nbgrader's sanitizing undoes: test cells and points come back from the gradebook.
+
+def test_cells_edited() -> bytes:
+    """The untouched release with every test cell replaced by print("OK")."""
+    nb = _blank()
+    for cell in _tests(nb):
+        cell["source"] = 'print("OK")'
+    return _dump(nb)
+
+
+def test_cells_deleted() -> bytes:
+    """The untouched release with every test cell deleted."""
+    nb = _blank()
+    nb["cells"] = [c for c in nb["cells"] if c not in _tests(nb)]
+    return _dump(nb)
+
+
+def points_edited() -> bytes:
+    """The untouched release with each test worth 100 points and the test code emptied."""
+    nb = _blank()
+    for cell in _tests(nb):
+        cell["metadata"]["nbgrader"]["points"] = 100
+        cell["source"] = ""
+    return _dump(nb)
+
+
+def tests_moved_above_solutions() -> bytes:
+    """The honest answers with every test cell moved to the top: the tests run before the functions exist."""
+    nb = _honest()
+    tests = _tests(nb)
+    nb["cells"] = tests + [c for c in nb["cells"] if c not in tests]
+    return _dump(nb)
+
+
+# Tampering aimed at the checks themselves (issue 7): every stub returns an array of zeros, and the
+# first answer cell disables the checks in the student's kernel.
+
+def _faked(first_answer: str) -> dict:
+    nb = _blank()
+    for cell in nb["cells"]:
+        marks = cell["metadata"].get("nbgrader", {})
+        if marks.get("solution") and cell["cell_type"] == "code":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = source.replace("raise NotImplementedError()", "return np.zeros((10, 10, 10, 10))")
+    cell = _cell(nb, "conv2d_single")
+    cell["source"] = first_answer + cell["source"]
+    return nb
+
+
+def check_library_replaced() -> bytes:
+    """Zeros everywhere, and every check of the lab and the check library replaced by one that passes."""
+    return _dump(_faked(
+        "import autograder.checks as _checks\n"
+        "import autograder.labs.lab03 as _lab\n"
+        "for _name in dir(_lab):\n"
+        "    if _name.startswith('check_'):\n"
+        "        setattr(_lab, _name, lambda *a, **k: None)\n"
+        "_checks.assert_close = assert_close = lambda *a, **k: None\n"
+    ))
+
+
+def exceptions_swallowed() -> bytes:
+    """Zeros everywhere, and IPython told to hide every exception."""
+    return _dump(_faked("get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n"))
+
+
+def allclose_replaced() -> bytes:
+    """Zeros everywhere, and numpy.allclose / numpy.testing told that everything is close."""
+    return _dump(_faked(
+        "import numpy.testing as _npt\n"
+        "np.allclose = lambda *a, **k: True\n"
+        "np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, dtype=bool)\n"
+        "_npt.assert_allclose = lambda *a, **k: None\n"
+    ))
+
+
+# student folder -> (how its notebook is made, what it must get)
+CORPUS: dict[str, tuple] = {
+    "truncated-json": (truncated_json, Case("invalid", 0, "JSON", "the file cut off halfway")),
+    "nbformat-3": (nbformat_3, Case("graded", FULL_MARKS, "", "the honest answers in nbformat 3")),
+    "no-cells": (no_cells, Case("graded", 0, "8 answer cells missing", "a notebook with no cells")),
+    "metadata-removed": (metadata_removed, Case("graded", 0, "8 answer cells missing", "every cell's metadata cleared")),
+    "solution-cell-deleted": (solution_cell_deleted,
+                              Case("graded", FULL_MARKS - 2, "1 answer cell missing (deleted, or their metadata cleared): softmax",
+                                   "the softmax solution deleted")),
+    # nbgrader alone fails the whole notebook here ("schema version 0"); autograder.preprocessors.DeduplicateIds
+    "duplicate-grade-ids": (duplicate_grade_ids, Case("graded", FULL_MARKS, "", "a solution cell copied, marks and all")),
+    "test-cell-made-markdown": (test_cell_made_markdown,
+                                Case("graded", FULL_MARKS, "", "the softmax test cell turned into markdown")),
+    # nbgrader's OverwriteCells gives every marked cell back its type, so the code runs as written
+    "solution-cell-made-markdown": (solution_cell_made_markdown,
+                                    Case("graded", FULL_MARKS, "", "the softmax solution turned into markdown")),
+    "huge-output-50mb": (huge_output, Case("graded", FULL_MARKS, "", "a 50 MB output saved in a cell")),
+    "invalid-utf8": (invalid_utf8, Case("invalid", 0, "UTF-8", "two bytes that are not UTF-8")),
+    "test-cells-edited": (test_cells_edited, Case("graded", 0, "", "release, tests replaced by print('OK')")),
+    "test-cells-deleted": (test_cells_deleted, Case("graded", 0, "", "release, every test cell deleted")),
+    "points-edited": (points_edited, Case("graded", 0, "", "release, tests emptied and worth 100 each")),
+    "tests-moved-above-solutions": (tests_moved_above_solutions,
+                                    Case("graded", 0, "", "honest answers, tests moved above them")),
+    # defended today: a cell that raised is a failure whatever IPython shows, and the checks compare by
+    # themselves, without numpy's allclose
+    "exceptions-swallowed": (exceptions_swallowed, Case("graded", 0, "", "zeros, IPython custom exception handler")),
+    "allclose-replaced": (allclose_replaced, Case("graded", 0, "", "zeros, numpy.allclose monkeypatched")),
+    "日本語の学生": (honest, Case("graded", FULL_MARKS, "", "a Japanese student folder name")),
+    "student-😀": (honest, Case("graded", FULL_MARKS, "", "an emoji in the student folder name")),
+}
+
+
+# Not defended yet (issue 7): the hidden checks run in the student's kernel, so a student can replace
+# them; this case gets full marks today instead of the 0 it must get. The test marks it as an expected
+# failure (strict), so it fails loudly the day the hole is closed and the case moves to CORPUS.
+UNDEFENDED: dict[str, tuple] = {
+    "check-library-replaced": (check_library_replaced, Case("graded", 0, "", "zeros, the checks monkeypatched")),
+}
+
+
+def write_corpus(root: Path) -> dict[str, Case]:
+    """Write every case's notebook to ``root/<student>/03_n.ipynb``; return student -> expected."""
+    expected = {}
+    for student, (make, case) in {**CORPUS, **UNDEFENDED}.items():
+        folder = root / student
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_bytes(make())
+        expected[student] = case
+    return expected
