@@ -29,11 +29,14 @@ __all__ = [
     "forbidden_calls",
     "Comparison",
     "assert_close",
+    "call_student",
     "check_function",
     "compare",
     "describe_array",
     "rel_error",
     "report_metric",
+    "require_callable",
+    "student_errors",
     "METRIC_PREFIX",
 ]
 
@@ -311,6 +314,41 @@ def forbidden_calls(fn: Callable, forbidden: Sequence[str], fn_name: str = "") -
             setattr(owner, attr, original)
 
 
+@contextmanager
+def student_errors(label: str) -> Iterator[None]:
+    """Turn what the student's code raises inside the block into a CheckFailure that starts with ``label``.
+
+    NotImplementedError (the release's stubs) reads "not implemented yet"; any other error is reported
+    with its type and message; a CheckFailure (a check inside, a forbidden call) passes through.
+    """
+    __tracebackhide__ = True
+    try:
+        yield
+    except CheckFailure:
+        raise
+    except NotImplementedError:
+        raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
+    except Exception as exc:  # the student's bug, reported with the call that triggered it
+        raise CheckFailure(
+            f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def require_callable(fn: Any, fn_name: str) -> None:
+    """A CheckFailure when what the student defined as ``fn_name`` is not a function."""
+    if not callable(fn):
+        raise CheckFailure(f"{fn_name}: 関数ではありません / not a function: got {type(fn).__name__}")
+
+
+def call_student(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (), **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` under check_function's rules: it must be a function, must not call ``forbidden``,
+    and its errors become CheckFailures that start with ``label`` (the call, as the feedback shows it)."""
+    __tracebackhide__ = True
+    require_callable(fn, fn_name)
+    with student_errors(label), forbidden_calls(fn, forbidden, fn_name):
+        return fn(*args, **kwargs)
+
+
 def _copy_arg(value: Any) -> Any:
     # The student's function must not be able to change the inputs the reference sees.
     return value.copy() if isinstance(value, np.ndarray) else value
@@ -336,22 +374,12 @@ def check_function(
     """
     __tracebackhide__ = True
     fn_name = name or getattr(fn, "__name__", "function")
-    if not callable(fn):
-        raise CheckFailure(f"{fn_name}: 関数ではありません / not a function: got {type(fn).__name__}")
+    require_callable(fn, fn_name)
     for case in cases:
         expected = reference(*case.args, **case.kwargs)
         label = case.describe(fn_name)
-        try:
-            with forbidden_calls(fn, forbidden, fn_name):
-                got = fn(*(_copy_arg(a) for a in case.args), **{k: _copy_arg(v) for k, v in case.kwargs.items()})
-        except CheckFailure:
-            raise
-        except NotImplementedError:
-            raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
-        except Exception as exc:  # the student's bug, reported with the case that triggered it
-            raise CheckFailure(
-                f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}"
-            ) from exc
+        got = call_student(fn, fn_name, label, *(_copy_arg(a) for a in case.args), forbidden=forbidden,
+                           **{k: _copy_arg(v) for k, v in case.kwargs.items()})
         assert_close(got, expected, rtol=rtol, atol=atol, name=label, check_dtype=check_dtype)
 
 

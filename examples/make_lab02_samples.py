@@ -12,13 +12,10 @@ asserted in tests/test_grade_lab02.py. Run after `autograder release lab02`:
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
-import nbformat
+from sample_notebooks import main, read_generated, with_cells_edited, with_cells_replaced, write_class
 
-ROOT = Path(__file__).resolve().parents[1]
 LAB = "lab02"
 NOTEBOOKS = ("02_n", "02_h")
 
@@ -91,56 +88,19 @@ MISTAKES_H = {
 }
 
 
-def _cells_by_id(nb: nbformat.NotebookNode, notebook: str, grade_ids) -> dict[str, nbformat.NotebookNode]:
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in nb.cells}
-    missing = sorted(set(grade_ids) - set(cells))
-    if missing:
-        sys.exit(f"make_lab02_samples: no solution cell with grade_id {missing} in {LAB}/{notebook}")
-    return cells
-
-
-def _with_cells_replaced(nb: nbformat.NotebookNode, notebook: str, replacements: dict[str, str]):
-    nb = nbformat.from_dict(nb)
-    cells = _cells_by_id(nb, notebook, replacements)
-    for grade_id, source in replacements.items():
-        cells[grade_id].source = source.rstrip("\n")
-        cells[grade_id].outputs, cells[grade_id].execution_count = [], None
-    return nb
-
-
-def _with_cells_edited(nb: nbformat.NotebookNode, notebook: str, edits: dict[str, tuple[str, str]]):
-    nb = nbformat.from_dict(nb)
-    cells = _cells_by_id(nb, notebook, edits)
-    for grade_id, (old, new) in edits.items():
-        if cells[grade_id].source.count(old) != 1:
-            sys.exit(f"make_lab02_samples: {old!r} is not exactly once in cell {grade_id} of {LAB}/{notebook}")
-        cells[grade_id].source = cells[grade_id].source.replace(old, new)
-        cells[grade_id].outputs, cells[grade_id].execution_count = [], None
-    return nb
-
-
 def build(out: Path) -> list[str]:
     """Write every sample student's notebooks under ``out``; return the student ids."""
-    solution = {nb: nbformat.read(ROOT / "solutions" / LAB / f"{nb}.ipynb", as_version=4) for nb in NOTEBOOKS}
-    release = {nb: nbformat.read(ROOT / "release" / LAB / f"{nb}.ipynb", as_version=4) for nb in NOTEBOOKS}
-    students: dict[str, dict[str, nbformat.NotebookNode]] = {
+    solution = {nb: read_generated("solutions", LAB, nb) for nb in NOTEBOOKS}
+    students: dict[str, dict] = {
         "ref-solution": dict(solution),
-        "blank-release": dict(release),
+        "blank-release": {nb: read_generated("release", LAB, nb) for nb in NOTEBOOKS},
     }
     for student, cells in MISTAKES_N.items():
-        students.setdefault(student, {})["02_n"] = _with_cells_replaced(solution["02_n"], "02_n", cells)
+        students.setdefault(student, {})["02_n"] = with_cells_replaced(solution["02_n"], cells, where=f"{LAB}/02_n")
     for student, edits in MISTAKES_H.items():
-        students.setdefault(student, {})["02_h"] = _with_cells_edited(solution["02_h"], "02_h", edits)
-    if out.exists():
-        shutil.rmtree(out)
-    for student, notebooks in students.items():
-        (out / student).mkdir(parents=True)
-        for name, nb in notebooks.items():
-            nbformat.write(nb, out / student / f"{name}.ipynb")
-    return sorted(students)
+        students.setdefault(student, {})["02_h"] = with_cells_edited(solution["02_h"], edits, where=f"{LAB}/02_h")
+    return write_class(out, students)
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "submissions" / LAB
-    students = build(target)
-    print(f"wrote {len(students)} students' submissions to {target}")
+    main(build, LAB)

@@ -11,13 +11,10 @@ tests/test_grade_lab03_hard.py. Run after `autograder release lab03`:
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
-import nbformat
+from sample_notebooks import main, one_notebook_class, write_class
 
-ROOT = Path(__file__).resolve().parents[1]
 LAB, NOTEBOOK = "lab03", "03_h"
 
 # the bias gradient keeps the batch axis: summed over the positions only, shape (N, K) instead of (K,)
@@ -84,38 +81,10 @@ MISTAKES = {
 }
 
 
-def _with_cells_replaced(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbformat.NotebookNode:
-    nb = nbformat.from_dict(nb)
-    found = set()
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in replacements:
-            cell.source = replacements[grade_id].rstrip("\n")
-            cell.outputs, cell.execution_count = [], None
-            found.add(grade_id)
-    missing = set(replacements) - found
-    if missing:
-        sys.exit(f"make_lab03h_samples: no solution cell with grade_id {sorted(missing)} in {LAB}/{NOTEBOOK}")
-    return nb
-
-
 def build(out: Path) -> list[str]:
-    solution = nbformat.read(ROOT / "solutions" / LAB / f"{NOTEBOOK}.ipynb", as_version=4)
-    release = nbformat.read(ROOT / "release" / LAB / f"{NOTEBOOK}.ipynb", as_version=4)
-    notebooks = {
-        "ref-solution": solution,
-        "blank-release": release,
-        **{student: _with_cells_replaced(solution, cells) for student, cells in MISTAKES.items()},
-    }
-    if out.exists():
-        shutil.rmtree(out)
-    for student, nb in notebooks.items():
-        (out / student).mkdir(parents=True)
-        nbformat.write(nb, out / student / f"{NOTEBOOK}.ipynb")
-    return sorted(notebooks)
+    """Write one folder per sample student under ``out``; return the student ids."""
+    return write_class(out, one_notebook_class(LAB, NOTEBOOK, MISTAKES))
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "submissions" / "lab03h"
-    students = build(target)
-    print(f"wrote {len(students)} submissions to {target}")
+    main(build, 'lab03h')

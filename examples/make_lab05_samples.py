@@ -10,13 +10,10 @@ asserted in tests/test_grade_lab05.py. Run after `autograder release lab05`:
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
-import nbformat
+from sample_notebooks import main, read_generated, with_cells_replaced, write_class
 
-ROOT = Path(__file__).resolve().parents[1]
 LAB = "lab05"
 NORMAL, HARD = "05_n", "05_h"
 
@@ -91,40 +88,16 @@ MISTAKES = {
 }
 
 
-def _with_cells_replaced(nb: nbformat.NotebookNode, replacements: dict[str, str], notebook: str) -> nbformat.NotebookNode:
-    nb = nbformat.from_dict(nb)
-    found = set()
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in replacements:
-            cell.source = replacements[grade_id].rstrip("\n")
-            cell.outputs, cell.execution_count = [], None
-            found.add(grade_id)
-    missing = set(replacements) - found
-    if missing:
-        sys.exit(f"make_lab05_samples: no solution cell with grade_id {sorted(missing)} in {LAB}/{notebook}")
-    return nb
-
-
 def build(out: Path) -> list[str]:
-    read = {kind: {nb: nbformat.read(ROOT / kind / LAB / f"{nb}.ipynb", as_version=4) for nb in (NORMAL, HARD)}
-            for kind in ("solutions", "release")}
-    students = {
-        "ref-solution": read["solutions"],
-        "blank-release": read["release"],
-        **{student: {nb: _with_cells_replaced(read["solutions"][nb], cells, nb) for nb, cells in notebooks.items()}
+    """Write one folder per sample student (both notebooks, or the one a mistake is in); return the ids."""
+    solution = {nb: read_generated("solutions", LAB, nb) for nb in (NORMAL, HARD)}
+    return write_class(out, {
+        "ref-solution": solution,
+        "blank-release": {nb: read_generated("release", LAB, nb) for nb in (NORMAL, HARD)},
+        **{student: {nb: with_cells_replaced(solution[nb], cells, where=f"{LAB}/{nb}") for nb, cells in notebooks.items()}
            for student, notebooks in MISTAKES.items()},
-    }
-    if out.exists():
-        shutil.rmtree(out)
-    for student, notebooks in students.items():
-        (out / student).mkdir(parents=True)
-        for name, nb in notebooks.items():
-            nbformat.write(nb, out / student / f"{name}.ipynb")
-    return sorted(students)
+    })
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "submissions" / LAB
-    students = build(target)
-    print(f"wrote {len(students)} submissions to {target}")
+    main(build, LAB)

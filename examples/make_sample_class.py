@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import sys
 import zipfile
 from pathlib import Path
 
 import nbformat
+from sample_notebooks import SUBMISSIONS, one_notebook_class, write_class
 
-ROOT = Path(__file__).resolve().parents[1]
 LAB, NOTEBOOK = "lab03", "03_n"
 
 FLIPPED_CONV2D_SINGLE = '''def conv2d_single(x, k):
@@ -110,21 +109,6 @@ BROKEN_FILES = {
 }
 
 
-def _with_cells_replaced(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbformat.NotebookNode:
-    nb = nbformat.from_dict(nb)
-    found = set()
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in replacements:
-            cell.source = replacements[grade_id].rstrip("\n")
-            cell.outputs, cell.execution_count = [], None
-            found.add(grade_id)
-    missing = set(replacements) - found
-    if missing:
-        sys.exit(f"make_sample_class: no solution cell with grade_id {sorted(missing)} in {LAB}/{NOTEBOOK}")
-    return nb
-
-
 def _with_first_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.NotebookNode:
     nb = nbformat.from_dict(nb)
     first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
@@ -135,23 +119,14 @@ def _with_first_cell(nb: nbformat.NotebookNode, source: str) -> nbformat.Noteboo
 
 
 def build(out: Path) -> list[str]:
-    solution = nbformat.read(ROOT / "solutions" / LAB / f"{NOTEBOOK}.ipynb", as_version=4)
-    release = nbformat.read(ROOT / "release" / LAB / f"{NOTEBOOK}.ipynb", as_version=4)
-    notebooks = {
-        "ref-solution": solution,
-        "blank-release": release,
-        "colab-first-cell": _with_first_cell(solution, COLAB_FIRST_CELL),
-        **{student: _with_cells_replaced(solution, cells) for student, cells in MISTAKES.items()},
-    }
-    if out.exists():
-        shutil.rmtree(out)
-    for student, nb in notebooks.items():
-        (out / student).mkdir(parents=True)
-        nbformat.write(nb, out / student / f"{NOTEBOOK}.ipynb")
+    """Write one folder per sample student under ``out`` (broken files included); return the student ids."""
+    students = one_notebook_class(LAB, NOTEBOOK, MISTAKES)
+    students["colab-first-cell"] = {NOTEBOOK: _with_first_cell(students["ref-solution"][NOTEBOOK], COLAB_FIRST_CELL)}
+    written = write_class(out, students)
     for student, data in BROKEN_FILES.items():
         (out / student).mkdir(parents=True)
         (out / student / f"{NOTEBOOK}.ipynb").write_bytes(data)
-    return sorted([*notebooks, *BROKEN_FILES])
+    return sorted([*written, *BROKEN_FILES])
 
 
 # sample student -> (roster id, family name, given name, Moodle participant id)
@@ -228,7 +203,7 @@ def build_moodle(class_dir: Path, out: Path) -> Path:
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "submissions" / LAB
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else SUBMISSIONS / LAB
     students = build(target)
     print(f"wrote {len(students)} submissions to {target}")
     moodle = build_moodle(target, target.parents[1] / "moodle" if len(sys.argv) == 1 else target.parent / "moodle")

@@ -5,7 +5,16 @@ import warnings
 import numpy as np
 import pytest
 
-from autograder.checks import Case, CheckFailure, assert_close, check_function, compare, rel_error
+from autograder.checks import (
+    Case,
+    CheckFailure,
+    assert_close,
+    call_student,
+    check_function,
+    compare,
+    rel_error,
+    student_errors,
+)
 
 
 def test_equal_values_pass():
@@ -139,3 +148,25 @@ def test_forbidden_library_calls_are_caught_by_global_alias_and_at_call_time():
     with forbidden_calls(honest, ["math.sqrt", "no_such_module.fn"]):
         assert honest(4.0) == 2.0
     assert math.sqrt(4.0) == 2.0  # restored
+
+
+def test_call_student_names_the_call_in_every_failure():
+    def stub(x):
+        raise NotImplementedError()
+
+    def buggy(x):
+        return x[10]
+
+    with pytest.raises(CheckFailure, match=r"^f\(x\): まだ実装されていません / not implemented yet$"):
+        call_student(stub, "f", "f(x)", np.zeros(3))
+    with pytest.raises(CheckFailure, match=r"^f\(x\): .*raised an error\n  IndexError: index 10"):
+        call_student(buggy, "f", "f(x)", np.zeros(3))
+    with pytest.raises(CheckFailure, match=r"^f: .*not a function: got int"):
+        call_student(3, "f", "f(x)")
+    assert call_student(lambda x, k=1: x + k, "f", "f(x)", 1, k=2) == 3
+
+
+def test_student_errors_lets_check_failures_through_unchanged():
+    with pytest.raises(CheckFailure, match=r"^inner message$"):
+        with student_errors("f(x)"):
+            raise CheckFailure("inner message")

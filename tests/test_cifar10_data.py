@@ -297,7 +297,7 @@ def _serve(monkeypatch, payload: bytes | Exception) -> list[str]:
             raise payload
         return io.BytesIO(payload)
 
-    monkeypatch.setattr(cifar10.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr("urllib.request.urlopen", urlopen)
     return asked
 
 

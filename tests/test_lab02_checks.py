@@ -8,7 +8,7 @@ cell in place of the answer key's.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import warnings
 
 import nbformat
@@ -88,9 +88,7 @@ def _run_check(check, ns: dict, names: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def samples():
-    spec = importlib.util.spec_from_file_location("make_lab02_samples", REPO / "examples" / "make_lab02_samples.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("make_lab02_samples")  # examples/ is on sys.path (conftest)
     return module
 
 

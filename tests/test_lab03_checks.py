@@ -6,7 +6,7 @@ check shows here first, with the check's own message.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import warnings
 
 import nbformat
@@ -46,9 +46,7 @@ def solution():
 
 @pytest.fixture(scope="module")
 def samples():
-    spec = importlib.util.spec_from_file_location("make_sample_class", REPO / "examples" / "make_sample_class.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("make_sample_class")  # examples/ is on sys.path (conftest)
     return module
 
 

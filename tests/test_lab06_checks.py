@@ -7,7 +7,7 @@ test RMSE) runs once per variant; training takes a few seconds on one thread.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 
 import nbformat
 import numpy as np
@@ -53,9 +53,7 @@ def _run(cells: dict[str, str], replacements: dict[str, str] | None = None) -> d
 
 @pytest.fixture(scope="module")
 def samples():
-    spec = importlib.util.spec_from_file_location("make_lab06_samples", REPO / "examples" / "make_lab06_samples.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("make_lab06_samples")  # examples/ is on sys.path (conftest)
     return module
 
 

@@ -424,7 +424,7 @@ def _serve(monkeypatch, payload: bytes | Exception) -> list[str]:
             raise payload
         return io.BytesIO(payload)
 
-    monkeypatch.setattr(mnist.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr("urllib.request.urlopen", urlopen)
     return asked
 
 

@@ -17,6 +17,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import shutil
+import urllib.error
+import urllib.request
 from pathlib import Path
 from types import ModuleType
 
@@ -47,6 +50,17 @@ def file_digest(path: Path, algorithm: str) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def download(what: str, url: str, dest: Path, *, timeout: float, offline_help: str) -> None:
+    """Stream ``url`` (the dataset ``what``) into ``dest``. ConnectionError when it cannot: the reason, then
+    ``offline_help`` (what to do instead: copy the file fetched elsewhere, or use the stand-in)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except (urllib.error.URLError, OSError) as exc:
+        raise ConnectionError(f"{what} をダウンロードできません (ネットワークにつながっていない？) / cannot download "
+                              f"{what} from {url} (offline?): {exc}. {offline_help}") from exc
 
 
 NAMES = ("mnist", "cifar10")

@@ -34,13 +34,11 @@ import shutil
 import struct
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from autograder.datasets import REAL, STANDIN, STANDIN_MARKER, data_dir, file_digest
+from autograder.datasets import REAL, STANDIN, STANDIN_MARKER, data_dir, download, file_digest
 
 FOLDER = "cifar-10-batches-py"
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -75,7 +73,6 @@ _PATCH = (18, 29)  # side of the patch that holds the shape, in pixels: uniform 
 _MIN_CONTRAST = 80.0  # smallest RGB distance between the shape's colour and the background's
 _NOISE = 12.0  # standard deviation of the Gaussian pixel noise (0-255 scale)
 
-_CHUNK = 1 << 20
 
 
 def folder(directory: Path | str | None = None) -> Path:
@@ -243,16 +240,10 @@ def fetch(directory: Path | str | None = None, *, url: str = URL, timeout: float
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".cifar10-fetch-") as tmp:
         part = Path(tmp) / ARCHIVE
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-                shutil.copyfileobj(response, out, _CHUNK)
-        except (urllib.error.URLError, OSError) as exc:
-            raise ConnectionError(
-                f"CIFAR-10 をダウンロードできません (ネットワークにつながっていない？) / cannot download CIFAR-10 from {url} "
-                f"(offline?): {exc}. ネットワークのある PC で {ARCHIVE} (md5 {ARCHIVE_MD5}) を取得して {directory} に展開するか、"
-                f"`autograder data standin cifar10` で代用データを使ってください / unpack {ARCHIVE} fetched elsewhere "
-                f"into {directory}, or use the stand-in (`autograder data standin cifar10`)"
-            ) from exc
+        download("CIFAR-10", url, part, timeout=timeout, offline_help=(
+            f"ネットワークのある PC で {ARCHIVE} (md5 {ARCHIVE_MD5}) を取得して {directory} に展開するか、"
+            f"`autograder data standin cifar10` で代用データを使ってください / unpack {ARCHIVE} fetched elsewhere "
+            f"into {directory}, or use the stand-in (`autograder data standin cifar10`)"))
         digest = file_digest(part, "md5")
         if digest != ARCHIVE_MD5:
             raise ValueError(f"ダウンロードした {ARCHIVE} の md5 が違います / the downloaded {ARCHIVE} has the wrong md5: "

@@ -23,15 +23,13 @@ import io
 import os
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from autograder.datasets import REAL, STANDIN, STANDIN_MARKER, data_dir, file_digest
+from autograder.datasets import REAL, STANDIN, STANDIN_MARKER, data_dir, download, file_digest
 
 FILENAME = "mnist.npz"
 SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -46,7 +44,6 @@ REAL_TRAIN, REAL_TEST = 60000, 10000
 STANDIN_TRAIN, STANDIN_TEST = 6000, 2000
 _STANDIN_TEST_SOURCES = 0.25  # fraction of load_digits' images (per digit) kept for the test images only
 
-_CHUNK = 1 << 20
 _FILE_MODE = 0o644  # readable by the grader's sandboxed kernels, which run as another user
 
 
@@ -206,16 +203,10 @@ def fetch(directory: Path | str | None = None, *, url: str = URL, timeout: float
         if cached is not None:
             shutil.copyfile(cached, part)
         else:
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-                    shutil.copyfileobj(response, out, _CHUNK)
-            except (urllib.error.URLError, OSError) as exc:
-                raise ConnectionError(
-                    f"MNIST をダウンロードできません (ネットワークにつながっていない？) / cannot download MNIST from {url} "
-                    f"(offline?): {exc}. ネットワークのある PC で取得した mnist.npz (sha256 {SHA256[:12]}…) を {directory} "
-                    f"にコピーするか、`autograder data standin mnist` で代用データを使ってください / copy an mnist.npz "
-                    f"fetched elsewhere into {directory}, or use the stand-in (`autograder data standin mnist`)"
-                ) from exc
+            download("MNIST", url, part, timeout=timeout, offline_help=(
+                f"ネットワークのある PC で取得した mnist.npz (sha256 {SHA256[:12]}…) を {directory} にコピーするか、"
+                f"`autograder data standin mnist` で代用データを使ってください / copy an mnist.npz fetched elsewhere "
+                f"into {directory}, or use the stand-in (`autograder data standin mnist`)"))
         digest = file_digest(part, "sha256")
         if digest != SHA256:
             raise ValueError(

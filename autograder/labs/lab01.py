@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import CheckFailure, compare
+from autograder.checks import CheckFailure, call_student, compare
 
 # ---------------------------------------------------------------- thresholds
 # Each threshold sits beside the figure the reference solution (solutions/lab01/01_n.ipynb)
@@ -116,16 +116,7 @@ def _timed_call(fn: Callable, args: tuple, *, budget: float, name: str) -> Any:
 def _call(fn: Callable, args: tuple, name: str) -> Any:
     """``fn(*args)`` with the student's errors turned into CheckFailure (no time budget: data generators)."""
     __tracebackhide__ = True
-    if not callable(fn):
-        raise CheckFailure(f"{name}: 関数ではありません / not a function: got {type(fn).__name__}")
-    try:
-        return fn(*args)
-    except CheckFailure:
-        raise
-    except NotImplementedError:
-        raise CheckFailure(f"{name}: まだ実装されていません / not implemented yet") from None
-    except Exception as exc:
-        raise CheckFailure(f"{name}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}") from exc
+    return call_student(fn, name, name, *args)
 
 
 def _fitted_model(model: Any, kind: type, name: str) -> Any:

@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Case, CheckFailure, assert_close, check_function, describe_array, forbidden_calls
+from autograder.checks import (
+    Case,
+    CheckFailure,
+    assert_close,
+    call_student,
+    check_function,
+    describe_array,
+    forbidden_calls,
+)
 
 # ------------------------------------------------------------ tolerances and thresholds (stated once)
 
@@ -119,19 +127,7 @@ def _warnings_as_errors() -> Iterator[None]:
 
 def _call(fn: Callable, fn_name: str, label: str, forbidden: tuple[str, ...], *args: Any) -> Any:
     """``fn(*args)`` with check_function's rules: forbidden calls, NotImplementedError, the student's errors."""
-    if not callable(fn):
-        raise CheckFailure(f"{fn_name}: 関数ではありません / not a function: got {type(fn).__name__}")
-    try:
-        with forbidden_calls(fn, forbidden, fn_name):
-            return fn(*args)
-    except CheckFailure:
-        raise
-    except NotImplementedError:
-        raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
-    except Exception as exc:  # the student's bug, reported with the case that triggered it
-        raise CheckFailure(
-            f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}"
-        ) from exc
+    return call_student(fn, fn_name, label, *args, forbidden=forbidden)
 
 
 STABILITY_HINT = (

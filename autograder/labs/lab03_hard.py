@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Case, CheckFailure, assert_close, check_function, forbidden_calls
+from autograder.checks import Case, CheckFailure, assert_close, call_student, check_function
 from autograder.labs import lab03
 
 # Tolerances stated once: float64 references, so anything looser than round-off means a wrong result.
@@ -202,19 +202,8 @@ def max_pool2d_backward_cases() -> list[Case]:
 
 def _call(fn: Any, fn_name: str, label: str, forbidden: Sequence[str], args: tuple, kwargs: dict) -> Any:
     """``fn(*args, **kwargs)`` with check_function's rules: forbidden calls, NotImplementedError, the student's errors."""
-    if not callable(fn):
-        raise CheckFailure(f"{fn_name}: 関数ではありません / not a function: got {type(fn).__name__}")
-    try:
-        with forbidden_calls(fn, forbidden, fn_name):
-            return fn(*(a.copy() if isinstance(a, np.ndarray) else a for a in args), **kwargs)
-    except CheckFailure:
-        raise
-    except NotImplementedError:
-        raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
-    except Exception as exc:  # the student's bug, reported with the case that triggered it
-        raise CheckFailure(
-            f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}"
-        ) from exc
+    return call_student(fn, fn_name, label, *(a.copy() if isinstance(a, np.ndarray) else a for a in args),
+                        forbidden=forbidden, **kwargs)
 
 
 def _numerical_message(exc: CheckFailure) -> CheckFailure:

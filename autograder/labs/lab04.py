@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import CheckFailure, assert_close, describe_array, report_metric
+from autograder.checks import CheckFailure, assert_close, call_student, describe_array, report_metric
 from autograder.datasets import REAL, STANDIN, mnist
 
 # ----------------------------------------------------------------- constants (stated once)
@@ -140,18 +140,7 @@ def early_stopping_length(val_loss: Sequence[float], epochs: int, patience: int 
 
 def _call(fn: Any, fn_name: str, label: str, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``; not-a-function, NotImplementedError and the student's errors become CheckFailures."""
-    if not callable(fn):
-        raise CheckFailure(f"{fn_name}: 関数ではありません / not a function: got {type(fn).__name__}")
-    try:
-        return fn(*args, **kwargs)
-    except CheckFailure:
-        raise
-    except NotImplementedError:
-        raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
-    except Exception as exc:  # the student's bug, reported with the call that triggered it
-        raise CheckFailure(
-            f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}"
-        ) from exc
+    return call_student(fn, fn_name, label, *args, **kwargs)
 
 
 def _numpy(value: Any) -> np.ndarray:

@@ -28,7 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Case, CheckFailure, check_function, forbidden_calls, report_metric
+from autograder.checks import (
+    Case,
+    CheckFailure,
+    check_function,
+    forbidden_calls,
+    report_metric,
+    require_callable,
+    student_errors,
+)
 from autograder.datasets import REAL, STANDIN, cifar10
 
 # ----------------------------------------------------------------- constants (stated once)
@@ -140,19 +148,9 @@ def _student_rng():
 
 def _call(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (), **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` with check_function's rules: forbidden calls, NotImplementedError, the student's errors."""
-    if not callable(fn):
-        raise CheckFailure(f"{fn_name}: 関数ではありません / not a function: got {type(fn).__name__}")
-    try:
-        with forbidden_calls(fn, forbidden, fn_name), _student_rng():
-            return fn(*args, **kwargs)
-    except CheckFailure:
-        raise
-    except NotImplementedError:
-        raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
-    except Exception as exc:  # the student's bug, reported with the call that triggered it
-        raise CheckFailure(
-            f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}"
-        ) from exc
+    require_callable(fn, fn_name)
+    with student_errors(label), forbidden_calls(fn, forbidden, fn_name), _student_rng():
+        return fn(*args, **kwargs)
 
 
 def _numpy(value: Any, name: str) -> np.ndarray:
@@ -615,13 +613,8 @@ def _instantiate(cls: Any, name: str, label: str, **kwargs: Any):
 
 def _forward(model: Any, x, label: str):
     torch = _torch()
-    try:
-        with torch.no_grad(), _student_rng():
-            out = model(x)
-    except NotImplementedError:
-        raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
-    except Exception as exc:
-        raise CheckFailure(f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}") from exc
+    with student_errors(label), torch.no_grad(), _student_rng():
+        out = model(x)
     if not isinstance(out, torch.Tensor):
         raise CheckFailure(f"{label}: テンソルを返してください / must return a tensor, got {type(out).__name__}")
     return out

@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Case, CheckFailure, assert_close, describe_array, forbidden_calls, report_metric
+from autograder.checks import (
+    Case,
+    CheckFailure,
+    assert_close,
+    call_student,
+    describe_array,
+    report_metric,
+    student_errors,
+)
 
 # ----------------------------------------------------------------- constants (stated once)
 
@@ -156,19 +164,7 @@ def split_data_cases() -> list[Case]:
 
 def _call(fn: Any, fn_name: str, label: str, forbidden: Sequence[str], *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` with check_function's rules: forbidden calls, NotImplementedError, the student's errors."""
-    if not callable(fn):
-        raise CheckFailure(f"{fn_name}: 関数ではありません / not a function: got {type(fn).__name__}")
-    try:
-        with forbidden_calls(fn, forbidden, fn_name):
-            return fn(*args, **kwargs)
-    except CheckFailure:
-        raise
-    except NotImplementedError:
-        raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
-    except Exception as exc:  # the student's bug, reported with the case that triggered it
-        raise CheckFailure(
-            f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}"
-        ) from exc
+    return call_student(fn, fn_name, label, *args, forbidden=forbidden, **kwargs)
 
 
 def _copy(value: Any) -> Any:
@@ -285,13 +281,8 @@ def _forward(model: Any, x: np.ndarray, label: str) -> np.ndarray:
     torch = _torch()
     if not callable(model):
         raise CheckFailure(f"{label}: モデル (nn.Module) ではありません / not a model: got {type(model).__name__}")
-    try:
-        with torch.no_grad():
-            out = model(torch.tensor(np.asarray(x), dtype=_model_dtype(model)))
-    except NotImplementedError:
-        raise CheckFailure(f"{label}: まだ実装されていません / not implemented yet") from None
-    except Exception as exc:
-        raise CheckFailure(f"{label}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}") from exc
+    with student_errors(label), torch.no_grad():
+        out = model(torch.tensor(np.asarray(x), dtype=_model_dtype(model)))
     if isinstance(out, tuple):
         raise CheckFailure(f"{label}: forward はテンソル 1 つ (N, 1) を返してください / forward must return one "
                            "tensor of shape (N, 1), got a tuple (the LSTM's (output, (h, c))?)")
