@@ -205,6 +205,41 @@ def allclose_replaced() -> bytes:
     ))
 
 
+# Resource abuse and a kernel that ends: the honest answers, with a line appended to one answer cell.
+CHILD_MARKER = "987654"  # a child left running is `sleep 987654`; the test looks for it afterwards
+
+
+def _honest_plus(grade_id: str, line: str) -> bytes:
+    nb = _honest()
+    cell = _cell(nb, grade_id)
+    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    cell["source"] = source.rstrip("\n") + "\n" + line
+    return _dump(nb)
+
+
+def sys_exit() -> bytes:
+    return _honest_plus("conv2d_single", "import sys\nsys.exit(0)")
+
+
+def os_exit() -> bytes:
+    """The kernel process ends in the last answer cell: what ran before keeps its points."""
+    return _honest_plus("cross_entropy", "import os\nos._exit(0)")
+
+
+def segfault() -> bytes:
+    return _honest_plus("cross_entropy", "import ctypes\nctypes.string_at(0)")
+
+
+def child_left_running() -> bytes:
+    return _honest_plus("conv2d_single", f"import subprocess\n_child = subprocess.Popen(['sleep', '{CHILD_MARKER}'])")
+
+
+def deletes_its_files() -> bytes:
+    """Deletes everything in its working folder (its own notebook included) while it runs."""
+    return _honest_plus("conv2d_single", "import os, shutil\nfor _f in os.listdir('.'):\n"
+                                          "    shutil.rmtree(_f, ignore_errors=True) if os.path.isdir(_f) else os.remove(_f)")
+
+
 # student folder -> (how its notebook is made, what it must get)
 CORPUS: dict[str, tuple] = {
     "truncated-json": (truncated_json, Case("invalid", 0, "JSON", "the file cut off halfway")),
@@ -232,6 +267,11 @@ CORPUS: dict[str, tuple] = {
     # themselves, without numpy's allclose
     "exceptions-swallowed": (exceptions_swallowed, Case("graded", 0, "", "zeros, IPython custom exception handler")),
     "allclose-replaced": (allclose_replaced, Case("graded", 0, "", "zeros, numpy.allclose monkeypatched")),
+    "sys-exit": (sys_exit, Case("graded", FULL_MARKS, "", "sys.exit(0) in an answer cell")),
+    "os-exit": (os_exit, Case("graded", FULL_MARKS - 2, "kernel", "os._exit(0) in the last answer cell")),
+    "segfault": (segfault, Case("graded", FULL_MARKS - 2, "kernel", "a segfault in the last answer cell")),
+    "child-left-running": (child_left_running, Case("graded", FULL_MARKS, "", "a child process left running")),
+    "deletes-its-files": (deletes_its_files, Case("graded", FULL_MARKS, "", "deletes every file in its folder")),
     "日本語の学生": (honest, Case("graded", FULL_MARKS, "", "a Japanese student folder name")),
     "student-😀": (honest, Case("graded", FULL_MARKS, "", "an emoji in the student folder name")),
 }

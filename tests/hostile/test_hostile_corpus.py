@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 
+import psutil
 import pytest
-from hostile_cases import CORPUS, UNDEFENDED, write_corpus
+from hostile_cases import CHILD_MARKER, CORPUS, UNDEFENDED, write_corpus
 
 from conftest import REPO, copy_course, run_autograder, tree_digest
 
@@ -72,6 +73,11 @@ def test_grading_twice_gives_identical_results(graded):
     def outcome(rows):
         return {s: (r["status"], r["score"], r["reason"]) for s, r in rows.items()}
     assert outcome(graded["first"]) == outcome(graded["again"])
+
+
+def test_no_process_of_a_submission_outlives_the_batch(graded):
+    left = [p.info for p in psutil.process_iter(["pid", "cmdline"]) if CHILD_MARKER in " ".join(p.info["cmdline"] or [])]
+    assert not left, left
 
 
 def test_submitted_files_are_byte_identical_afterwards(graded):
