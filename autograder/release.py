@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbconvert.preprocessors import ExecutePreprocessor
@@ -81,7 +80,7 @@ def generate_solutions(course: Course, lab: str, *, out_dir: Path | None = None,
         source_nb = nbformat.read(course.source_dir / lab / f"{name}.ipynb", as_version=4)
         nb = solution_notebook(source_nb, config)
         if execute:
-            with _environment({datasets.DATA_ENV: str(course.data_dir)}):  # the kernel inherits it
+            with mock.patch.dict(os.environ, {datasets.DATA_ENV: str(course.data_dir)}):  # the kernel inherits it
                 nb = _execute(nb, course.source_dir / lab, config=config, label=f"{lab}/{name}")
         path = out / f"{name}.ipynb"
         nbformat.write(nb, path)
@@ -100,20 +99,6 @@ def _require_data(course: Course, lab: str) -> None:
             f"{names}, which is not (validly) in {course.data_dir}: run `autograder data fetch {names}`, or offline "
             f"`autograder data standin {names}`; `autograder data check` says what is there"
         )
-
-
-@contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _execute(nb: nbformat.NotebookNode, lab_dir: Path, *, config, label: str) -> nbformat.NotebookNode:

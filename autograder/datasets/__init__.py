@@ -52,15 +52,23 @@ def file_digest(path: Path, algorithm: str) -> str:
     return digest.hexdigest()
 
 
-def download(what: str, url: str, dest: Path, *, timeout: float, offline_help: str) -> None:
-    """Stream ``url`` (the dataset ``what``) into ``dest``. ConnectionError when it cannot: the reason, then
-    ``offline_help`` (what to do instead: copy the file fetched elsewhere, or use the stand-in)."""
+def download(what: str, url: str, dest: Path, *, digest: tuple[str, str], timeout: float, offline_help: str) -> None:
+    """Stream ``url`` (the dataset ``what``) into ``dest`` and verify it: ``digest`` is (algorithm, expected hex).
+
+    ConnectionError when it cannot be downloaded: the reason, then ``offline_help`` (what to do instead:
+    copy the file fetched elsewhere, or use the stand-in). ValueError when the digest differs.
+    """
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
     except (urllib.error.URLError, OSError) as exc:
         raise ConnectionError(f"{what} をダウンロードできません (ネットワークにつながっていない？) / cannot download "
                               f"{what} from {url} (offline?): {exc}. {offline_help}") from exc
+    algorithm, expected = digest
+    got = file_digest(dest, algorithm)
+    if got != expected:
+        raise ValueError(f"ダウンロードした {what} の {algorithm} が違います / the downloaded {what} has the wrong "
+                         f"{algorithm}: {got}, expected {expected} ({url})")
 
 
 NAMES = ("mnist", "cifar10")

@@ -240,14 +240,10 @@ def fetch(directory: Path | str | None = None, *, url: str = URL, timeout: float
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".cifar10-fetch-") as tmp:
         part = Path(tmp) / ARCHIVE
-        download("CIFAR-10", url, part, timeout=timeout, offline_help=(
+        download("CIFAR-10", url, part, digest=("md5", ARCHIVE_MD5), timeout=timeout, offline_help=(
             f"ネットワークのある PC で {ARCHIVE} (md5 {ARCHIVE_MD5}) を取得して {directory} に展開するか、"
             f"`autograder data standin cifar10` で代用データを使ってください / unpack {ARCHIVE} fetched elsewhere "
             f"into {directory}, or use the stand-in (`autograder data standin cifar10`)"))
-        digest = file_digest(part, "md5")
-        if digest != ARCHIVE_MD5:
-            raise ValueError(f"ダウンロードした {ARCHIVE} の md5 が違います / the downloaded {ARCHIVE} has the wrong md5: "
-                             f"{digest}, expected {ARCHIVE_MD5} ({url})")
         unpacked = Path(tmp) / "unpacked"
         with tarfile.open(part, "r:gz") as archive:
             archive.extractall(unpacked, members=_safe_members(archive), filter="data")

@@ -355,6 +355,13 @@ def _build(fn: Callable, name: str) -> Any:
     return model
 
 
+def _require_new_model_each_call(fn: Callable, name: str, first: Any) -> None:
+    label = f"{name}()"
+    if _call(fn, name, label) is first:
+        raise CheckFailure(f"{label}: 呼ぶたびに新しいモデルを作って返してください / must build a new model on every "
+                           "call, got the same object twice")
+
+
 def check_build_mlp(fn: Callable) -> None:
     """build_mlp(): a new Keras model 784-100-100-100-10, ReLU hidden layers, softmax output, for (N, 28, 28, 1) inputs."""
     keras = _keras()
@@ -375,10 +382,7 @@ def check_build_mlp(fn: Callable) -> None:
     if params != MLP_PARAMS:
         raise CheckFailure(f"{label}: パラメータの数が違います / number of parameters: expected {MLP_PARAMS:,}, got "
                            f"{params:,} (入力は 28*28 = 784 個 / 784 inputs)")
-    again = _call(fn, name, label)
-    if again is model:
-        raise CheckFailure(f"{label}: 呼ぶたびに新しいモデルを作って返してください / must build a new model on every "
-                           "call, got the same object twice")
+    _require_new_model_each_call(fn, name, model)
 
 
 def check_build_cnn(fn: Callable) -> None:
@@ -393,10 +397,7 @@ def check_build_cnn(fn: Callable) -> None:
     if params != CNN_PARAMS:
         raise CheckFailure(f"{label}: パラメータの数が違います / number of parameters: expected {CNN_PARAMS:,}, got "
                            f"{params:,} (畳み込みは padding なし (valid) / the convolutions use no padding)")
-    again = _call(fn, name, label)
-    if again is model:
-        raise CheckFailure(f"{label}: 呼ぶたびに新しいモデルを作って返してください / must build a new model on every "
-                           "call, got the same object twice")
+    _require_new_model_each_call(fn, name, model)
 
 
 # -------------------------------------------------------------------- training
