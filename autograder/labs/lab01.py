@@ -54,7 +54,8 @@ QUANT_HIDDEN = (5,)
 # CPU-time budgets (one core) for each training function, seconds.
 TRAIN_BUDGET_S = 10.0  # reference: sin 0.6 s, sequences 2.2 s, digits 0.8 s, quantiles 0.1 s
 TSNE_BUDGET_S = 20.0  # reference: 2 s for 500 digits (all 1797: 9 s)
-# The seed's network on raw digits, MLPClassifier((50, 50, 50, 50)), takes 18-23 s on 20,000 sequences.
+# The seed's network on raw digits, MLPClassifier((50, 50, 50, 50)), takes 0.06 s per epoch on 20,000 sequences
+# (AMD EPYC, one core): it converges near the budget; 1000 epochs without early stopping take about 56 s.
 
 
 # ------------------------------------------------------------------ helpers
