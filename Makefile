@@ -55,6 +55,7 @@ test: venv lint
 # (not a test; results go to build/bench.json and, by hand, docs/benchmarks.md).
 bench: venv
 	$(BIN)/python tests/benchmarks/grading.py -n 8 -j 2
+	$(BIN)/python tests/benchmarks/judge.py
 
 # Rebuild the sample classes (and lab 03's Moodle zip) from solutions/ and release/ (after `make release`).
 samples: venv

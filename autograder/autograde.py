@@ -28,13 +28,13 @@ from nbgrader.preprocessors import (
 
 from autograder.course import Course
 from autograder.execute import AutogradeRun
-from autograder.preprocessors import DeduplicateIds, ReplayExecution
+from autograder.preprocessors import DeduplicateIds, JudgeVerdicts, ReplayExecution
 
 # nbgrader 0.9.6's Autograde.sanitize_preprocessors with DeduplicateIds fixed (see its docstring).
 SANITIZE_PREPROCESSORS = [ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
-# nbgrader 0.9.6's Autograde.autograde_preprocessors with Execute replaced.
+# nbgrader 0.9.6's Autograde.autograde_preprocessors with Execute replaced, and the grader's own verdicts.
 SCORING_PREPROCESSORS = [
-    ReplayExecution, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+    ReplayExecution, JudgeVerdicts, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
     CheckCellMetadata,
 ]
 

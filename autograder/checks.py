@@ -13,7 +13,9 @@ inputs, expected values and tolerances are chosen by the grader.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,14 +24,18 @@ from typing import Any
 
 import numpy as np
 
+from autograder import transcript
+
 __all__ = [
     "Case",
     "CheckFailure",
     "ForbiddenCall",
     "forbidden_calls",
+    "forbidden_message",
     "Comparison",
     "assert_close",
     "call_student",
+    "case_rng",
     "check_function",
     "compare",
     "describe_array",
@@ -39,6 +45,9 @@ __all__ = [
     "student_errors",
     "METRIC_PREFIX",
 ]
+
+# The grader's secret that varies the hidden checks' random inputs per course (see case_rng).
+CASE_SALT_ENV = "AUTOGRADER_CASE_SALT"
 
 # Printed by report_metric; `autograder calibrate` reads these lines back from graded notebooks.
 METRIC_PREFIX = "[metric]"
@@ -61,6 +70,20 @@ class Comparison:
     message: str
     max_abs_error: float = 0.0
     max_rel_error: float = 0.0
+
+
+def case_rng(seed: int) -> np.random.Generator:
+    """The random generator of a hidden check's inputs: ``seed`` alone, or with the grader's salt.
+
+    Students have the check library, so inputs drawn from public seeds are known in advance and their
+    answers could be pasted in. While grading, ``$AUTOGRADER_CASE_SALT`` (a secret of the course, see
+    ``Course.case_salt``) is mixed in, in the kernel and in the grader alike, so the inputs are new.
+    """
+    salt = os.environ.get(CASE_SALT_ENV, "")
+    if not salt:
+        return np.random.default_rng(seed)
+    entropy = int.from_bytes(hashlib.sha256(salt.encode("utf-8")).digest()[:8], "big")
+    return np.random.default_rng([seed, entropy])
 
 
 def rel_error(x: Any, y: Any) -> float:
@@ -232,7 +255,7 @@ class ForbiddenCall(CheckFailure):
     """The student's function used a library function that the exercise asks them to write."""
 
 
-def _forbidden_message(fn_name: str, what: str) -> str:
+def forbidden_message(fn_name: str, what: str) -> str:
     return (
         f"{fn_name}: この課題では {what} を使わず自分で実装してください (この課題は 0 点です) / "
         f"this exercise asks you to implement it yourself, without {what} (no points for it)"
@@ -293,13 +316,13 @@ def forbidden_calls(fn: Callable, forbidden: Sequence[str], fn_name: str = "") -
     banned = {id(obj): name for name, (_, _, obj) in resolved.items()}
     for value in _referenced_globals(fn).values():
         if id(value) in banned:
-            raise ForbiddenCall(_forbidden_message(fn_name, banned[id(value)]))
+            raise ForbiddenCall(forbidden_message(fn_name, banned[id(value)]))
 
     patched = []
 
     def tripwire(name: str) -> Callable:
         def call(*args: Any, **kwargs: Any) -> Any:
-            raise ForbiddenCall(_forbidden_message(fn_name, name))
+            raise ForbiddenCall(forbidden_message(fn_name, name))
 
         return call
 
@@ -344,9 +367,15 @@ def call_student(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Seque
     """``fn(*args, **kwargs)`` under check_function's rules: it must be a function, must not call ``forbidden``,
     and its errors become CheckFailures that start with ``label`` (the call, as the feedback shows it)."""
     __tracebackhide__ = True
-    require_callable(fn, fn_name)
-    with student_errors(label), forbidden_calls(fn, forbidden, fn_name):
-        return fn(*args, **kwargs)
+
+    def run() -> Any:
+        require_callable(fn, fn_name)
+        with student_errors(label), forbidden_calls(fn, forbidden, fn_name):
+            return fn(*args, **kwargs)
+
+    # While grading, the call and its result go into the judged check's transcript (autograder.transcript);
+    # when the grader replays that transcript, the recorded result comes back instead.
+    return transcript.student_call(label, args, kwargs, run, fn_name=fn_name, forbidden=tuple(forbidden))
 
 
 def _copy_arg(value: Any) -> Any:

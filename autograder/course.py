@@ -4,6 +4,7 @@ and the nbgrader configuration every stage starts from."""
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,22 @@ class Course:
             f"no course found at or above {here}: expected {CONFIG_FILE} and source/ "
             "(run the command inside the course repository, or pass --course-dir)"
         )
+
+    def case_salt(self) -> str:
+        """The course's secret for the hidden checks' random inputs (autograder.checks.case_rng).
+
+        ``$AUTOGRADER_CASE_SALT`` if set; otherwise ``.autograder/case-salt``, made on first use.
+        It is never released: students cannot know the inputs their code will be graded on.
+        """
+        from autograder.checks import CASE_SALT_ENV
+
+        if os.environ.get(CASE_SALT_ENV):
+            return os.environ[CASE_SALT_ENV]
+        path = self.root / ".autograder" / "case-salt"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(16) + "\n", encoding="utf-8")
+        return path.read_text(encoding="utf-8").strip()
 
     @property
     def source_dir(self) -> Path:

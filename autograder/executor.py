@@ -34,7 +34,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from autograder import datasets
+from autograder import checks, datasets, transcript
 from autograder import sandbox as sandboxing
 from autograder.preprocessors import EXECUTED_MARK
 
@@ -85,6 +85,7 @@ class KernelSettings:
     seed: int = 0
     limits: Limits = field(default_factory=Limits)
     data_dir: Path | None = None  # the training labs' datasets (autograder.datasets), read-only in the sandbox
+    case_salt: str = ""  # the course's secret for the hidden checks' inputs (autograder.checks.case_rng)
 
 
 @dataclass
@@ -118,9 +119,12 @@ def kernel_environment(settings: KernelSettings) -> dict[str, str]:
         "CUBLAS_WORKSPACE_CONFIG": ":4096:8",  # required by torch's deterministic cuBLAS
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        transcript.RECORD_ENV: "1",  # judged checks leave transcripts for the grader's verdict (autograder.judge)
     }
     if settings.data_dir is not None:
         env[datasets.DATA_ENV] = str(settings.data_dir)
+    if settings.case_salt:
+        env[checks.CASE_SALT_ENV] = settings.case_salt
     for name in _PASSED_THROUGH:  # the TA's choices that notebooks read, e.g. Keras's backend
         if name in os.environ:
             env[name] = os.environ[name]

@@ -18,11 +18,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 
 from autograder import (
     autograde,
+    checks,
     collect,
     datasets,
     execute,
@@ -173,6 +175,7 @@ def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int,
         extra_arguments=tuple(api_config.Execute.get("extra_arguments", [])),
         seed=options.seed,
         data_dir=data if data.is_dir() else None,
+        case_salt=course.case_salt(),
         limits=executor.Limits(
             cell_timeout=options.cell_timeout or int(api_config.Execute.get("timeout", 30)),
             notebook_timeout=options.notebook_timeout,
@@ -282,12 +285,15 @@ def grade_lab(
     if to_grade:
         grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints)
         local = scheduler.LocalScheduler(slots, settings, course.root / ".autograder" / "logs")
-        for student, future in local.map(to_grade, grader):
-            error = future.exception()
-            runs[student] = future.result() if error is None else execute.AutogradeRun(
-                student, False, "", f"{type(error).__name__}: {error}")
-            if on_student:
-                on_student(student)
+        # the grader's replay of the checks (autograder.judge, in scoring) draws the kernels' inputs
+        salted = mock.patch.dict(os.environ, {checks.CASE_SALT_ENV: settings.case_salt})
+        with salted:
+            for student, future in local.map(to_grade, grader):
+                error = future.exception()
+                runs[student] = future.result() if error is None else execute.AutogradeRun(
+                    student, False, "", f"{type(error).__name__}: {error}")
+                if on_student:
+                    on_student(student)
 
     results = _results(course, lab, submissions, runs, ledger, max_scores, settings.limits.cell_timeout)
     if any(r.status == GRADED for r in results):

@@ -10,6 +10,8 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader import preprocessors as nbgrader_preprocessors
 from traitlets import Bool, Unicode
 
+from autograder import judge
+
 
 class StripSolutionDelimiters(Preprocessor):
     """Remove the ``### BEGIN SOLUTION`` / ``### END SOLUTION`` lines, keeping the solution.
@@ -155,3 +157,27 @@ class DeduplicateIds(nbgrader_preprocessors.DeduplicateIds):
         if cell.metadata.get("nbgrader") == {}:
             del cell.metadata["nbgrader"]
         return cell, resources
+
+
+class JudgeVerdicts(Preprocessor):
+    """Give each hidden test the grader's verdict, reached outside the student's kernel (autograder.judge).
+
+    Runs right after ``ReplayExecution``. A test cell that calls judged checks fails unless the grader's
+    replay of every check's transcript passes; the grader's failure messages replace the kernel's. Other
+    cells lose their transcripts only.
+    """
+
+    enabled = Bool(True, help="on by default (nbconvert's preprocessors are off by default)").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        answers = [c.source for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            graded = cell.metadata.get("nbgrader", {}).get("grade")
+            verdicts = judge.judge_cell(cell.source, cell.outputs, answers) if graded else None
+            if verdicts is None:
+                cell.outputs = judge.strip_transcripts(cell.outputs)
+            else:
+                cell.outputs = judge.verdict_outputs(cell.outputs, verdicts)
+        return nb, resources

@@ -22,6 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 # they share from that folder.
 sys.path.insert(0, str(REPO / "examples"))
 AUTOGRADER = [sys.executable, "-m", "autograder.cli"]
+# The course secret that varies the hidden checks' inputs (autograder.checks.case_rng), fixed for the tests so
+# that the sample classes' exact scores do not depend on the salt a temporary course would draw.
+TEST_CASE_SALT = "tests-fixed-case-salt"
 
 
 def copy_course(dest: Path, *, with_generated: bool = False) -> Path:
@@ -40,7 +43,7 @@ def run_autograder(*args: str, cwd: Path, timeout: float = 900,
     """Run the real CLI, as a TA would; output captured as text. ``env``: variables set on top of ours."""
     return subprocess.run(
         [*AUTOGRADER, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-        env={**__import__("os").environ, "COLUMNS": "200", **(env or {})},
+        env={**__import__("os").environ, "COLUMNS": "200", "AUTOGRADER_CASE_SALT": TEST_CASE_SALT, **(env or {})},
     )
 
 

@@ -23,10 +23,12 @@ from autograder.checks import (
     CheckFailure,
     assert_close,
     call_student,
+    case_rng,
     check_function,
     describe_array,
     forbidden_calls,
 )
+from autograder.transcript import judged, observe
 
 # ------------------------------------------------------------ tolerances and thresholds (stated once)
 
@@ -98,7 +100,7 @@ def _tensor(x: Any, requires_grad: bool = False):
 
 
 def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
+    return case_rng(seed)
 
 
 def _code_names(fn: Callable) -> set[str]:
@@ -178,6 +180,7 @@ def perceptron_cases() -> list[Case]:
     return cases
 
 
+@judged
 def check_perceptron(fn: Callable) -> None:
     check_function(fn, perceptron_cases(), ref_perceptron, rtol=0, atol=0, name="perceptron")
 
@@ -197,16 +200,19 @@ def _check_truth_table(fn: Callable, gate: str) -> None:
         assert_close(got, expected, rtol=0, atol=0, name=label)
 
 
+@judged
 def check_gates(and_fn: Callable, or_fn: Callable, nand_fn: Callable) -> None:
     """AND, OR and NAND on all four input pairs."""
     for gate, fn in (("AND", and_fn), ("OR", or_fn), ("NAND", nand_fn)):
         _check_truth_table(fn, gate)
 
 
+@judged
 def check_xor(fn: Callable) -> None:
     """XOR on all four input pairs, built from the perceptron gates (two layers)."""
     _check_truth_table(fn, "XOR")
-    used = _code_names(fn) & {"AND", "OR", "NAND"}
+    # what the code mentions is read in the kernel: the grader gets it as data
+    used = set(observe("XOR's code", lambda: sorted(_code_names(fn) & {"AND", "OR", "NAND"})))
     if len(used) < 2:
         raise CheckFailure(
             "XOR: AND・OR・NAND のゲートを 2 層に組み合わせて作ってください "
@@ -251,21 +257,25 @@ def activation_cases(seed: int) -> list[Case]:
     ]
 
 
+@judged
 def check_step_function(fn: Callable) -> None:
     _strict_check(fn, activation_cases(211), ref_step_function, name="step_function",
                   forbidden=FORBIDDEN_STEP, rtol=0, atol=0)
 
 
+@judged
 def check_sigmoid(fn: Callable) -> None:
     _strict_check(fn, activation_cases(212), ref_sigmoid, name="sigmoid", forbidden=FORBIDDEN_SIGMOID,
                   rtol=RTOL, atol=ATOL)
 
 
+@judged
 def check_tanh(fn: Callable) -> None:
     _strict_check(fn, activation_cases(213), ref_tanh, name="tanh", forbidden=FORBIDDEN_TANH,
                   rtol=RTOL, atol=ATOL)
 
 
+@judged
 def check_relu(fn: Callable) -> None:
     _strict_check(fn, activation_cases(214), ref_relu, name="relu", forbidden=FORBIDDEN_RELU, rtol=RTOL, atol=ATOL)
 
@@ -338,16 +348,19 @@ def cross_entropy_cases() -> list[Case]:
     ]
 
 
+@judged
 def check_sum_squared_error(fn: Callable) -> None:
     check_function(fn, sum_squared_error_cases(), ref_sum_squared_error, rtol=RTOL, atol=ATOL,
                    name="sum_squared_error", forbidden=FORBIDDEN_MSE)
 
 
+@judged
 def check_mean_squared_error(fn: Callable) -> None:
     check_function(fn, mean_squared_error_cases(), ref_mean_squared_error, rtol=RTOL, atol=ATOL,
                    name="mean_squared_error", forbidden=FORBIDDEN_MSE)
 
 
+@judged
 def check_cross_entropy(fn: Callable) -> None:
     check_function(fn, cross_entropy_cases(), ref_cross_entropy, rtol=CE_RTOL, atol=CE_ATOL, name="cross_entropy",
                    forbidden=FORBIDDEN_CE)
@@ -377,6 +390,7 @@ def numerical_gradient_cases() -> list[tuple[str, np.ndarray, Callable, Callable
     ]
 
 
+@judged
 def check_numerical_gradient(fn: Callable) -> None:
     """Central differences (h = 1e-4) on grader-chosen functions; x changed in place and restored."""
     name = "numerical_gradient"
@@ -412,6 +426,7 @@ def gradient_step_cases() -> list[Case]:
     ]
 
 
+@judged
 def check_gradient_step(fn: Callable) -> None:
     check_function(fn, gradient_step_cases(), ref_gradient_step, rtol=RTOL, atol=ATOL, name="gradient_step",
                    forbidden=FORBIDDEN_STEP_UPDATE)
@@ -481,6 +496,7 @@ def _network_label(fn_name: str, params: dict, x: np.ndarray, note: str, with_t:
     return f"{fn_name}(params {{{shapes}}}, x {x.shape}{t})  [{note}]"
 
 
+@judged
 def check_two_layer_forward(fn: Callable) -> None:
     name = "two_layer_forward"
     for note, params, x, _ in network_cases(241):
@@ -501,11 +517,13 @@ def softmax_cross_entropy_cases() -> list[Case]:
     ]
 
 
+@judged
 def check_softmax_cross_entropy(fn: Callable) -> None:
     _strict_check(fn, softmax_cross_entropy_cases(), ref_softmax_cross_entropy, name="softmax_cross_entropy",
                   forbidden=FORBIDDEN_SOFTMAX_LOSS, rtol=SCE_RTOL, atol=SCE_ATOL)
 
 
+@judged
 def check_two_layer_gradient(fn: Callable) -> None:
     """Backprop vs torch.autograd on grader-chosen shapes and seeds; the numerical gradient is not backprop."""
     name = "two_layer_gradient"
@@ -541,6 +559,7 @@ def make_minibatches_cases() -> list[tuple[int, int, int, str]]:
     ]
 
 
+@judged
 def check_make_minibatches(fn: Callable) -> None:
     """Every index exactly once per epoch, in batches of batch_size (the last may be smaller), shuffled."""
     name = "make_minibatches"
@@ -590,6 +609,7 @@ def accuracy_cases() -> list[tuple[str, dict, np.ndarray, np.ndarray]]:
     return cases
 
 
+@judged
 def check_accuracy(fn: Callable) -> None:
     name = "accuracy"
     for note, params, x, labels in accuracy_cases():
@@ -661,5 +681,6 @@ def measure_train(fn: Callable) -> dict:
 
 
 
+@judged
 def check_train(fn: Callable) -> None:
     measure_train(fn)  # returns nothing: a value would show as the test cell's output

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import Case, CheckFailure, assert_close, call_student, check_function
+from autograder.checks import Case, CheckFailure, assert_close, call_student, case_rng, check_function
 from autograder.labs import lab03
+from autograder.transcript import judged
 
 # Tolerances stated once: float64 references, so anything looser than round-off means a wrong result.
 RTOL = 1e-5
@@ -53,7 +54,7 @@ def _tensor(x: np.ndarray, requires_grad: bool = False):
 
 
 def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
+    return case_rng(seed)
 
 
 # ---------------------------------------------------------------- references
@@ -238,28 +239,34 @@ def _check_conv2d_backward_part(fn: Callable, part: str) -> None:
 # ------------------------------------------------------------------- checks
 
 
+@judged
 def check_conv2d_forward(fn: Callable) -> None:
     check_function(fn, conv2d_forward_cases(), ref_conv2d, rtol=RTOL, atol=ATOL, name="conv2d_forward",
                    forbidden=FORBIDDEN_CONV)
 
 
+@judged
 def check_conv2d_backward_dx(fn: Callable) -> None:
     _check_conv2d_backward_part(fn, "dx")
 
 
+@judged
 def check_conv2d_backward_dw(fn: Callable) -> None:
     _check_conv2d_backward_part(fn, "dw")
 
 
+@judged
 def check_conv2d_backward_db(fn: Callable) -> None:
     _check_conv2d_backward_part(fn, "db")
 
 
+@judged
 def check_max_pool2d_forward(fn: Callable) -> None:
     check_function(fn, max_pool2d_forward_cases(), ref_max_pool2d, rtol=RTOL, atol=ATOL, name="max_pool2d_forward",
                    forbidden=FORBIDDEN_POOL)
 
 
+@judged
 def check_max_pool2d_backward(fn: Callable) -> None:
     name = "max_pool2d_backward"
     for case in max_pool2d_backward_cases():

@@ -205,6 +205,108 @@ def allclose_replaced() -> bytes:
     ))
 
 
+LAB03_CHECKS = ("conv2d_single", "conv_output_size", "conv2d", "max_pool2d", "avg_pool2d", "softmax", "one_hot",
+                "cross_entropy")
+
+
+def hidden_test_pasted() -> bytes:
+    """Zeros everywhere, and every hidden test pasted into the first answer cell: it runs, and fails, there."""
+    calls = "".join(f"    lab03.check_{name}({name})\n" for name in LAB03_CHECKS)
+    nb = _faked("")
+    nb["cells"].insert(nb["cells"].index(_cell(nb, "cross_entropy")) + 1, nbformat.v4.new_code_cell(
+        "from autograder.labs import lab03\ntry:\n" + calls + "except Exception as exc:\n    print(exc)\n"))
+    return _dump(json.loads(nbformat.writes(nbformat.from_dict(nb))))
+
+
+def reads_answers_from_files() -> bytes:
+    """The untouched release, whose first answer cell looks for the answer key (solutions/, source/) around its
+    folder and the autograder package, and runs its code if found; every answer cell keeps what it found."""
+    finder = (
+        "import json, pathlib, autograder\n"
+        "for _base in [pathlib.Path.cwd(), *pathlib.Path.cwd().parents, *pathlib.Path(autograder.__file__).parents]:\n"
+        "    for _key in ('solutions/lab03/03_n.ipynb', 'source/lab03/03_n.ipynb'):\n"
+        "        try:\n"
+        "            _cells = json.loads((_base / _key).read_text())['cells']\n"
+        "        except Exception:\n"
+        "            continue\n"
+        "        for _c in _cells:\n"
+        "            if _c['cell_type'] == 'code' and 'NotImplementedError' not in ''.join(_c['source']):\n"
+        "                try:\n"
+        "                    exec(''.join(_c['source']), globals())\n"
+        "                    _key_found = True\n"
+        "                except Exception:\n"
+        "                    pass\n"
+    )
+    nb = _blank()
+    for cell in nb["cells"]:
+        marks = cell["metadata"].get("nbgrader", {})
+        if marks.get("solution") and cell["cell_type"] == "code":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            guarded = "if '_key_found' not in globals():\n" + "".join(f"    {line}\n" for line in source.splitlines())
+            cell["source"] = (finder if marks["grade_id"] == "conv2d_single" else "") + guarded
+    return _dump(nb)
+
+
+def _recorded_honest_transcripts() -> dict[str, dict]:
+    """The transcripts the honest answers leave, recorded offline on the public inputs (no course salt)."""
+    import os
+    from unittest import mock
+
+    from autograder import transcript
+    from autograder.labs import lab03
+
+    namespace: dict = {}
+    for cell in _honest()["cells"]:
+        if cell["cell_type"] == "code" and not cell["metadata"].get("nbgrader", {}).get("grade"):
+            exec("".join(cell["source"]), namespace)
+    payloads: list[dict] = []
+    salt = {transcript.RECORD_ENV: "1", "AUTOGRADER_CASE_SALT": ""}
+    with mock.patch.dict(os.environ, salt), mock.patch.object(
+            transcript.Recording, "emit", lambda self: payloads.append(self.payload())):
+        for key in LAB03_CHECKS:
+            getattr(lab03, f"check_{key}")(namespace[key])
+    return dict(zip(LAB03_CHECKS, payloads, strict=True))
+
+
+def transcripts_pasted() -> bytes:
+    """Zeros everywhere, the visible tests' assert_close silenced, and the checks swapped out without naming them
+    for ones that display transcripts of the honest answers recorded beforehand. The course's salt changes the
+    inputs: the transcripts do not match them."""
+    recorded = json.dumps(_recorded_honest_transcripts())
+    return _dump(_faked(
+        "import json, importlib\n"
+        "from IPython.display import display\n"
+        "assert_close = lambda *a, **k: None\n"
+        f"_recorded = json.loads({recorded!r})\n"
+        "_mod = importlib.import_module('autograder.labs.' + 'lab03')\n"
+        "for _key, _payload in _recorded.items():\n"
+        "    vars(_mod)['check_' + _key] = (lambda p: lambda *a, **k: display("
+        "{'application/vnd.autograder.transcript+json': p}, raw=True))(_payload)\n"
+    ))
+
+
+def forbidden_library() -> bytes:
+    """The honest answers, except that softmax calls torch's: the exercise forbids it."""
+    nb = _honest()
+    cell = _cell(nb, "softmax")
+    cell["source"] = "import torch\n\ndef softmax(a):\n    return torch.softmax(torch.from_numpy(np.asarray(a, dtype=float)), -1).numpy()\n"
+    return _dump(nb)
+
+
+def forbidden_library_guard_disabled() -> bytes:
+    """As forbidden-library, and the kernel's guard against it switched off without naming it; an alias hides torch."""
+    nb = _honest()
+    cell = _cell(nb, "softmax")
+    cell["source"] = (
+        "import contextlib, importlib, torch\n"
+        "vars(importlib.import_module('autograder.' + 'checks'))['forbidden_calls'] = "
+        "lambda *a, **k: contextlib.nullcontext()\n"
+        "T = torch\n\n"
+        "def softmax(a):\n    return T.softmax(T.from_numpy(np.asarray(a, dtype=float)), -1).numpy()\n"
+    )
+    return _dump(nb)
+
+
 # Resource abuse and a kernel that ends: the honest answers, with a line appended to one answer cell.
 CHILD_MARKER = "987654"  # a child left running is `sleep 987654`; the test looks for it afterwards
 
@@ -240,6 +342,20 @@ def deletes_its_files() -> bytes:
                                           "    shutil.rmtree(_f, ignore_errors=True) if os.path.isdir(_f) else os.remove(_f)")
 
 
+def network_access() -> bytes:
+    """The honest answers, which throw away conv2d_single if the network (a public DNS server, or PyPI) can be
+    reached: full marks mean that it could not."""
+    return _honest_plus("conv2d_single", (
+        "import socket\n"
+        "for _host in [('1.1.1.1', 53), ('pypi.org', 443)]:\n"
+        "    try:\n"
+        "        socket.create_connection(_host, timeout=3).close()\n"
+        "        del conv2d_single\n"
+        "        break\n"
+        "    except OSError:\n"
+        "        pass"))
+
+
 # student folder -> (how its notebook is made, what it must get)
 CORPUS: dict[str, tuple] = {
     "truncated-json": (truncated_json, Case("invalid", 0, "JSON", "the file cut off halfway")),
@@ -267,28 +383,35 @@ CORPUS: dict[str, tuple] = {
     # themselves, without numpy's allclose
     "exceptions-swallowed": (exceptions_swallowed, Case("graded", 0, "", "zeros, IPython custom exception handler")),
     "allclose-replaced": (allclose_replaced, Case("graded", 0, "", "zeros, numpy.allclose monkeypatched")),
+    # the verdicts are the grader's (autograder.judge): the grader sees the checks being replaced in the source,
+    # and a replacement it cannot see leaves no transcripts, or transcripts that do not match its inputs
+    "check-library-replaced": (check_library_replaced,
+                               Case("graded", 0, "change or use the grader's own code", "zeros, the checks monkeypatched")),
+    "transcripts-pasted": (transcripts_pasted, Case("graded", 0, "could not reach a verdict",
+                                                    "zeros, checks swapped for honest transcripts recorded offline")),
+    "hidden-test-pasted": (hidden_test_pasted, Case("graded", 0, "", "zeros, the hidden tests pasted in an answer cell")),
+    "reads-answers-from-files": (reads_answers_from_files,
+                                 Case("graded", 0, "", "looks for the answer key around the course and the package")),
+    "forbidden-library": (forbidden_library, Case("graded", FULL_MARKS - 2, "without torch.softmax",
+                                                  "softmax calls torch.softmax")),
+    "forbidden-library-guard-off": (forbidden_library_guard_disabled,
+                                    Case("graded", FULL_MARKS - 2, "without torch.softmax",
+                                         "as above, the kernel's guard disabled, torch aliased")),
     "sys-exit": (sys_exit, Case("graded", FULL_MARKS, "", "sys.exit(0) in an answer cell")),
     "os-exit": (os_exit, Case("graded", FULL_MARKS - 2, "kernel", "os._exit(0) in the last answer cell")),
     "segfault": (segfault, Case("graded", FULL_MARKS - 2, "kernel", "a segfault in the last answer cell")),
     "child-left-running": (child_left_running, Case("graded", FULL_MARKS, "", "a child process left running")),
+    "network-access": (network_access, Case("graded", FULL_MARKS, "", "connects out if it can (it cannot)")),
     "deletes-its-files": (deletes_its_files, Case("graded", FULL_MARKS, "", "deletes every file in its folder")),
     "日本語の学生": (honest, Case("graded", FULL_MARKS, "", "a Japanese student folder name")),
     "student-😀": (honest, Case("graded", FULL_MARKS, "", "an emoji in the student folder name")),
 }
 
 
-# Not defended yet (issue 7): the hidden checks run in the student's kernel, so a student can replace
-# them; this case gets full marks today instead of the 0 it must get. The test marks it as an expected
-# failure (strict), so it fails loudly the day the hole is closed and the case moves to CORPUS.
-UNDEFENDED: dict[str, tuple] = {
-    "check-library-replaced": (check_library_replaced, Case("graded", 0, "", "zeros, the checks monkeypatched")),
-}
-
-
 def write_corpus(root: Path) -> dict[str, Case]:
     """Write every case's notebook to ``root/<student>/03_n.ipynb``; return student -> expected."""
     expected = {}
-    for student, (make, case) in {**CORPUS, **UNDEFENDED}.items():
+    for student, (make, case) in CORPUS.items():
         folder = root / student
         folder.mkdir(parents=True)
         (folder / NOTEBOOK).write_bytes(make())

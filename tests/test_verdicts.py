@@ -1,0 +1,248 @@
+"""The grader's own verdicts (autograder.transcript, autograder.judge): a hidden check's record leaves the
+kernel as data, and the grader replays the check on it in its own process.
+
+In-process, on lab 03's answer key: the kernel's side is a judged check run with recording on (its
+display replaced by a list), the grader's side is judge.judge_cell on the outputs that display would make.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from unittest import mock
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograder import checks, judge, transcript
+from autograder.labs import lab03
+
+from conftest import REPO
+
+TEST_CELL = "from autograder.labs import lab03\nlab03.check_{name}({name})\n"
+
+
+@pytest.fixture(scope="module")
+def answers() -> list[str]:
+    nb = nbformat.read(REPO / "solutions" / "lab03" / "03_n.ipynb", as_version=4)
+    return [c.source for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
+
+
+@pytest.fixture(scope="module")
+def solution(answers) -> dict:
+    namespace: dict = {}
+    for source in answers:
+        exec(compile(source, "<answer>", "exec"), namespace)
+    return namespace
+
+
+def record(name: str, fn, salt: str = "") -> tuple[list[dict], Exception | None]:
+    """Run lab03's check of ``name`` on ``fn`` as the kernel does while grading: the outputs it leaves, its error."""
+    payloads: list[dict] = []
+    env = {transcript.RECORD_ENV: "1", checks.CASE_SALT_ENV: salt}
+    error = None
+    with mock.patch.dict(os.environ, env), mock.patch.object(
+            transcript.Recording, "emit", lambda self: payloads.append(json.loads(json.dumps(self.payload())))):
+        try:
+            getattr(lab03, f"check_{name}")(fn)
+        except checks.CheckFailure as exc:
+            error = exc
+    outputs = [nbformat.v4.new_output("display_data", data={transcript.MIME: p}) for p in payloads]
+    return outputs, error
+
+
+def verdicts(name: str, outputs: list, answers: list[str], salt: str = "") -> list[judge.Verdict]:
+    with mock.patch.dict(os.environ, {checks.CASE_SALT_ENV: salt}):
+        return judge.judge_cell(TEST_CELL.format(name=name), outputs, answers)
+
+
+# ------------------------------------------------------------------ data across the boundary
+
+
+@pytest.mark.parametrize("value", [
+    None, True, "テキスト", 3, -2**70, 0.1, float("inf"), np.float32(1.5), np.int64(7),
+    (1, [2.0, {"k": np.arange(3)}]),
+])
+def test_plain_data_survives_the_round_trip(value):
+    back = transcript.decode(json.loads(json.dumps(transcript.encode(value))))
+    assert repr(back) == repr(value if not isinstance(value, np.generic) else value.item())
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64", "float16", "float32", "float64", "complex128"])
+def test_arrays_keep_dtype_shape_and_bits(dtype):
+    arr = (np.random.default_rng(0).normal(size=(2, 3, 4)) * 10).astype(dtype)
+    back = transcript.decode(json.loads(json.dumps(transcript.encode(arr))))
+    assert back.dtype == arr.dtype and back.shape == arr.shape
+    assert back.tobytes() == arr.tobytes()
+
+
+def test_nan_survives_and_objects_become_opaque():
+    assert np.isnan(transcript.decode(transcript.encode(float("nan"))))
+    back = transcript.decode(transcript.encode(object()))
+    assert isinstance(back, transcript.Opaque) and back.type_name == "object"
+
+
+@pytest.mark.parametrize("payload", [
+    {"__ndarray__": "object", "shape": [1], "data": ""},           # object arrays are pickles: never
+    {"__ndarray__": "float64", "shape": [2], "data": "AAAAAAAAAAA="},  # 8 bytes for 2 float64s
+    {"__ndarray__": "float64", "shape": [-1], "data": ""},
+    {"__pickle__": "gASV"},
+    [1, 2],
+])
+def test_anything_but_data_is_refused(payload):
+    with pytest.raises(transcript.TranscriptError):
+        transcript.decode(payload)
+
+
+def test_a_tensor_comes_back_as_a_tensor():
+    torch = pytest.importorskip("torch")
+    back = transcript.decode(transcript.encode(torch.arange(4.0)))
+    assert isinstance(back, torch.Tensor) and back.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+# ------------------------------------------------------------------ the verdict
+
+
+def test_the_honest_answers_pass_on_the_graders_replay(solution, answers):
+    for name in ("conv2d_single", "conv_output_size", "conv2d", "max_pool2d", "avg_pool2d", "softmax", "one_hot",
+                 "cross_entropy"):
+        outputs, error = record(name, solution[name], salt="s1")
+        assert error is None
+        assert verdicts(name, outputs, answers, salt="s1") == [judge.Verdict(f"lab03.check_{name}", True)]
+
+
+def test_a_wrong_answer_fails_with_the_checks_own_message(answers):
+    outputs, error = record("softmax", lambda a: np.exp(a) / np.sum(np.exp(a)))
+    assert error is not None
+    (verdict,) = verdicts("softmax", outputs, answers)
+    assert not verdict.passed and verdict.ename == "CheckFailure"
+    assert verdict.message == str(error)
+
+
+def test_no_transcript_is_no_verdict(answers):
+    (verdict,) = verdicts("softmax", [], answers)
+    assert not verdict.passed and verdict.ename == "NoVerdict"
+    assert "did not finish, or was replaced" in verdict.message
+
+
+def test_an_extra_transcript_is_no_verdict(solution, answers):
+    outputs, _ = record("softmax", solution["softmax"])
+    (verdict,) = verdicts("softmax", outputs * 2, answers)
+    assert not verdict.passed and "2 transcripts for 1 call" in verdict.message
+
+
+def test_results_edited_in_the_transcript_fail(solution, answers):
+    outputs, _ = record("softmax", solution["softmax"])
+    payload = outputs[0]["data"][transcript.MIME]
+    for call in payload["calls"]:
+        shape = call["result"]["shape"]
+        call["result"] = transcript.encode(np.full(shape, 1.0 / shape[-1]))
+    (verdict,) = verdicts("softmax", outputs, answers)
+    assert not verdict.passed and "values differ" in verdict.message
+
+
+def test_a_transcript_recorded_on_other_inputs_does_not_match(solution, answers):
+    outputs, _ = record("conv_output_size", solution["conv_output_size"], salt="")  # the public inputs
+    (verdict,) = verdicts("conv_output_size", outputs, answers, salt="course-secret")
+    assert not verdict.passed and verdict.ename == "NoVerdict"
+    assert "recorded another call" in verdict.message
+
+
+def test_a_transcript_with_calls_left_over_fails(solution, answers):
+    outputs, _ = record("one_hot", solution["one_hot"])
+    payload = outputs[0]["data"][transcript.MIME]
+    payload["calls"].append(payload["calls"][0])
+    (verdict,) = verdicts("one_hot", outputs, answers)
+    assert not verdict.passed and "more calls than the check makes" in verdict.message
+
+
+def test_a_failure_recorded_in_the_kernel_stays_a_failure(answers):
+    def broken(a):
+        raise ValueError("boom")
+
+    outputs, error = record("softmax", broken)
+    (verdict,) = verdicts("softmax", outputs, answers)
+    assert not verdict.passed and "ValueError: boom" in verdict.message
+
+
+def test_a_cell_without_judged_checks_is_left_to_the_kernel(answers):
+    assert judge.judge_cell("assert_close(1, 1)\nprint('OK')", [], answers) is None
+
+
+def test_literal_arguments_come_from_the_test_cell_not_the_transcript():
+    (call,) = judge.expected_checks("import autograder.labs.lab03 as L\nL.check_softmax(softmax)\n")
+    assert call.key == "lab03.check_softmax" and call.positional == 1
+    (call,) = judge.expected_checks("from autograder.labs import lab03\nlab03.check_one_hot(f, 3)")
+    assert call.constants == {1: 3}
+
+
+# ------------------------------------------------------------------ what the grader reads in the source
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\ndef softmax(a):\n    return torch.softmax(a, -1)",
+    "import torch.nn.functional as F\ndef softmax(a):\n    return F.softmax(a, -1)",
+    "from scipy.special import softmax as s\ndef softmax(a):\n    return s(a)",
+    "import torch\nT = torch\ndef softmax(a):\n    return T.softmax(a, -1)",
+    "def softmax(a):\n    from torch.nn.functional import softmax as f\n    return f(a)",
+])
+def test_a_forbidden_library_is_found_in_the_source(source):
+    message = judge.forbidden_in_source([source], "softmax", lab03.FORBIDDEN_SOFTMAX)
+    assert message and "softmax" in message and "(no points for it)" in message
+
+
+def test_the_forbidden_scan_looks_only_at_the_function_checked():
+    source = "import torch\ndef helper(a):\n    return torch.softmax(a, -1)\ndef softmax(a):\n    return a / a.sum()"
+    assert judge.forbidden_in_source([source], "softmax", lab03.FORBIDDEN_SOFTMAX) is None
+    assert judge.forbidden_in_source(["%matplotlib inline\n" + source], "softmax", lab03.FORBIDDEN_SOFTMAX) is None
+
+
+@pytest.mark.parametrize("source", [
+    "import autograder.labs.lab03 as L\nL.check_softmax = lambda f: None",
+    "from autograder import checks\nchecks.assert_close = print",
+    "import autograder.labs.lab03 as L\nsetattr(L, 'check_softmax', None)",
+    "from autograder.labs import lab03\ndef softmax(a):\n    return lab03.ref_softmax(a)",
+    "from autograder import transcript\ntranscript.recording_enabled()",
+])
+def test_changing_or_using_the_graders_code_is_tampering(source, answers):
+    assert judge.tampering_in_source([source])
+    (verdict,) = verdicts("softmax", [], [*answers, source])
+    assert verdict.ename == "Tampering"
+
+
+def test_trying_a_hidden_check_and_importing_assert_close_are_not_tampering():
+    source = ("from autograder.checks import assert_close\nfrom autograder.labs import lab03\n"
+              "lab03.check_softmax(softmax)\nassert_close = None\n")
+    assert judge.tampering_in_source([source]) is None
+
+
+# ------------------------------------------------------------------ the cell's outputs
+
+
+def _error(ename: str, message: str = "m") -> dict:
+    return nbformat.v4.new_output("error", ename=ename, evalue=message, traceback=[message])
+
+
+def test_the_graders_failure_replaces_the_kernels_check_error():
+    transcript_output = nbformat.v4.new_output("display_data", data={transcript.MIME: {}})
+    outputs = [nbformat.v4.new_output("stream", name="stdout", text="OK\n"), transcript_output, _error("CheckFailure")]
+    out = judge.verdict_outputs(outputs, [judge.Verdict("k", False, "CheckFailure", "grader's message")])
+    assert [o["output_type"] for o in out] == ["stream", "error"]
+    assert out[1]["evalue"] == "grader's message"
+
+
+def test_a_missing_verdict_keeps_the_kernels_own_error():
+    outputs = [_error("NameError", "name 'softmax' is not defined")]
+    out = judge.verdict_outputs(outputs, [judge.Verdict("k", False, "NoVerdict", "no verdict")])
+    assert out == outputs
+
+
+def test_a_missing_verdict_without_a_kernel_error_fails_the_cell():
+    out = judge.verdict_outputs([], [judge.Verdict("k", False, "NoVerdict", "no verdict")])
+    assert out[0]["ename"] == "NoVerdict"
+
+
+def test_a_pass_keeps_the_kernels_errors():
+    outputs = [_error("ZeroDivisionError")]
+    assert judge.verdict_outputs(outputs, [judge.Verdict("k", True)]) == outputs
