@@ -55,10 +55,14 @@ def prepared_dir(course: Course, lab: str, student_id: str) -> Path:
     return course.autograded_dir / student_id / lab
 
 
-def score(course: Course, lab: str, student_id: str, executed_dir: Path) -> AutogradeRun:
-    """Score the notebooks executed into executed_dir/<student>/<lab>/ with nbgrader, into the gradebook."""
+def score(course: Course, lab: str, student_id: str, executed_dir: Path, case_salt: str = "") -> AutogradeRun:
+    """Score the notebooks executed into executed_dir/<student>/<lab>/ with nbgrader, into the gradebook.
+
+    ``case_salt``: what the kernels drew the hidden checks' inputs with, for the grader's replay of them.
+    """
     api = course.api(
         Autograde={"sanitize_preprocessors": SANITIZE_PREPROCESSORS, "autograde_preprocessors": SCORING_PREPROCESSORS},
         ReplayExecution={"executed_directory": str(executed_dir)},
+        JudgeVerdicts={"case_salt": case_salt},
     )
     return _run(api, lab, student_id)

@@ -18,13 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from unittest import mock
 
 import nbformat
 
 from autograder import (
     autograde,
-    checks,
     collect,
     datasets,
     execute,
@@ -191,9 +189,10 @@ class _StudentGrader:
     The gradebook steps hold ``lock``; execution does not.
     """
 
-    def __init__(self, course: Course, lab: str, ledger: Ledger, lock: threading.Lock, fingerprints: dict[str, str]):
+    def __init__(self, course: Course, lab: str, ledger: Ledger, lock: threading.Lock, fingerprints: dict[str, str],
+                 case_salt: str):
         self.course, self.lab, self.ledger, self.lock = course, lab, ledger, lock
-        self.fingerprints = fingerprints
+        self.fingerprints, self.case_salt = fingerprints, case_salt
         self.executed_dir = course.root / ".autograder" / "executed"
 
     def __call__(self, student: str, slot: scheduler.SlotExecutor) -> execute.AutogradeRun:
@@ -210,7 +209,7 @@ class _StudentGrader:
             outcome = slot.execute(Job(notebook, files, out_dir / notebook.name))
             runs[notebook.stem] = NotebookRun(outcome.status, outcome.reason, outcome.elapsed, outcome.peak_memory)
         with self.lock:
-            scored = autograde.score(self.course, self.lab, student, self.executed_dir)
+            scored = autograde.score(self.course, self.lab, student, self.executed_dir, self.case_salt)
             if scored.success:
                 self.ledger.record(Record(student, self.fingerprints[student], now(), time.monotonic() - start, runs))
         return scored
@@ -283,17 +282,14 @@ def grade_lab(
     settings = kernel_settings(course, lab, options, len(slots), api.config, sandboxed)
     runs: dict[str, execute.AutogradeRun] = {}
     if to_grade:
-        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints)
+        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, settings.case_salt)
         local = scheduler.LocalScheduler(slots, settings, course.root / ".autograder" / "logs")
-        # the grader's replay of the checks (autograder.judge, in scoring) draws the kernels' inputs
-        salted = mock.patch.dict(os.environ, {checks.CASE_SALT_ENV: settings.case_salt})
-        with salted:
-            for student, future in local.map(to_grade, grader):
-                error = future.exception()
-                runs[student] = future.result() if error is None else execute.AutogradeRun(
-                    student, False, "", f"{type(error).__name__}: {error}")
-                if on_student:
-                    on_student(student)
+        for student, future in local.map(to_grade, grader):
+            error = future.exception()
+            runs[student] = future.result() if error is None else execute.AutogradeRun(
+                student, False, "", f"{type(error).__name__}: {error}")
+            if on_student:
+                on_student(student)
 
     results = _results(course, lab, submissions, runs, ledger, max_scores, settings.limits.cell_timeout)
     if any(r.status == GRADED for r in results):

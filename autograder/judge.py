@@ -17,16 +17,18 @@ import contextlib
 import functools
 import importlib
 import io
+import os
 import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import nbformat
 
 from autograder import transcript
-from autograder.checks import CheckFailure, ForbiddenCall, forbidden_message
+from autograder.checks import CASE_SALT_ENV, CheckFailure, ForbiddenCall, forbidden_message
 
 LABS_PACKAGE = "autograder.labs"
 NO_VERDICT = "採点側で判定できませんでした / the grader could not reach a verdict"
@@ -180,10 +182,10 @@ def _forbidden_in_source(answer_source: tuple[str, ...], fn_name: str, forbidden
             local = {**imports, **_imports(node)}
             for inner in ast.walk(node):
                 if isinstance(inner, (ast.Attribute, ast.Name)):
-                    dotted = _dotted(inner, local)
-                    if dotted and any(dotted == f or dotted.startswith(f + ".") for f in forbidden):
-                        name = next(f for f in forbidden if dotted == f or dotted.startswith(f + "."))
-                        return forbidden_message(fn_name, name)
+                    dotted = _dotted(inner, local) or ""
+                    for name in forbidden:
+                        if dotted == name or dotted.startswith(name + "."):
+                            return forbidden_message(fn_name, name)
     return None
 
 
@@ -244,16 +246,19 @@ def _arguments(call: CheckCall, replay: transcript.Replay) -> tuple[tuple, dict]
     return args, kwargs
 
 
-def judge(call: CheckCall, payload: Any, answer_source: list[str]) -> Verdict:
-    """Replay one transcript of ``call`` in this process: the grader's verdict on it."""
+def judge(call: CheckCall, payload: Any, answer_source: list[str], salt: str = "") -> Verdict:
+    """Replay one transcript of ``call`` in this process: the grader's verdict on it.
+
+    ``salt``: the course's secret the kernel drew the check's inputs with (autograder.checks.case_rng).
+    """
     check = transcript.REGISTRY[call.key]
     try:
         replay = transcript.Replay(payload, lambda fn, names: forbidden_in_source(answer_source, fn, names))
         if replay.key != call.key:
             raise transcript.TranscriptError(f"a transcript of {replay.key}, expected {call.key}")
         args, kwargs = _arguments(call, replay)
-        with transcript.replaying(replay), warnings.catch_warnings(), \
-                contextlib.redirect_stdout(io.StringIO()):
+        with transcript.replaying(replay), mock.patch.dict(os.environ, {CASE_SALT_ENV: salt}), \
+                warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             check(*args, **kwargs)
         if not replay.finished():
@@ -269,7 +274,7 @@ def judge(call: CheckCall, payload: Any, answer_source: list[str]) -> Verdict:
     return Verdict(call.key, True)
 
 
-def judge_cell(source: str, outputs: list, answer_source: list[str]) -> list[Verdict] | None:
+def judge_cell(source: str, outputs: list, answer_source: list[str], salt: str = "") -> list[Verdict] | None:
     """The grader's verdicts on a test cell's judged checks; None when the cell calls none."""
     calls = expected_checks(source)
     if not calls:
@@ -287,7 +292,7 @@ def judge_cell(source: str, outputs: list, answer_source: list[str]) -> list[Ver
                    f"{len(mine)} transcripts for {len(sites)} call(s)")
             verdicts.append(Verdict(key, False, "NoVerdict", f"{NO_VERDICT}: {key}: {why}"))
             continue
-        verdicts.extend(judge(site, payload, answer_source) for site, payload in zip(sites, mine, strict=True))
+        verdicts.extend(judge(site, payload, answer_source, salt) for site, payload in zip(sites, mine, strict=True))
     return verdicts
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,20 @@ def run_nbgrader(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**__import__("os").environ, "PATH": f"{bindir}:{__import__('os').environ.get('PATH', '')}"}
     return subprocess.run([str(bindir / "nbgrader"), *args], cwd=cwd, capture_output=True, text=True, env=env,
                           check=True)
+
+
+def serve_downloads(monkeypatch, payload: bytes | Exception) -> list[str]:
+    """Replace urlopen (no network in tests): it returns ``payload`` (or raises it); the URLs asked for are recorded."""
+    asked: list[str] = []
+
+    def urlopen(url, timeout=None):
+        asked.append(url)
+        if isinstance(payload, Exception):
+            raise payload
+        return io.BytesIO(payload)
+
+    monkeypatch.setattr("urllib.request.urlopen", urlopen)
+    return asked
 
 
 def tree_digest(root: Path) -> dict[str, str]:

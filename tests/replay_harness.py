@@ -1,11 +1,13 @@
-"""Record every judged hidden check of an answer key in this process, as a grading kernel would, and judge
-the records as the grader does: shared by tests/test_verdicts_all_labs.py and tests/benchmarks/judge.py."""
+"""Judged checks run in this process as a grading kernel runs them, and their transcripts judged as the grader
+judges them: shared by tests/test_verdicts*.py, the hostile corpus and tests/benchmarks/judge.py."""
 
 from __future__ import annotations
 
 import ast
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
@@ -16,6 +18,25 @@ from autograder import checks, judge, transcript
 REPO = Path(__file__).resolve().parents[1]
 # The answer keys whose test cells call judged checks.
 JUDGED_NOTEBOOKS = ("lab02/02_n", "lab02/02_h", "lab03/03_n", "lab03/03_h")
+
+
+@contextmanager
+def recorded_transcripts(salt: str = "") -> Iterator[list[dict]]:
+    """Within the block, judged checks record as in a grading kernel whose course salt is ``salt``; the list
+    yielded gets each transcript as the grader reads it (through JSON) instead of its display."""
+    payloads: list[dict] = []
+
+    def emit(self):
+        payloads.append(json.loads(json.dumps(self.payload())))
+
+    env = {transcript.RECORD_ENV: "1", checks.CASE_SALT_ENV: salt}
+    with mock.patch.dict(os.environ, env), mock.patch.object(transcript.Recording, "emit", emit):
+        yield payloads
+
+
+def as_outputs(payloads: list[dict]) -> list:
+    """The display outputs those transcripts make in the test cell."""
+    return [nbformat.v4.new_output("display_data", data={transcript.MIME: p}) for p in payloads]
 
 
 def answer_key(notebook: str) -> tuple[list[str], list[str]]:
@@ -40,34 +61,23 @@ def record_cells(notebook: str, salt: str) -> tuple[list[str], list[tuple[str, l
     """Run the answers, then each test cell's judged checks with recording on: (answers, [(test source, outputs)])."""
     answers, tests = answer_key(notebook)
     namespace: dict = {}
-    env = {transcript.RECORD_ENV: "1", checks.CASE_SALT_ENV: salt}
     cells = []
-    with mock.patch.dict(os.environ, env):
+    with recorded_transcripts(salt) as payloads:
         for source in answers:
             exec(compile(source, "<answer>", "exec"), namespace)
         for source in tests:
             calls = _hidden_calls(source)
             if not calls:
                 continue
-            payloads: list[dict] = []
-
-            def emit(self, payloads=payloads):
-                payloads.append(json.loads(json.dumps(self.payload())))
-
-            with mock.patch.object(transcript.Recording, "emit", emit):
-                for call in calls:
-                    module = call.func.value.id if isinstance(call.func.value, ast.Name) else ""
-                    exec(f"from autograder.labs import {module}", namespace)
-                    eval(compile(ast.Expression(call), "<test>", "eval"), namespace)
-            outputs = [nbformat.v4.new_output("display_data", data={transcript.MIME: p}) for p in payloads]
-            cells.append((source, outputs))
+            first = len(payloads)
+            for call in calls:
+                module = call.func.value.id if isinstance(call.func.value, ast.Name) else ""
+                exec(f"from autograder.labs import {module}", namespace)
+                eval(compile(ast.Expression(call), "<test>", "eval"), namespace)
+            cells.append((source, as_outputs(payloads[first:])))
     return answers, cells
 
 
 def judge_cells(answers: list[str], cells: list[tuple[str, list]], salt: str) -> list[judge.Verdict]:
     """The grader's verdicts on every recorded test cell."""
-    verdicts = []
-    with mock.patch.dict(os.environ, {checks.CASE_SALT_ENV: salt}):
-        for source, outputs in cells:
-            verdicts.extend(judge.judge_cell(source, outputs, answers) or [])
-    return verdicts
+    return [v for source, outputs in cells for v in judge.judge_cell(source, outputs, answers, salt) or []]

@@ -20,6 +20,8 @@ import pytest
 
 from autograder.datasets import REAL, STANDIN, STANDIN_MARKER, cifar10
 
+from conftest import serve_downloads
+
 FILES = (*cifar10.TRAIN_FILES, cifar10.TEST_FILE, cifar10.META_FILE)
 
 
@@ -287,20 +289,6 @@ def _archive(members: dict[str, bytes], *, links: dict[str, str] | None = None) 
     return buffer.getvalue()
 
 
-def _serve(monkeypatch, payload: bytes | Exception) -> list[str]:
-    """Replace urlopen: it returns ``payload`` (or raises it); the URLs asked for are recorded."""
-    asked: list[str] = []
-
-    def urlopen(url, timeout=None):
-        asked.append(url)
-        if isinstance(payload, Exception):
-            raise payload
-        return io.BytesIO(payload)
-
-    monkeypatch.setattr("urllib.request.urlopen", urlopen)
-    return asked
-
-
 def _release_archive(standin: Path, extra: dict[str, bytes] | None = None, links: dict[str, str] | None = None):
     members = {f"{cifar10.FOLDER}/{name}": (standin / cifar10.FOLDER / name).read_bytes() for name in FILES}
     members[f"{cifar10.FOLDER}/readme.html"] = b"<html></html>"
@@ -316,7 +304,7 @@ def test_fetch_downloads_verifies_and_unpacks_only_safe_members(standin, tmp_pat
         links={f"{cifar10.FOLDER}/link": "/etc/passwd"},
     )
     monkeypatch.setattr(cifar10, "ARCHIVE_MD5", hashlib.md5(archive).hexdigest())
-    asked = _serve(monkeypatch, archive)
+    asked = serve_downloads(monkeypatch, archive)
     target = tmp_path / "data"
     batches = cifar10.fetch(target)
     assert asked == [cifar10.URL]
@@ -343,7 +331,7 @@ def test_fetch_replaces_a_stand_in_only_with_verified_files(standin, tmp_path, m
     before = _md5s(target)
     published = _md5s(standin)
     archive = _release_archive(standin)
-    asked = _serve(monkeypatch, archive)
+    asked = serve_downloads(monkeypatch, archive)
     monkeypatch.setattr(cifar10, "MD5", {**published, "test_batch": "0" * 32})  # the archive's test_batch is wrong
     monkeypatch.setattr(cifar10, "ARCHIVE_MD5", hashlib.md5(archive).hexdigest())
     assert cifar10.profile(target) == STANDIN
@@ -365,7 +353,7 @@ def test_fetch_replaces_a_stand_in_only_with_verified_files(standin, tmp_path, m
 
 
 def test_fetch_offline_raises_a_connection_error_that_says_what_to_do(tmp_path, monkeypatch):
-    _serve(monkeypatch, urllib.error.URLError("no network"))
+    serve_downloads(monkeypatch, urllib.error.URLError("no network"))
     with pytest.raises(ConnectionError) as info:
         cifar10.fetch(tmp_path)
     message = str(info.value)
@@ -374,6 +362,6 @@ def test_fetch_offline_raises_a_connection_error_that_says_what_to_do(tmp_path, 
 
 
 def test_fetch_does_not_download_when_the_real_data_is_there(fake_real, monkeypatch):
-    asked = _serve(monkeypatch, urllib.error.URLError("must not be called"))
+    asked = serve_downloads(monkeypatch, urllib.error.URLError("must not be called"))
     assert cifar10.fetch(fake_real) == fake_real / cifar10.FOLDER
     assert asked == []

@@ -25,7 +25,7 @@ import pytest
 
 from autograder.datasets import ABSENT, DATA_ENV, REAL, STANDIN, STANDIN_MARKER, mnist, profiles
 
-from conftest import REPO
+from conftest import REPO, serve_downloads
 
 SHAPES = {
     "x_train": (mnist.STANDIN_TRAIN, 28, 28),
@@ -414,24 +414,10 @@ def test_the_stand_in_never_replaces_the_real_data(fake_real):
 # ------------------------------------------------------------------ fetch (urlopen replaced: no network)
 
 
-def _serve(monkeypatch, payload: bytes | Exception) -> list[str]:
-    """Replace urlopen: it returns ``payload`` (or raises it); the URLs asked for are recorded."""
-    asked: list[str] = []
-
-    def urlopen(url, timeout=None):
-        asked.append(url)
-        if isinstance(payload, Exception):
-            raise payload
-        return io.BytesIO(payload)
-
-    monkeypatch.setattr("urllib.request.urlopen", urlopen)
-    return asked
-
-
 def test_fetch_downloads_verifies_and_writes_the_file(standin, tmp_path, monkeypatch, no_keras_cache):
     payload = (standin / mnist.FILENAME).read_bytes()
     monkeypatch.setattr(mnist, "SHA256", hashlib.sha256(payload).hexdigest())
-    asked = _serve(monkeypatch, payload)
+    asked = serve_downloads(monkeypatch, payload)
     target = tmp_path / "data"
     assert mnist.fetch(target) == target / mnist.FILENAME
     assert asked == [mnist.URL]
@@ -449,7 +435,7 @@ def test_fetch_replaces_a_stand_in_with_the_verified_file_and_forgets_the_stand_
                                          encoding="utf-8")
     payload = b"the published file"  # any bytes: their digest is patched in as the published one
     monkeypatch.setattr(mnist, "SHA256", hashlib.sha256(payload).hexdigest())
-    _serve(monkeypatch, payload)
+    serve_downloads(monkeypatch, payload)
     mnist.fetch(target)
     assert (target / mnist.FILENAME).read_bytes() == payload
     assert (target / STANDIN_MARKER).read_text(encoding="utf-8") == other + "\n"  # only the mnist line is gone
@@ -460,7 +446,7 @@ def test_fetch_removes_a_marker_that_only_named_mnist(standin, tmp_path, monkeyp
     target = _copy(standin, tmp_path / "data")
     payload = b"the published file"
     monkeypatch.setattr(mnist, "SHA256", hashlib.sha256(payload).hexdigest())
-    _serve(monkeypatch, payload)
+    serve_downloads(monkeypatch, payload)
     mnist.fetch(target)
     assert sorted(p.name for p in target.iterdir()) == [mnist.FILENAME]
 
@@ -469,7 +455,7 @@ def test_a_download_with_the_wrong_sha256_leaves_the_stand_in_untouched(standin,
                                                                          no_keras_cache):
     target = _copy(standin, tmp_path / "data")
     before = {p.name: p.read_bytes() for p in target.iterdir()}
-    _serve(monkeypatch, b"a truncated download")
+    serve_downloads(monkeypatch, b"a truncated download")
     with pytest.raises(ValueError) as info:
         mnist.fetch(target)
     message = str(info.value)
@@ -480,7 +466,7 @@ def test_a_download_with_the_wrong_sha256_leaves_the_stand_in_untouched(standin,
 
 
 def test_fetch_offline_raises_a_connection_error_that_says_what_to_do(tmp_path, monkeypatch, no_keras_cache):
-    asked = _serve(monkeypatch, urllib.error.URLError("no network"))
+    asked = serve_downloads(monkeypatch, urllib.error.URLError("no network"))
     with pytest.raises(ConnectionError) as info:
         mnist.fetch(tmp_path / "data")
     message = str(info.value)
@@ -492,7 +478,7 @@ def test_fetch_offline_raises_a_connection_error_that_says_what_to_do(tmp_path, 
 
 def test_fetch_does_not_download_when_the_real_data_is_there(fake_real, monkeypatch, no_keras_cache):
     (fake_real / STANDIN_MARKER).write_text("mnist.npz: stand-in, sha256 0000\n", encoding="utf-8")
-    asked = _serve(monkeypatch, urllib.error.URLError("must not be called"))
+    asked = serve_downloads(monkeypatch, urllib.error.URLError("must not be called"))
     before = _sha256(fake_real / mnist.FILENAME)
     assert mnist.fetch(fake_real) == fake_real / mnist.FILENAME
     assert asked == []
@@ -508,7 +494,7 @@ def test_fetch_copies_kerass_own_verified_download_instead_of_downloading(standi
     keras_home = Path(os.environ["KERAS_HOME"]) if where == "KERAS_HOME" else no_keras_cache / ".keras"
     (keras_home / "datasets").mkdir(parents=True)
     (keras_home / "datasets" / mnist.FILENAME).write_bytes(payload)
-    asked = _serve(monkeypatch, urllib.error.URLError("must not be called"))
+    asked = serve_downloads(monkeypatch, urllib.error.URLError("must not be called"))
     target = mnist.fetch(tmp_path / "data")
     assert asked == [] and target.read_bytes() == payload and mnist.profile(tmp_path / "data") == REAL
 
@@ -519,6 +505,6 @@ def test_fetch_ignores_a_damaged_file_in_kerass_cache(standin, tmp_path, monkeyp
     cache = Path(os.environ["KERAS_HOME"]) / "datasets"
     cache.mkdir(parents=True)
     (cache / mnist.FILENAME).write_bytes(payload[:1000])  # Keras's download was cut off
-    asked = _serve(monkeypatch, payload)
+    asked = serve_downloads(monkeypatch, payload)
     target = mnist.fetch(tmp_path / "data")
     assert asked == [mnist.URL] and target.read_bytes() == payload

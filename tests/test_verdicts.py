@@ -8,12 +8,11 @@ display replaced by a list), the grader's side is judge.judge_cell on the output
 from __future__ import annotations
 
 import json
-import os
-from unittest import mock
 
 import nbformat
 import numpy as np
 import pytest
+from replay_harness import as_outputs, recorded_transcripts
 
 from autograder import checks, judge, transcript
 from autograder.labs import lab03
@@ -37,24 +36,19 @@ def solution(answers) -> dict:
     return namespace
 
 
-def record(name: str, fn, salt: str = "") -> tuple[list[dict], Exception | None]:
+def record(name: str, fn, salt: str = "") -> tuple[list, Exception | None]:
     """Run lab03's check of ``name`` on ``fn`` as the kernel does while grading: the outputs it leaves, its error."""
-    payloads: list[dict] = []
-    env = {transcript.RECORD_ENV: "1", checks.CASE_SALT_ENV: salt}
     error = None
-    with mock.patch.dict(os.environ, env), mock.patch.object(
-            transcript.Recording, "emit", lambda self: payloads.append(json.loads(json.dumps(self.payload())))):
+    with recorded_transcripts(salt) as payloads:
         try:
             getattr(lab03, f"check_{name}")(fn)
         except checks.CheckFailure as exc:
             error = exc
-    outputs = [nbformat.v4.new_output("display_data", data={transcript.MIME: p}) for p in payloads]
-    return outputs, error
+    return as_outputs(payloads), error
 
 
 def verdicts(name: str, outputs: list, answers: list[str], salt: str = "") -> list[judge.Verdict]:
-    with mock.patch.dict(os.environ, {checks.CASE_SALT_ENV: salt}):
-        return judge.judge_cell(TEST_CELL.format(name=name), outputs, answers)
+    return judge.judge_cell(TEST_CELL.format(name=name), outputs, answers, salt)
 
 
 # ------------------------------------------------------------------ data across the boundary

@@ -92,24 +92,24 @@ def duplicate_grade_ids() -> bytes:
     return _dump(nb)
 
 
-def test_cell_made_markdown() -> bytes:
-    """The softmax test cell switched to markdown (so it would not run); the grader restores it."""
+def _made_markdown(grade_id: str) -> bytes:
+    """The honest answers with one marked cell switched to markdown (so it would not run)."""
     nb = _honest()
-    cell = _cell(nb, "test_softmax")
+    cell = _cell(nb, grade_id)
     cell["cell_type"] = "markdown"
     cell.pop("outputs", None)
     cell.pop("execution_count", None)
     return _dump(nb)
+
+
+def test_cell_made_markdown() -> bytes:
+    """The softmax test cell switched to markdown; the grader restores it."""
+    return _made_markdown("test_softmax")
 
 
 def solution_cell_made_markdown() -> bytes:
     """The softmax solution cell switched to markdown; nbgrader turns it back into code."""
-    nb = _honest()
-    cell = _cell(nb, "softmax")
-    cell["cell_type"] = "markdown"
-    cell.pop("outputs", None)
-    cell.pop("execution_count", None)
-    return _dump(nb)
+    return _made_markdown("softmax")
 
 
 def huge_output() -> bytes:
@@ -249,20 +249,15 @@ def reads_answers_from_files() -> bytes:
 
 def _recorded_honest_transcripts() -> dict[str, dict]:
     """The transcripts the honest answers leave, recorded offline on the public inputs (no course salt)."""
-    import os
-    from unittest import mock
+    from replay_harness import recorded_transcripts
 
-    from autograder import transcript
     from autograder.labs import lab03
 
     namespace: dict = {}
     for cell in _honest()["cells"]:
         if cell["cell_type"] == "code" and not cell["metadata"].get("nbgrader", {}).get("grade"):
             exec("".join(cell["source"]), namespace)
-    payloads: list[dict] = []
-    salt = {transcript.RECORD_ENV: "1", "AUTOGRADER_CASE_SALT": ""}
-    with mock.patch.dict(os.environ, salt), mock.patch.object(
-            transcript.Recording, "emit", lambda self: payloads.append(self.payload())):
+    with recorded_transcripts(salt="") as payloads:
         for key in LAB03_CHECKS:
             getattr(lab03, f"check_{key}")(namespace[key])
     return dict(zip(LAB03_CHECKS, payloads, strict=True))
