@@ -261,7 +261,6 @@ def judged(check: Callable) -> Callable:
             _session.reset(token)
             recording.emit()
 
-    run.judged_key = key
     return run
 
 
