@@ -22,27 +22,28 @@ release: venv
 check-sync: venv
 	$(BIN)/autograder check-sync
 
-# The instructor's and the TA's steps on a scratch course in demo/ (ignored by git):
-# release the labs, import the roster, collect Moodle's zip of lab 03's sample class and grade it,
-# then grade the other labs' sample classes from folders. The training labs (04, 05) run on the offline
-# stand-ins of MNIST and CIFAR-10 that `autograder data standin` writes into demo/data/. Lab 03's hard-notebook class is graded in a
-# second scratch course (demo-hard/), since a course grades one class per lab.
+# The instructor's and the TA's steps on a scratch course in demo/ (ignored by git): release the labs,
+# import the roster, collect Moodle's zip of lab 03's sample class and grade it. The other sample classes
+# (labs 01, 02, 04, 05, 06 and lab 03's hard notebook) are other groups of students than that roster, so
+# they are graded from folders in a second scratch course, demo-samples/, whose gradebook has no roster.
+# The training labs (04, 05) run there on the offline stand-ins of MNIST and CIFAR-10 that
+# `autograder data standin` writes into demo-samples/data/.
 AG := $(CURDIR)/$(BIN)/autograder
 SAMPLES := $(CURDIR)/examples/submissions
 demo: venv
-	rm -rf demo demo-hard && mkdir demo && cp -r source nbgrader_config.py demo/
-	cd demo && $(AG) data standin
+	rm -rf demo demo-samples demo-hard && mkdir demo && cp -r source nbgrader_config.py demo/
 	cd demo && $(AG) release
 	cd demo && $(AG) roster import $(CURDIR)/examples/moodle/roster.csv
 	cd demo && $(AG) collect lab03 $(CURDIR)/examples/moodle/lab03_download_all_submissions.zip --due 2026-07-14T23:59
 	cd demo && $(AG) grade lab03
-	cd demo && $(AG) grade lab01 --submissions $(SAMPLES)/lab01
-	cd demo && $(AG) grade lab02 --submissions $(SAMPLES)/lab02
-	cd demo && $(AG) grade lab04 --submissions $(SAMPLES)/lab04
-	cd demo && $(AG) grade lab05 --submissions $(SAMPLES)/lab05
-	cd demo && $(AG) grade lab06 --submissions $(SAMPLES)/lab06
-	mkdir demo-hard && cp -r source nbgrader_config.py demo/release demo-hard/
-	cd demo-hard && $(AG) grade lab03 --submissions $(SAMPLES)/lab03h
+	mkdir demo-samples && cp -r source nbgrader_config.py demo/release demo-samples/
+	cd demo-samples && $(AG) data standin
+	cd demo-samples && $(AG) grade lab01 --submissions $(SAMPLES)/lab01
+	cd demo-samples && $(AG) grade lab02 --submissions $(SAMPLES)/lab02
+	cd demo-samples && $(AG) grade lab03 --submissions $(SAMPLES)/lab03h
+	cd demo-samples && $(AG) grade lab04 --submissions $(SAMPLES)/lab04
+	cd demo-samples && $(AG) grade lab05 --submissions $(SAMPLES)/lab05
+	cd demo-samples && $(AG) grade lab06 --submissions $(SAMPLES)/lab06
 
 lint: venv
 	$(BIN)/ruff check autograder tests examples nbgrader_config.py
@@ -68,4 +69,4 @@ samples: venv
 	$(BIN)/python examples/make_lab06_samples.py
 
 clean:
-	rm -rf gradebook.db submitted autograded feedback reports demo demo-hard .autograder .pytest_cache
+	rm -rf gradebook.db submitted autograded feedback reports demo demo-samples demo-hard .autograder .pytest_cache

@@ -334,8 +334,11 @@ class Replay:
             raise TranscriptError(f"{label}: the transcript ends before this call")
         entry = self.calls[self.position]
         self.position += 1
-        if entry.get("label") != label or entry.get("args") != digest((args, kwargs)):
+        if entry.get("label") != label:
             raise TranscriptError(f"{label}: the transcript recorded another call here ({entry.get('label')!r})")
+        if entry.get("args") != digest((args, kwargs)):
+            raise TranscriptError(f"{label}: the transcript recorded another call here: this one on other inputs "
+                                  "than the grader's")
         if forbidden and self.forbidden_scan is not None:
             found = self.forbidden_scan(fn_name, tuple(forbidden))
             if found:
