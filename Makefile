@@ -26,18 +26,18 @@ check-sync: venv
 # import the roster, collect Moodle's zip of lab 03's sample class and grade it. The other sample classes
 # (labs 01, 02, 04, 05, 06 and lab 03's hard notebook) are other groups of students than that roster, so
 # they are graded from folders in a second scratch course, demo-samples/, whose gradebook has no roster.
-# The training labs (04, 05) run there on the offline stand-ins of MNIST and CIFAR-10 that
-# `autograder data standin` writes into demo-samples/data/.
+# The training labs (04, 05) run on the offline stand-ins of MNIST and CIFAR-10 that `autograder data
+# standin` writes into demo/data/ (release executes their answer keys), copied into demo-samples/.
 AG := $(CURDIR)/$(BIN)/autograder
 SAMPLES := $(CURDIR)/examples/submissions
 demo: venv
 	rm -rf demo demo-samples demo-hard && mkdir demo && cp -r source nbgrader_config.py demo/
+	cd demo && $(AG) data standin
 	cd demo && $(AG) release
 	cd demo && $(AG) roster import $(CURDIR)/examples/moodle/roster.csv
 	cd demo && $(AG) collect lab03 $(CURDIR)/examples/moodle/lab03_download_all_submissions.zip --due 2026-07-14T23:59
 	cd demo && $(AG) grade lab03
-	mkdir demo-samples && cp -r source nbgrader_config.py demo/release demo-samples/
-	cd demo-samples && $(AG) data standin
+	mkdir demo-samples && cp -r source nbgrader_config.py demo/release demo/data demo-samples/
 	cd demo-samples && $(AG) grade lab01 --submissions $(SAMPLES)/lab01
 	cd demo-samples && $(AG) grade lab02 --submissions $(SAMPLES)/lab02
 	cd demo-samples && $(AG) grade lab03 --submissions $(SAMPLES)/lab03h
