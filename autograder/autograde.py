@@ -12,6 +12,7 @@ execution between them runs in parallel.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -55,14 +56,20 @@ def prepared_dir(course: Course, lab: str, student_id: str) -> Path:
     return course.autograded_dir / student_id / lab
 
 
-def score(course: Course, lab: str, student_id: str, executed_dir: Path, case_salt: str = "") -> AutogradeRun:
-    """Score the notebooks executed into executed_dir/<student>/<lab>/ with nbgrader, into the gradebook.
+@dataclass(frozen=True)
+class KernelInputs:
+    """What the kernels were given that the grader's replay of the hidden checks needs as well (JudgeVerdicts)."""
 
-    ``case_salt``: what the kernels drew the hidden checks' inputs with, for the grader's replay of them.
-    """
+    case_salt: str = ""  # what the hidden checks' random inputs were drawn with
+    data_dir: str = ""  # the datasets, for what a check measures against (test labels)
+
+
+def score(course: Course, lab: str, student_id: str, executed_dir: Path,
+          kernel_inputs: KernelInputs = KernelInputs()) -> AutogradeRun:
+    """Score the notebooks executed into executed_dir/<student>/<lab>/ with nbgrader, into the gradebook."""
     api = course.api(
         Autograde={"sanitize_preprocessors": SANITIZE_PREPROCESSORS, "autograde_preprocessors": SCORING_PREPROCESSORS},
         ReplayExecution={"executed_directory": str(executed_dir)},
-        JudgeVerdicts={"case_salt": case_salt},
+        JudgeVerdicts={"case_salt": kernel_inputs.case_salt, "data_dir": kernel_inputs.data_dir},
     )
     return _run(api, lab, student_id)

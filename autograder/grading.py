@@ -190,9 +190,9 @@ class _StudentGrader:
     """
 
     def __init__(self, course: Course, lab: str, ledger: Ledger, lock: threading.Lock, fingerprints: dict[str, str],
-                 case_salt: str):
+                 kernel_inputs: autograde.KernelInputs):
         self.course, self.lab, self.ledger, self.lock = course, lab, ledger, lock
-        self.fingerprints, self.case_salt = fingerprints, case_salt
+        self.fingerprints, self.kernel_inputs = fingerprints, kernel_inputs
         self.executed_dir = course.root / ".autograder" / "executed"
 
     def __call__(self, student: str, slot: scheduler.SlotExecutor) -> execute.AutogradeRun:
@@ -209,7 +209,7 @@ class _StudentGrader:
             outcome = slot.execute(Job(notebook, files, out_dir / notebook.name))
             runs[notebook.stem] = NotebookRun(outcome.status, outcome.reason, outcome.elapsed, outcome.peak_memory)
         with self.lock:
-            scored = autograde.score(self.course, self.lab, student, self.executed_dir, self.case_salt)
+            scored = autograde.score(self.course, self.lab, student, self.executed_dir, self.kernel_inputs)
             if scored.success:
                 self.ledger.record(Record(student, self.fingerprints[student], now(), time.monotonic() - start, runs))
         return scored
@@ -282,7 +282,8 @@ def grade_lab(
     settings = kernel_settings(course, lab, options, len(slots), api.config, sandboxed)
     runs: dict[str, execute.AutogradeRun] = {}
     if to_grade:
-        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, settings.case_salt)
+        kernel_inputs = autograde.KernelInputs(settings.case_salt, str(settings.data_dir or ""))
+        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, kernel_inputs)
         local = scheduler.LocalScheduler(slots, settings, course.root / ".autograder" / "logs")
         for student, future in local.map(to_grade, grader):
             error = future.exception()

@@ -27,7 +27,7 @@ from unittest import mock
 
 import nbformat
 
-from autograder import transcript
+from autograder import datasets, transcript
 from autograder.checks import CASE_SALT_ENV, CheckFailure, ForbiddenCall, forbidden_message
 
 LABS_PACKAGE = "autograder.labs"
@@ -246,18 +246,21 @@ def _arguments(call: CheckCall, replay: transcript.Replay) -> tuple[tuple, dict]
     return args, kwargs
 
 
-def judge(call: CheckCall, payload: Any, answer_source: list[str], salt: str = "") -> Verdict:
+def judge(call: CheckCall, payload: Any, answer_source: list[str], salt: str = "", data_dir: str = "") -> Verdict:
     """Replay one transcript of ``call`` in this process: the grader's verdict on it.
 
     ``salt``: the course's secret the kernel drew the check's inputs with (autograder.checks.case_rng).
+    ``data_dir``: the datasets the kernel had (autograder.datasets), for checks that need the grader's
+    own copy (the test labels an accuracy is measured against); left as it is when empty.
     """
+    environment = {CASE_SALT_ENV: salt, **({datasets.DATA_ENV: data_dir} if data_dir else {})}
     check = transcript.REGISTRY[call.key]
     try:
         replay = transcript.Replay(payload, lambda fn, names: forbidden_in_source(answer_source, fn, names))
         if replay.key != call.key:
             raise transcript.TranscriptError(f"a transcript of {replay.key}, expected {call.key}")
         args, kwargs = _arguments(call, replay)
-        with transcript.replaying(replay), mock.patch.dict(os.environ, {CASE_SALT_ENV: salt}), \
+        with transcript.replaying(replay), mock.patch.dict(os.environ, environment), \
                 warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
             check(*args, **kwargs)
@@ -274,7 +277,8 @@ def judge(call: CheckCall, payload: Any, answer_source: list[str], salt: str = "
     return Verdict(call.key, True)
 
 
-def judge_cell(source: str, outputs: list, answer_source: list[str], salt: str = "") -> list[Verdict] | None:
+def judge_cell(source: str, outputs: list, answer_source: list[str], salt: str = "",
+               data_dir: str = "") -> list[Verdict] | None:
     """The grader's verdicts on a test cell's judged checks; None when the cell calls none."""
     calls = expected_checks(source)
     if not calls:
@@ -292,7 +296,7 @@ def judge_cell(source: str, outputs: list, answer_source: list[str], salt: str =
                    f"{len(mine)} transcripts for {len(sites)} call(s)")
             verdicts.append(Verdict(key, False, "NoVerdict", f"{NO_VERDICT}: {key}: {why}"))
             continue
-        verdicts.extend(judge(site, payload, answer_source, salt) for site, payload in zip(sites, mine, strict=True))
+        verdicts.extend(judge(site, payload, answer_source, salt, data_dir) for site, payload in zip(sites, mine, strict=True))
     return verdicts
 
 

@@ -169,6 +169,8 @@ class JudgeVerdicts(Preprocessor):
 
     enabled = Bool(True, help="on by default (nbconvert's preprocessors are off by default)").tag(config=True)
     case_salt = Unicode("", help="the course's secret for the checks' inputs (Course.case_salt)").tag(config=True)
+    data_dir = Unicode("", help="the datasets the kernels had (KernelSettings.data_dir), for the grader's own "
+                       "copy of what a check measures against").tag(config=True)
 
     def preprocess(self, nb, resources):
         answers = [c.source for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
@@ -176,7 +178,7 @@ class JudgeVerdicts(Preprocessor):
             if cell.cell_type != "code":
                 continue
             graded = cell.metadata.get("nbgrader", {}).get("grade")
-            verdicts = judge.judge_cell(cell.source, cell.outputs, answers, self.case_salt) if graded else None
+            verdicts = judge.judge_cell(cell.source, cell.outputs, answers, self.case_salt, self.data_dir) if graded else None
             if verdicts is None:
                 cell.outputs = judge.strip_transcripts(cell.outputs)
             else:

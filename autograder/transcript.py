@@ -229,9 +229,22 @@ class Recording:
         display({MIME: json.loads(text)}, raw=True)
 
 
+# A check's array argument bigger than this (a training set) stays in the kernel: the check observes
+# what it needs of it, so the transcript stays small.
+ARGUMENT_MAX_BYTES = 2**20
+
+
 def _check_argument(value: Any) -> Any:
-    """A check's own argument in the transcript: the student's functions by name, data as data."""
-    if callable(value) and not isinstance(value, np.ndarray) and not _is_tensor(value):
+    """A check's own argument in the transcript: small data as data; functions, models and big arrays by name.
+
+    What is named only stands in the grader as :class:`StudentCode`: the check reaches it only through
+    :func:`student_call` or :func:`observe`.
+    """
+    if isinstance(value, np.ndarray) or _is_tensor(value):
+        if value.nbytes > ARGUMENT_MAX_BYTES:
+            return {"__student__": f"{type(value).__name__} {tuple(value.shape)}"}
+        return encode(value)
+    if callable(value):
         return {"__student__": getattr(value, "__name__", type(value).__name__)}
     return encode(value)
 
@@ -275,9 +288,15 @@ def student_call(label: str, args: tuple, kwargs: dict, run: Callable[[], Any], 
     return run()
 
 
-def observe(label: str, run: Callable[[], Any]) -> Any:
-    """A value a check computes from the student's objects (e.g. a model's outputs), recorded as data."""
-    return student_call(label, (), {}, run)
+def observe(label: str, run: Callable[[], Any], *inputs: Any) -> Any:
+    """``run()``: what a check computes from the student's objects (a model's outputs, a layer list), as data.
+
+    In the kernel ``run`` is called and its result recorded; in the grader's replay the recorded result
+    comes back and ``run`` is not called, so it must hold every use of the student's objects, and return
+    only data (see :func:`encode`). ``inputs`` are the grader's data that ``run`` works on (e.g. salted
+    random images): they go into the call's digest, so a transcript recorded on other inputs does not match.
+    """
+    return student_call(label, inputs, {}, run)
 
 
 # ------------------------------------------------------------------ the grader's side

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
@@ -81,3 +81,35 @@ def record_cells(notebook: str, salt: str) -> tuple[list[str], list[tuple[str, l
 def judge_cells(answers: list[str], cells: list[tuple[str, list]], salt: str) -> list[judge.Verdict]:
     """The grader's verdicts on every recorded test cell."""
     return [v for source, outputs in cells for v in judge.judge_cell(source, outputs, answers, salt) or []]
+
+
+def record_and_judge(check: Callable, *args, salt: str = "", data_dir: str = "", answers: Sequence[str] = (),
+                     **kwargs) -> tuple[Exception | None, judge.Verdict]:
+    """Run ``check(*args, **kwargs)`` as a grading kernel runs it, then judge its transcript as the grader does.
+
+    Returns what the check raised in the kernel (None if it passed there) and the grader's verdict.
+    ``answers``: the student's cells' sources, for the grader's forbidden-library scan.
+    """
+    key = f"{check.__module__.rpartition('.')[2]}.{check.__name__}"
+    assert key in transcript.REGISTRY, f"{key} is not @judged"
+    raised = None
+    with recorded_transcripts(salt) as payloads:
+        try:
+            check(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the kernel's outcome, whatever it is
+            raised = exc
+    assert len(payloads) == 1, f"{key} left {len(payloads)} transcripts"
+    call = judge.CheckCall(key, len(args), tuple(kwargs), {})
+    return raised, judge.judge(call, payloads[0], list(answers), salt, data_dir)
+
+
+def assert_same_verdict(check: Callable, *args, **kwargs) -> judge.Verdict:
+    """The grader's replay reaches the verdict the check reached in the kernel: pass, or the same failure."""
+    raised, verdict = record_and_judge(check, *args, **kwargs)
+    if raised is None:
+        assert verdict.passed, f"passed in the kernel, not in the grader's replay: {verdict}"
+    else:
+        assert isinstance(raised, checks.CheckFailure), f"the kernel raised {type(raised).__name__}: {raised}"
+        assert not verdict.passed and verdict.ename in ("CheckFailure", "ForbiddenCall"), verdict
+        assert verdict.message == str(raised), (verdict.message, str(raised))
+    return verdict

@@ -240,3 +240,64 @@ def test_a_missing_verdict_without_a_kernel_error_fails_the_cell():
 def test_a_pass_keeps_the_kernels_errors():
     outputs = [_error("ZeroDivisionError")]
     assert judge.verdict_outputs(outputs, [judge.Verdict("k", True)]) == outputs
+
+
+# ------------------------------------------------------------------ checks of the students' objects
+
+
+@transcript.judged
+def check_model_outputs(model, images) -> None:
+    """A check of the shape the model labs use: the kernel observes data, the grader judges it."""
+    x = checks.case_rng(7).normal(size=(4, 3))
+    out = np.asarray(transcript.observe("model(x)", lambda: model(x) + images.mean() * 0, x))
+    if not np.allclose(out, 2 * x):
+        raise checks.CheckFailure("model(x) is not 2x")
+
+
+def test_big_arrays_and_objects_stay_in_the_kernel_and_small_arrays_cross():
+    from replay_harness import recorded_transcripts
+
+    big = np.zeros(transcript.ARGUMENT_MAX_BYTES // 8 + 1)
+    with recorded_transcripts() as payloads:
+        check_model_outputs(lambda x: 2 * x, big)
+    args = payloads[0]["args"]
+    assert args[0] == {"__student__": "<lambda>"} and args[1] == {"__student__": f"ndarray {big.shape}"}
+    with recorded_transcripts() as payloads:
+        check_model_outputs(lambda x: 2 * x, np.ones(3))
+    assert transcript.decode(payloads[0]["args"][1]).tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("model, passes", [(lambda x: 2 * x, True), (lambda x: 3 * x, False)])
+def test_a_check_of_observed_objects_is_judged_by_the_grader(model, passes):
+    from replay_harness import assert_same_verdict
+
+    verdict = assert_same_verdict(check_model_outputs, model, np.zeros(transcript.ARGUMENT_MAX_BYTES))
+    assert verdict.passed is passes
+
+
+def test_an_observation_on_other_inputs_does_not_match():
+    from replay_harness import record_and_judge, recorded_transcripts
+
+    with recorded_transcripts("another salt") as payloads:
+        check_model_outputs(lambda x: 2 * x, np.ones(2))
+    call = judge.CheckCall("test_verdicts.check_model_outputs", 2, (), {})
+    verdict = judge.judge(call, payloads[0], [], salt="the course's salt")
+    assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message
+    assert record_and_judge(check_model_outputs, lambda x: 2 * x, np.ones(2), salt="s")[1].passed
+
+
+@transcript.judged
+def check_data_dir_seen() -> None:
+    import os
+
+    from autograder import datasets
+
+    if os.environ.get(datasets.DATA_ENV) != "/the/course/data":
+        raise checks.CheckFailure(f"data dir {os.environ.get(datasets.DATA_ENV)}")
+
+
+def test_the_replay_sees_the_data_directory_the_kernels_had():
+    from replay_harness import record_and_judge
+
+    raised, verdict = record_and_judge(check_data_dir_seen, data_dir="/the/course/data")
+    assert raised is not None and verdict.passed  # the kernel here has no such directory; the grader's replay does
