@@ -58,9 +58,12 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[red]error:[/] no student folders in {submissions}")
         return 2
     try:
+        if args.processes < 32:  # a kernel alone has a dozen threads
+            raise ValueError(f"--processes must be at least 32, not {args.processes}")
         options = GradeOptions(
             jobs=args.jobs, gpus=_gpu_list(args.gpus), per_gpu=args.per_gpu, cell_timeout=args.cell_timeout,
             notebook_timeout=args.notebook_timeout, memory_bytes=_bytes(args.memory), threads=args.threads,
+            tasks=args.processes,
             sandbox=not args.no_sandbox, force=args.force,
         )
     except ValueError as exc:
@@ -227,6 +230,8 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
         console.print("[red]error:[/] -k must be at least 1")
         return 2
     try:
+        if args.processes < 32:  # a kernel alone has a dozen threads
+            raise ValueError(f"--processes must be at least 32, not {args.processes}")
         options = GradeOptions(jobs=args.jobs, gpus=_gpu_list(args.gpus), per_gpu=args.per_gpu)
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
@@ -329,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time limit for a whole notebook (default: 3600)")
     p.add_argument("--memory", default="4G", metavar="SIZE", help="memory limit per notebook (default: 4G)")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads per notebook (default: cores / jobs)")
+    p.add_argument("--processes", type=int, default=1024, metavar="N",
+                   help="processes and threads per notebook; more stops it, as a fork bomb (default: 1024)")
     p.add_argument("--force", action="store_true", help="regrade submissions that are unchanged since last time")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without bubblewrap isolation (not recommended)")

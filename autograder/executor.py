@@ -20,6 +20,7 @@ libraries already imported, and each kernel runs exactly one notebook.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import shutil
@@ -49,6 +50,7 @@ CELL_TIMEOUT_ERROR = {
 COMPLETED = "completed"
 NOTEBOOK_TIMEOUT = "notebook-timeout"
 MEMORY_LIMIT = "memory-limit"
+PROCESS_LIMIT = "process-limit"
 KERNEL_DIED = "kernel-died"
 START_FAILED = "start-failed"
 UNRESPONSIVE = "unresponsive"
@@ -59,7 +61,7 @@ class _NotebookDeadline(Exception):
 
 _PASSED_THROUGH = ("KERAS_BACKEND",)
 _GRACE_S = 30  # after the notebook's deadline, time for an interrupted cell to answer before the kernel is killed
-_MEMORY_POLL_S = 0.2
+_POLL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,13 @@ class Limits:
     notebook_timeout: int = 3600  # seconds for the whole notebook
     memory_bytes: int = 4 * 2**30  # resident memory of the kernel and everything it starts
     threads: int = 1  # CPU threads for BLAS/OpenMP/torch/TensorFlow
+    # Processes and threads of the kernel and everything it starts. A training kernel has a few dozen
+    # (data loader workers, CUDA's and the libraries' pools); a fork bomb has thousands.
+    tasks: int = 1024
+    # Bytes of one cell's outputs kept while it runs: a print in a loop sends gigabytes. Transcripts (the
+    # hidden checks' records for the grader) have their own budget, so a flood cannot push them out.
+    output_bytes: int = 8 * 2**20
+    transcript_bytes: int = 4 * transcript.MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,7 @@ class ExecutionOutcome:
     """What happened to one notebook; the executed notebook itself is written to the job's output path."""
 
     status: str
-    reason: str = ""  # for the report, Japanese / English; "" when completed
+    reason: str = ""  # for the report, Japanese / English: why it stopped, or what was not kept; "" if nothing
     elapsed: float = 0.0  # seconds from the first cell to the last
     peak_memory: int = 0  # bytes, highest resident memory seen of the kernel's process tree
     cells_run: int = 0
@@ -168,8 +177,61 @@ for _n in ("_r", "_s", "_np", "_t", "_n"):
 """
 
 
+OUTPUT_DROPPED = ("出力が多すぎるため、ここから先は保存されません / output over {limit} MiB in this cell: the rest was "
+                  "not kept")
+
+
+class _CappedClient(NotebookClient):
+    """nbclient's client, keeping at most ``Limits.output_bytes`` of each cell's outputs as they arrive.
+
+    nbgrader's LimitOutput trims outputs only when scoring; by then a flood has already filled the
+    grader's memory and the saved notebook. Past the limit the cell runs on, its further outputs are
+    dropped, and one stream output says so. Transcripts count against ``Limits.transcript_bytes``.
+    """
+
+    def __init__(self, nb: NotebookNode, km=None, *, limits: Limits, **kw):
+        super().__init__(nb, km=km, **kw)
+        self.limits = limits
+        self._kept: dict[tuple[int, bool], int] = {}  # (cell index, is a transcript) -> bytes kept
+        self.cut: list[int] = []  # the cells whose outputs were cut, by index
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        is_transcript = transcript.MIME in (content.get("data") or {})
+        key = (cell_index, is_transcript)
+        limit = self.limits.transcript_bytes if is_transcript else self.limits.output_bytes
+        if self._kept.get(key, 0) > limit:
+            return None
+        self._kept[key] = self._kept.get(key, 0) + _output_size(content)
+        if self._kept[key] <= limit:
+            return super().output(outs, msg, display_id, cell_index)
+        self.cut.append(cell_index)
+        if not is_transcript:
+            outs.append(nbformat.v4.new_output("stream", name="stderr",
+                                               text=OUTPUT_DROPPED.format(limit=limit // 2**20) + "\n"))
+        return None
+
+
+def _output_size(content: dict) -> int:
+    """About what an output weighs in the notebook: its text and data, and a little per output."""
+    size = 256  # an output's own keys: a flood of empty prints weighs too
+    for value in (content.get("text"), *(content.get("data") or {}).values()):
+        if isinstance(value, str):
+            size += len(value)
+        elif value is not None:
+            size += len(json.dumps(value))
+    return size
+
+
+def _cut_reason(nb: NotebookNode, cut: list[int], limits: Limits) -> str:
+    names = [nb.cells[i].metadata.get("nbgrader", {}).get("grade_id") or f"cell {i + 1}" for i in dict.fromkeys(cut)
+             if i < len(nb.cells)]
+    return (f"出力が多すぎるため一部を保存しませんでした / output over {limits.output_bytes // 2**20} MiB per cell was "
+            f"not kept ({', '.join(names)})")
+
+
 def _client(nb: NotebookNode, km, settings: KernelSettings) -> NotebookClient:
-    return NotebookClient(
+    return _CappedClient(
         nb,
         km=km,
         timeout=settings.limits.cell_timeout,
@@ -180,6 +242,7 @@ def _client(nb: NotebookNode, km, settings: KernelSettings) -> NotebookClient:
         record_timing=False,
         on_cell_executed=_record_reply_error,
         extra_arguments=list(settings.extra_arguments),
+        limits=settings.limits,
     )
 
 
@@ -234,18 +297,21 @@ def _kernel_process(km) -> psutil.Process | None:
         return None
 
 
-def _tree_rss(root: psutil.Process) -> int:
-    total = 0
+def _tree_usage(root: psutil.Process) -> tuple[int, int]:
+    """(resident bytes, processes and threads) of ``root`` and everything it started."""
+    rss = tasks = 0
     try:
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return 0, 0
     for proc in procs:
         try:
-            total += proc.memory_info().rss
+            with proc.oneshot():
+                rss += proc.memory_info().rss
+                tasks += proc.num_threads()
         except psutil.Error:
             continue
-    return total
+    return rss, tasks
 
 
 def _kill_tree(root: psutil.Process | None) -> None:
@@ -290,24 +356,27 @@ def _stop_cell(cell: NotebookNode, ename: str, message: str) -> None:
     cell.metadata[EXECUTED_MARK] = True
 
 
-class _MemoryWatch:
-    """Kill the kernel's process tree once its resident memory passes the limit."""
+class _ResourceWatch:
+    """Kill the kernel's process tree once its resident memory, or its count of processes and threads,
+    passes the limit. ``exceeded``: the status it was killed with, "" while it was not."""
 
-    def __init__(self, kernel: WarmKernel, limit: int):
+    def __init__(self, kernel: WarmKernel, limits: Limits):
         self.root = _kernel_process(kernel.km)
-        self.limit = limit
+        self.limits = limits
         self.peak = 0
-        self.exceeded = False
+        self.exceeded = ""
 
     async def run(self) -> None:
         while self.root is not None:
-            rss = _tree_rss(self.root)
+            rss, tasks = _tree_usage(self.root)
             self.peak = max(self.peak, rss)
-            if rss > self.limit:
-                self.exceeded = True
+            if rss > self.limits.memory_bytes or tasks > self.limits.tasks:
+                # a fork bomb also passes the memory limit soon: the process count names the cause
+                self.exceeded = PROCESS_LIMIT if tasks > self.limits.tasks else MEMORY_LIMIT
+                # In the sandbox this ends every process of its pid namespace, also those forked since the count.
                 _kill_tree(self.root)
                 return
-            await asyncio.sleep(_MEMORY_POLL_S)
+            await asyncio.sleep(_POLL_S)
 
 
 def _timed_out(cell: NotebookNode) -> bool:
@@ -330,7 +399,7 @@ async def run_notebook(kernel: WarmKernel, notebook: Path, files: Path, output: 
     shutil.copytree(files, kernel.scratch, dirs_exist_ok=True)
     client = kernel.client
     client.nb = nb
-    watch = _MemoryWatch(kernel, limits.memory_bytes)
+    watch = _ResourceWatch(kernel, limits)
     watcher = asyncio.ensure_future(watch.run())
     start = time.monotonic()
     deadline = start + limits.notebook_timeout
@@ -369,9 +438,13 @@ async def run_notebook(kernel: WarmKernel, notebook: Path, files: Path, output: 
             outcome.reason = (f"ノートブック全体の制限時間を超えました / notebook time limit "
                               f"({limits.notebook_timeout} s) reached")
     except Exception as exc:  # DeadKernelError, or the channels failing as the kernel goes
-        if watch.exceeded:
+        if watch.exceeded == MEMORY_LIMIT:
             outcome.status = MEMORY_LIMIT
             outcome.reason = f"メモリ制限を超えました / memory limit ({_gib(limits.memory_bytes)}) exceeded"
+        elif watch.exceeded == PROCESS_LIMIT:
+            outcome.status = PROCESS_LIMIT
+            outcome.reason = (f"プロセス数の制限を超えました / process limit ({limits.tasks} processes and threads) "
+                              "exceeded")
         else:
             outcome.status = KERNEL_DIED
             outcome.reason = "カーネルが終了しました / the kernel died (sys.exit, os._exit or a crash)"
@@ -383,6 +456,8 @@ async def run_notebook(kernel: WarmKernel, notebook: Path, files: Path, output: 
         outcome.peak_memory = watch.peak
         if outcome.status != COMPLETED and current is not None:
             _stop_cell(current, outcome.status, outcome.reason)
+        if client.cut and not outcome.reason:
+            outcome.reason = _cut_reason(nb, client.cut, limits)
         nb.metadata[EXECUTED_MARK] = {"status": outcome.status, "reason": outcome.reason}
         _save(nb, output)
         await shutdown(kernel)

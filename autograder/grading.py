@@ -71,6 +71,7 @@ class GradeOptions:
     notebook_timeout: int = 3600
     memory_bytes: int = 4 * 2**30
     threads: int | None = None  # CPU threads per kernel (default: cores / jobs)
+    tasks: int = executor.Limits.tasks  # processes and threads per kernel
     sandbox: bool = True  # False: run without bubblewrap even where it is available
     force: bool = False  # grade again even unchanged submissions
     seed: int = 0
@@ -119,7 +120,7 @@ def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: i
     late = gradebook.seconds_late(course.db_url, lab, sub.student_id)
     penalty = gradebook.late_penalty(course.db_url, lab, sub.notebook, sub.student_id)
     run = record.notebooks.get(sub.notebook) if record else None
-    stopped = run.reason if run and run.status != executor.COMPLETED else ""
+    stopped = run.reason if run else ""  # why it stopped early, or what of it was not kept
     cell_timeouts = "" if run and run.status == executor.NOTEBOOK_TIMEOUT else _timeout_reason(failures, timeout)
     reasons = [r for r in (_missing_reason(course, lab, sub), stopped, cell_timeouts, _late_reason(late, penalty)) if r]
     return NotebookResult(
@@ -179,6 +180,7 @@ def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int,
             notebook_timeout=options.notebook_timeout,
             memory_bytes=options.memory_bytes,
             threads=threads,
+            tasks=options.tasks,
         ),
     )
 

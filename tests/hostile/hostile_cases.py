@@ -337,6 +337,36 @@ def deletes_its_files() -> bytes:
                                           "    shutil.rmtree(_f, ignore_errors=True) if os.path.isdir(_f) else os.remove(_f)")
 
 
+def infinite_loop() -> bytes:
+    """The last answer cell ends in an endless loop: interrupted at the cell's time limit, the notebook goes on."""
+    return _honest_plus("cross_entropy", "while True:\n    pass")
+
+
+def long_sleep() -> bytes:
+    return _honest_plus("cross_entropy", "import time\ntime.sleep(10**6)")
+
+
+def memory_hog() -> bytes:
+    """Allocates 20 GB in the last answer cell: the kernel is killed at the memory limit."""
+    return _honest_plus("cross_entropy", "_hog = [b'x' * 2**28 for _ in range(80)]")
+
+
+def fork_bomb() -> bytes:
+    """A fork bomb, bounded (2^12 processes left sleeping) so that a grader without limits survives it too."""
+    return _honest_plus("cross_entropy", (
+        "import subprocess\n"
+        "subprocess.run(['sh', '-c', 'b() { if [ $1 -gt 0 ]; then b $(($1 - 1)) & b $(($1 - 1)); fi; "
+        f"exec sleep {CHILD_MARKER}0; }}; b 12'])"))
+
+
+FLOOD_BYTES = 500 * 10**6
+
+
+def output_flood() -> bytes:
+    """Prints 500 MB in the last answer cell: the grader keeps the first few MiB of it."""
+    return _honest_plus("cross_entropy", f"for _ in range({FLOOD_BYTES // 10**5}):\n    print('x' * 10**5)")
+
+
 def network_access() -> bytes:
     """The honest answers, which throw away conv2d_single if the network (a public DNS server, or PyPI) can be
     reached: full marks mean that it could not."""
@@ -396,6 +426,11 @@ CORPUS: dict[str, tuple] = {
     "os-exit": (os_exit, Case("graded", FULL_MARKS - 2, "kernel", "os._exit(0) in the last answer cell")),
     "segfault": (segfault, Case("graded", FULL_MARKS - 2, "kernel", "a segfault in the last answer cell")),
     "child-left-running": (child_left_running, Case("graded", FULL_MARKS, "", "a child process left running")),
+    "infinite-loop": (infinite_loop, Case("graded", FULL_MARKS, "timed out", "an endless loop after the last answer")),
+    "long-sleep": (long_sleep, Case("graded", FULL_MARKS, "timed out", "sleeps for 11 days after the last answer")),
+    "memory-hog": (memory_hog, Case("graded", FULL_MARKS - 2, "memory limit", "allocates 20 GB in the last answer cell")),
+    "fork-bomb": (fork_bomb, Case("graded", FULL_MARKS - 2, "process limit", "a fork bomb (2^12 processes) in the last answer cell")),
+    "output-flood": (output_flood, Case("graded", FULL_MARKS, "not kept", "prints 500 MB after the last answer")),
     "network-access": (network_access, Case("graded", FULL_MARKS, "", "connects out if it can (it cannot)")),
     "deletes-its-files": (deletes_its_files, Case("graded", FULL_MARKS, "", "deletes every file in its folder")),
     "日本語の学生": (honest, Case("graded", FULL_MARKS, "", "a Japanese student folder name")),

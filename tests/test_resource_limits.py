@@ -1,0 +1,95 @@
+"""Limits on what one notebook's kernel may produce while it runs: outputs (a print in a loop) and processes
+(a fork bomb). The executor runs small notebooks here, in the sandbox where it is available."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import nbformat
+import psutil
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder import executor, sandbox, transcript
+
+MARKER = "4242421"  # the fork bomb's processes sleep this long: none may be left afterwards
+
+
+def run(tmp_path: Path, *sources: str, **limits) -> tuple[executor.ExecutionOutcome, nbformat.NotebookNode, int]:
+    """Execute a notebook of ``sources``: (outcome, the executed notebook, its size on disk in bytes)."""
+    notebook, files, output = tmp_path / "in.ipynb", tmp_path / "files", tmp_path / "out.ipynb"
+    files.mkdir()
+    nbformat.write(new_notebook(cells=[new_code_cell(s) for s in sources]), notebook)
+    settings = executor.KernelSettings(work_root=tmp_path / "work", sandboxed=sandbox.available()[0],
+                                       limits=executor.Limits(cell_timeout=60, notebook_timeout=120, **limits))
+
+    async def go():
+        kernel = await executor.start_kernel(settings)
+        return await executor.run_notebook(kernel, notebook, files, output, settings)
+
+    outcome = asyncio.run(go())
+    return outcome, nbformat.read(output, as_version=4), output.stat().st_size
+
+
+def _text(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def test_an_output_flood_is_cut_while_it_runs_and_the_notebook_goes_on(tmp_path):
+    flood = "for _ in range(500):\n    print('x' * 10**5)"  # 50 MB
+    outcome, nb, size = run(tmp_path, flood, "print('after the flood')", output_bytes=2**20)
+    assert outcome.status == executor.COMPLETED
+    assert "output over 1 MiB per cell was not kept (cell 1)" in outcome.reason
+    assert size < 3 * 2**20
+    assert "output over 1 MiB in this cell" in _text(nb.cells[0])
+    assert _text(nb.cells[1]) == "after the flood\n"
+
+
+def test_a_flood_cannot_push_the_transcripts_out(tmp_path):
+    show = ("from IPython.display import display\n"
+            f"display({{{transcript.MIME!r}: {{'check': 'kept'}}}}, raw=True)")
+    outcome, nb, _ = run(tmp_path, "for _ in range(100):\n    print('x' * 10**5)\n" + show, output_bytes=2**20)
+    kept = [o for o in nb.cells[0].outputs if transcript.MIME in o.get("data", {})]
+    assert [o["data"][transcript.MIME] for o in kept] == [{"check": "kept"}]
+
+
+def test_a_flood_of_transcripts_is_cut_too(tmp_path):
+    big = json.dumps("y" * 10**6)
+    show = ("from IPython.display import display\n"
+            f"for _ in range(50):\n    display({{{transcript.MIME!r}: {big}}}, raw=True)")
+    outcome, nb, size = run(tmp_path, show, transcript_bytes=5 * 10**6)
+    assert len(nb.cells[0].outputs) <= 5 and size < 8 * 10**6
+    assert "not kept" in outcome.reason
+
+
+def test_a_fork_bomb_is_stopped_at_the_process_limit(tmp_path):
+    bomb = ("import subprocess\n"
+            "subprocess.run(['sh', '-c', 'b() { if [ $1 -gt 0 ]; then b $(($1 - 1)) & b $(($1 - 1)); fi; "
+            f"sleep {MARKER}; }}; b 9'])")
+    outcome, nb, _ = run(tmp_path, "print('before')", bomb, "print('never')", tasks=128)
+    assert outcome.status == executor.PROCESS_LIMIT
+    assert "process limit (128 processes and threads)" in outcome.reason
+    assert _text(nb.cells[0]) == "before\n" and not nb.cells[2].outputs
+    left = [p.pid for p in psutil.process_iter(["cmdline"]) if MARKER in " ".join(p.info["cmdline"] or [])]
+    assert not left
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_kernel_with_its_library_threads_stays_under_the_default_limit(tmp_path, threads):
+    code = ("import torch, numpy\n"
+            f"torch.set_num_threads({threads})\n"
+            "torch.ones(512, 512) @ torch.ones(512, 512)\n"
+            "print('ok')")
+    outcome, nb, _ = run(tmp_path, code)
+    assert outcome.status == executor.COMPLETED and _text(nb.cells[0]) == "ok\n"
+
+
+def test_the_process_limit_is_a_grade_option_and_nonsense_is_refused(tmp_path):
+    from conftest import copy_course, run_autograder
+
+    root = copy_course(tmp_path / "course")
+    (tmp_path / "subs" / "someone").mkdir(parents=True)
+    proc = run_autograder("grade", "lab03", "--submissions", str(tmp_path / "subs"), "--processes", "4", cwd=root)
+    assert proc.returncode == 2 and "--processes must be at least 32, not 4" in proc.stdout + proc.stderr
