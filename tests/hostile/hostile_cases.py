@@ -347,8 +347,8 @@ def long_sleep() -> bytes:
 
 
 def memory_hog() -> bytes:
-    """Allocates 20 GB in the last answer cell: the kernel is killed at the memory limit."""
-    return _honest_plus("cross_entropy", "_hog = [b'x' * 2**28 for _ in range(80)]")
+    """Fills 8 GB at once in the last answer cell: the kernel is killed at the memory limit, long before it is done."""
+    return _honest_plus("cross_entropy", "_hog = b'x' * 2**33")
 
 
 def fork_bomb() -> bytes:
@@ -428,7 +428,7 @@ CORPUS: dict[str, tuple] = {
     "child-left-running": (child_left_running, Case("graded", FULL_MARKS, "", "a child process left running")),
     "infinite-loop": (infinite_loop, Case("graded", FULL_MARKS, "timed out", "an endless loop after the last answer")),
     "long-sleep": (long_sleep, Case("graded", FULL_MARKS, "timed out", "sleeps for 11 days after the last answer")),
-    "memory-hog": (memory_hog, Case("graded", FULL_MARKS - 2, "memory limit", "allocates 20 GB in the last answer cell")),
+    "memory-hog": (memory_hog, Case("graded", FULL_MARKS - 2, "memory limit", "fills 8 GB in the last answer cell")),
     "fork-bomb": (fork_bomb, Case("graded", FULL_MARKS - 2, "process limit", "a fork bomb (2^12 processes) in the last answer cell")),
     "output-flood": (output_flood, Case("graded", FULL_MARKS, "not kept", "prints 500 MB after the last answer")),
     "network-access": (network_access, Case("graded", FULL_MARKS, "", "connects out if it can (it cannot)")),
