@@ -200,7 +200,18 @@ def _internal(dotted: str) -> bool:
     if any(dotted == m or dotted.startswith(m + ".") for m in _INTERNALS):
         return True
     parts = dotted.split(".")  # autograder.labs.<lab>.<name>: the reference answers and helpers, not the checks
-    return parts[:2] == ["autograder", "labs"] and len(parts) >= 4 and not parts[3].startswith("check_")
+    if parts[:2] != ["autograder", "labs"] or len(parts) < 4 or parts[3].startswith("check_"):
+        return False
+    return parts[3] not in _student_api(".".join(parts[:3]))
+
+
+@functools.lru_cache(maxsize=32)
+def _student_api(module: str) -> tuple[str, ...]:
+    """What a lab module offers the students' own cells (``STUDENT_API``, e.g. a data loader)."""
+    try:
+        return tuple(getattr(importlib.import_module(module), "STUDENT_API", ()))
+    except ImportError:
+        return ()
 
 
 def tampering_in_source(answer_source: Iterable[str]) -> str | None:

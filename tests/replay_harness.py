@@ -4,8 +4,10 @@ judges them: shared by tests/test_verdicts*.py, the hostile corpus and tests/ben
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +19,7 @@ from autograder import checks, judge, transcript
 
 REPO = Path(__file__).resolve().parents[1]
 # The answer keys whose test cells call judged checks.
-JUDGED_NOTEBOOKS = ("lab02/02_n", "lab02/02_h", "lab03/03_n", "lab03/03_h")
+JUDGED_NOTEBOOKS = ("lab01/01_n", "lab06/06_n", "lab02/02_n", "lab02/02_h", "lab03/03_n", "lab03/03_h")
 
 
 @contextmanager
@@ -62,7 +64,9 @@ def record_cells(notebook: str, salt: str) -> tuple[list[str], list[tuple[str, l
     answers, tests = answer_key(notebook)
     namespace: dict = {}
     cells = []
-    with recorded_transcripts(salt) as payloads:
+    # as in a grading kernel: the lab's folder as working directory (its files), no display for figures
+    with recorded_transcripts(salt) as payloads, contextlib.chdir(REPO / "source" / notebook.split("/")[0]), \
+            mock.patch.dict(os.environ, {"MPLBACKEND": "Agg"}):
         for source in answers:
             exec(compile(source, "<answer>", "exec"), namespace)
         for source in tests:
@@ -75,6 +79,8 @@ def record_cells(notebook: str, salt: str) -> tuple[list[str], list[tuple[str, l
                 exec(f"from autograder.labs import {module}", namespace)
                 eval(compile(ast.Expression(call), "<test>", "eval"), namespace)
             cells.append((source, as_outputs(payloads[first:])))
+    if "matplotlib.pyplot" in sys.modules:  # the answer key's figures, as a kernel's end would
+        sys.modules["matplotlib.pyplot"].close("all")
     return answers, cells
 
 

@@ -3,19 +3,24 @@
 Runs in-process on the functions of solutions/lab01/01_n.ipynb (no nbgrader), so a broken
 check shows here first, with the check's own message. Also: the time budget interrupts a slow
 training function, the thresholds separate the reference from the mistakes with a margin, and
-the notebook's visible tests state the same thresholds as autograder/labs/lab01.py.
+the notebook's visible tests state the same thresholds as autograder/labs/lab01.py. Every check is
+judged: the grader's replay of its transcript reaches the kernel's verdict, decides from the data the
+kernel sent (CPU seconds, the model's facts, its predictions), and finds no verdict on other salted inputs.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import time
 import warnings
 
 import nbformat
 import numpy as np
 import pytest
+from replay_harness import assert_same_verdict, recorded_transcripts
 
+from autograder import judge, transcript
 from autograder.checks import CheckFailure
 from autograder.labs import lab01
 
@@ -44,6 +49,88 @@ MISTAKE_MESSAGES = {
     "no-scaling-one-epoch": {"make_quantiles_split": "X is not standardized",
                              "train_quantiles_classifier": r"validation accuracy \(40 points\) = 0\.\d+ < 0.85"},
 }
+
+
+# ------------------------------------------------------------ wrong implementations written here
+
+
+def sin_data_linspace(size, seed):  # no randomness at all
+    X = np.linspace(0, 4, size, endpoint=False)[:, None]
+    return X, np.sin(np.pi * X[:, 0])
+
+
+def sin_data_unseeded(size, seed):
+    X = np.random.uniform(0, 4, size=(size, 1))
+    return X, np.sin(np.pi * X[:, 0])
+
+
+def sin_data_one_d(size, seed):
+    X = np.random.default_rng(seed).uniform(0, 4, size=size)
+    return X, np.sin(np.pi * X)
+
+
+def forgot_return(X, y):
+    from sklearn.neural_network import MLPClassifier
+
+    MLPClassifier((5,), random_state=0).fit(X, y)
+
+
+def never_fitted(X, y):
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier((5,))
+
+
+def not_a_network(X, y):
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression().fit(X, y)
+
+
+def not_implemented(X, y):
+    raise NotImplementedError()
+
+
+class ContainsOne:
+    """The rule itself instead of a trained network."""
+
+    def predict(self, X):
+        return (np.asarray(X) == 1).any(axis=1).astype(int)
+
+
+def contains_one_rule(X, y):
+    return ContainsOne()
+
+
+def wide_quantiles_network(X, y):
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier((50,), learning_rate_init=0.05, max_iter=500, random_state=0).fit(X, y)
+
+
+def busy_forever(X, y):
+    try:  # a broad except in the student's code must not swallow the interruption
+        total = 0
+        while True:
+            total += 1
+    except Exception:
+        return None
+
+
+def pca_flipped(solution):
+    def pca_digits(X):
+        scores, ratio = solution["pca_digits"](X)
+        return -scores, ratio
+
+    return pca_digits
+
+
+def pca_scaled_scores(solution):
+    def pca_digits(X):
+        scores, ratio = solution["pca_digits"](X)
+        return scores * 1.01, ratio
+
+    return pca_digits
 
 
 def _namespace(source_cells: list[str]) -> dict:
@@ -94,17 +181,9 @@ def test_each_mistake_fails_its_checks_with_a_message_naming_it(solution, sample
 def test_a_slow_training_function_is_interrupted_at_its_budget(monkeypatch):
     monkeypatch.setattr(lab01, "TRAIN_BUDGET_S", 1.0)
 
-    def train_sin_regressor(X, y):
-        try:  # a broad except in the student's code must not swallow the interruption
-            total = 0
-            while True:
-                total += 1
-        except Exception:
-            return None
-
     start = time.perf_counter()
     with pytest.raises(CheckFailure, match=r"training takes too long: \d+\.\d s of CPU time > budget 1 s"):
-        lab01.check_train_sin_regressor(train_sin_regressor)
+        lab01.check_train_sin_regressor(busy_forever)
     assert time.perf_counter() - start < 5
 
 
@@ -135,21 +214,6 @@ def test_the_timer_is_removed_after_each_check(solution):
 
 
 def test_models_must_be_fitted_mlps_returned_by_the_function():
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
-
-    def forgot_return(X, y):
-        MLPClassifier((5,), random_state=0).fit(X, y)
-
-    def never_fitted(X, y):
-        return MLPClassifier((5,))
-
-    def not_a_network(X, y):
-        return LogisticRegression().fit(X, y)
-
-    def not_implemented(X, y):
-        raise NotImplementedError()
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for fn, message in [(forgot_return, "did you forget `return`"), (never_fitted, "did you call fit"),
@@ -159,57 +223,28 @@ def test_models_must_be_fitted_mlps_returned_by_the_function():
 
 
 def test_a_rule_instead_of_a_network_gets_no_points():
-    class ContainsOne:
-        def predict(self, X):
-            return (np.asarray(X) == 1).any(axis=1).astype(int)
-
     with pytest.raises(CheckFailure, match="MLPClassifier"):
-        lab01.check_train_sequence_classifier(lambda X, y: ContainsOne())
+        lab01.check_train_sequence_classifier(contains_one_rule)
 
 
 def test_quantiles_network_must_have_five_hidden_neurons():
-    from sklearn.neural_network import MLPClassifier
-
-    def wide(X, y):
-        return MLPClassifier((50,), learning_rate_init=0.05, max_iter=500, random_state=0).fit(X, y)
-
     with pytest.raises(CheckFailure, match=r"hidden_layer_sizes=\(5,\)"):
-        lab01.check_train_quantiles_classifier(wide)
+        lab01.check_train_quantiles_classifier(wide_quantiles_network)
 
 
 def test_data_generators_must_be_random_and_reproducible():
-    def linspace_data(size, seed):  # no randomness at all
-        X = np.linspace(0, 4, size, endpoint=False)[:, None]
-        return X, np.sin(np.pi * X[:, 0])
-
-    def unseeded(size, seed):
-        X = np.random.uniform(0, 4, size=(size, 1))
-        return X, np.sin(np.pi * X[:, 0])
-
-    def one_d(size, seed):
-        X = np.random.default_rng(seed).uniform(0, 4, size=size)
-        return X, np.sin(np.pi * X)
-
     with pytest.raises(CheckFailure, match="a different seed gives the same data"):
-        lab01.check_make_sin_data(linspace_data)
+        lab01.check_make_sin_data(sin_data_linspace)
     with pytest.raises(CheckFailure, match="two calls with the same seed differ"):
-        lab01.check_make_sin_data(unseeded)
+        lab01.check_make_sin_data(sin_data_unseeded)
     with pytest.raises(CheckFailure, match="X is 2-D with one column"):
-        lab01.check_make_sin_data(one_d)
+        lab01.check_make_sin_data(sin_data_one_d)
 
 
 def test_pca_scores_may_flip_sign_but_not_change(solution):
-    def flipped(X):
-        scores, ratio = solution["pca_digits"](X)
-        return -scores, ratio
-
-    def scaled_scores(X):
-        scores, ratio = solution["pca_digits"](X)
-        return scores * 1.01, ratio
-
-    lab01.check_pca_digits(flipped)
+    lab01.check_pca_digits(pca_flipped(solution))
     with pytest.raises(CheckFailure, match="scores"):
-        lab01.check_pca_digits(scaled_scores)
+        lab01.check_pca_digits(pca_scaled_scores(solution))
 
 
 def test_thresholds_separate_the_reference_from_the_mistakes_with_a_margin(solution):
@@ -255,3 +290,161 @@ def test_notebook_states_the_thresholds_of_the_checks():
     assert f"TSNE_BUDGET_S = {lab01.TSNE_BUDGET_S:g}" in imports
     assert f"size=({lab01.SEQ_N_TRAIN}, 10)" in tests["test_train_sequence_classifier"]
     assert f"size=({lab01.SIN_N_TRAIN}, 1)" in tests["test_train_sin_regressor"]
+
+
+# ------------------------------------------------------------------ the grader's replay (judged checks)
+
+REPLAY_SALT = "lab01-replay-salt"  # the salted inputs (training data, digits split, t-SNE subset, PCA inputs)
+
+
+def _reference(name):
+    return lambda solution, samples: solution[name]
+
+
+def _sample(student, name):
+    """``name`` as the sample student ``student`` wrote it, run among the answer key's other cells."""
+    def make(solution, samples):
+        ns = dict(solution)
+        exec(compile(samples.MISTAKES[student][name], "<mistake>", "exec"), ns)
+        return ns[name]
+    return make
+
+
+def _written(fn):
+    return lambda solution, samples: fn
+
+
+# (check, implementation, how to make it, whether it passes)
+REPLAYED = [
+    ("make_sin_data", "reference", _reference("make_sin_data"), True),
+    ("make_sin_data", "sin(x)", _sample("data-generation", "make_sin_data"), False),
+    ("make_sin_data", "linspace", _written(sin_data_linspace), False),
+    ("make_sin_data", "unseeded", _written(sin_data_unseeded), False),
+    ("make_sin_data", "one-d", _written(sin_data_one_d), False),
+    ("train_sin_regressor", "reference", _reference("train_sin_regressor"), True),
+    ("train_sin_regressor", "tiny-network", _sample("tiny-network-few-epochs", "train_sin_regressor"), False),
+    ("make_sequence_data", "reference", _reference("make_sequence_data"), True),
+    ("make_sequence_data", "counts-ones", _sample("data-generation", "make_sequence_data"), False),
+    ("train_sequence_classifier", "reference", _reference("train_sequence_classifier"), True),
+    ("train_sequence_classifier", "rule", _written(contains_one_rule), False),
+    ("train_digits_classifier", "reference", _reference("train_digits_classifier"), True),
+    ("train_digits_classifier", "few-epochs", _sample("tiny-network-few-epochs", "train_digits_classifier"), False),
+    ("pca_digits", "reference", _reference("pca_digits"), True),
+    ("pca_digits", "flipped", lambda solution, samples: pca_flipped(solution), True),
+    ("pca_digits", "scaled-scores", lambda solution, samples: pca_scaled_scores(solution), False),
+    ("pca_digits", "2-components", _sample("pca-2-components-no-tsne", "pca_digits"), False),
+    ("pca_digits", "standardized", _sample("pca-standardized", "pca_digits"), False),
+    ("tsne_digits", "reference", _reference("tsne_digits"), True),
+    ("tsne_digits", "pca", _sample("pca-2-components-no-tsne", "tsne_digits"), False),
+    ("make_quantiles_split", "reference", _reference("make_quantiles_split"), True),
+    ("make_quantiles_split", "not-scaled", _sample("no-scaling-one-epoch", "make_quantiles_split"), False),
+    ("train_quantiles_classifier", "reference", _reference("train_quantiles_classifier"), True),
+    ("train_quantiles_classifier", "one-epoch", _sample("no-scaling-one-epoch", "train_quantiles_classifier"), False),
+    ("train_quantiles_classifier", "forgot-return", _written(forgot_return), False),
+    ("train_quantiles_classifier", "never-fitted", _written(never_fitted), False),
+    ("train_quantiles_classifier", "not-a-network", _written(not_a_network), False),
+    ("train_quantiles_classifier", "not-implemented", _written(not_implemented), False),
+    ("train_quantiles_classifier", "wide", _written(wide_quantiles_network), False),
+]
+
+
+@pytest.mark.parametrize("name, implementation, make, passes", REPLAYED,
+                         ids=[f"{name}-{implementation}" for name, implementation, _, _ in REPLAYED])
+def test_the_graders_replay_reaches_the_kernels_verdict(solution, samples, name, implementation, make, passes):
+    assert set(CHECKS) == {row[0] for row in REPLAYED}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning of the under-trained models
+        verdict = assert_same_verdict(CHECKS[name], make(solution, samples), salt=REPLAY_SALT)
+    assert verdict.passed is passes, verdict
+
+
+def test_a_training_interrupted_at_its_budget_fails_on_replay_too(monkeypatch):
+    monkeypatch.setattr(lab01, "TRAIN_BUDGET_S", 1.0)
+    verdict = assert_same_verdict(lab01.check_train_sin_regressor, busy_forever, salt=REPLAY_SALT)
+    assert "training takes too long" in verdict.message
+
+
+def _record(check, fn, salt=REPLAY_SALT) -> dict:
+    """The transcript ``check(fn)`` leaves in a grading kernel whose course salt is ``salt``."""
+    with recorded_transcripts(salt) as payloads, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            check(fn)
+        except CheckFailure:
+            pass
+    assert len(payloads) == 1
+    return payloads[0]
+
+
+def _judge(check, payload, salt=REPLAY_SALT) -> judge.Verdict:
+    call = judge.CheckCall(f"lab01.{check.__name__}", 1, (), {})
+    return judge.judge(call, payload, [], salt=salt)
+
+
+def _edit_result(payload: dict, position: int, edit) -> dict:
+    """``payload`` with the result of its ``position``-th call replaced by ``edit(result)`` (a forged transcript)."""
+    payload = json.loads(json.dumps(payload))
+    call = payload["calls"][position]
+    call["result"] = transcript.encode(edit(transcript.decode(call["result"])))
+    return payload
+
+
+def test_the_grader_compares_the_kernels_cpu_seconds_with_the_budget(monkeypatch):
+    import signal
+
+    monkeypatch.setattr(lab01, "TRAIN_BUDGET_S", 0.3)
+    monkeypatch.delattr(signal, "setitimer")  # no interruption: the kernel only measures the time
+
+    def slow_but_right(X_train, y_train):
+        end = time.process_time() + 0.5
+        while time.process_time() < end:
+            pass
+        return wide_quantiles_network(X_train, y_train)
+
+    payload = _record(lab01.check_train_quantiles_classifier, slow_but_right)
+    assert "failure" not in payload["calls"][0]  # the call itself succeeded: the verdict on its time is the grader's
+    verdict = _judge(lab01.check_train_quantiles_classifier, payload)
+    assert verdict.ename == "CheckFailure" and "budget 0.3 s" in verdict.message
+
+
+def test_the_grader_decides_from_the_data_the_kernel_sent(solution):
+    check = lab01.check_train_quantiles_classifier
+    payload = _record(check, solution["train_quantiles_classifier"])
+    assert _judge(check, payload).passed
+
+    forged = {  # what the grader must say when the kernel's data says so
+        "training takes too long: 99.0 s of CPU time": (0, lambda r: {**r, "cpu_seconds": 99.0}),
+        "use one hidden layer of 5 neurons": (0, lambda r: {**r, "summary": {**r["summary"], "hidden_layer_sizes": [50]}}),
+        "return a fitted MLPClassifier": (0, lambda r: {**r, "summary": {**r["summary"], "kind": False}}),
+        "did you call fit": (0, lambda r: {**r, "summary": {**r["summary"], "fitted": False}}),
+        "validation accuracy (40 points)": (1, lambda pred: 1 - pred),
+    }
+    for message, (position, edit) in forged.items():
+        verdict = _judge(check, _edit_result(payload, position, edit))
+        assert verdict.ename == "CheckFailure" and message in verdict.message, (message, verdict)
+
+
+def returns_none(X, y):
+    return None
+
+
+def first_two_pixels(X, seed):
+    return X[:, :2]
+
+
+# Checks whose inputs the course's salt draws, each with a quick implementation whose call gets the salted input.
+SALTED = {
+    "train_sin_regressor": returns_none,
+    "train_sequence_classifier": returns_none,
+    "train_digits_classifier": returns_none,
+    "tsne_digits": first_two_pixels,
+    "pca_digits": None,  # the answer key's: the first input (all the digits) is the same under every salt
+}
+
+
+@pytest.mark.parametrize("name", sorted(SALTED))
+def test_a_transcript_recorded_with_another_salt_gets_no_verdict(solution, name):
+    check = CHECKS[name]
+    payload = _record(check, SALTED[name] or solution[name], salt="a")
+    verdict = _judge(check, payload, salt="b")
+    assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message, verdict

@@ -8,12 +8,16 @@ test RMSE) runs once per variant; training takes a few seconds on one thread.
 from __future__ import annotations
 
 import importlib
+from unittest import mock
 
 import nbformat
 import numpy as np
 import pytest
 import torch
+from replay_harness import assert_same_verdict, record_and_judge, recorded_transcripts
+from sklearn.preprocessing import minmax_scale
 
+from autograder import judge, transcript
 from autograder.checks import CheckFailure
 from autograder.labs import lab06
 
@@ -139,57 +143,59 @@ def test_shuffled_split_leaks_the_test_period_and_looks_better(pipelines, soluti
     assert lab06.measure_test_rmse(pipelines("shuffled-split")["model"]) < honest
 
 
-def test_unimplemented_functions_fail_with_not_implemented():
-    def create_dataset(data, look_back):
+def unimplemented_create_dataset(data, look_back):
+    raise NotImplementedError()
+
+
+class UnimplementedLSTMRegressor(torch.nn.Module):
+    def __init__(self, hidden_size=6):
+        super().__init__()
         raise NotImplementedError()
 
-    class LSTMRegressor(torch.nn.Module):
-        def __init__(self, hidden_size=6):
-            super().__init__()
-            raise NotImplementedError()
 
+class FirstStep(torch.nn.Module):  # reads the LSTM output at the first time step
+    def __init__(self, hidden_size=6):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(1, hidden_size, batch_first=True)
+        self.fc = torch.nn.Linear(hidden_size, 1)
+
+    def forward(self, x):
+        return self.fc(self.lstm(x)[0][:, 0, :])
+
+
+def tensor_predict(model, X):  # forgets .numpy()
+    with torch.no_grad():
+        return model(torch.tensor(X, dtype=torch.float32))
+
+
+def truncating_split_data(x, y, test_size=0.1):  # truncates instead of rounding
+    pos = int(len(x) * (1 - test_size))
+    return x[:pos], y[:pos], x[pos:], y[pos:]
+
+
+def library_min_max_scale(data):
+    return minmax_scale(np.asarray(data, dtype=float).reshape(-1)).reshape(np.shape(data))
+
+
+def test_unimplemented_functions_fail_with_not_implemented():
     with pytest.raises(CheckFailure, match="not implemented"):
-        lab06.check_create_dataset(create_dataset)
+        lab06.check_create_dataset(unimplemented_create_dataset)
     with pytest.raises(CheckFailure, match="not implemented"):
-        lab06.check_lstm_regressor(LSTMRegressor)
+        lab06.check_lstm_regressor(UnimplementedLSTMRegressor)
 
 
 def test_last_time_step_and_return_types_are_checked():
-    class FirstStep(torch.nn.Module):  # reads the LSTM output at the first time step
-        def __init__(self, hidden_size=6):
-            super().__init__()
-            self.lstm = torch.nn.LSTM(1, hidden_size, batch_first=True)
-            self.fc = torch.nn.Linear(hidden_size, 1)
-
-        def forward(self, x):
-            return self.fc(self.lstm(x)[0][:, 0, :])
-
     with pytest.raises(CheckFailure, match="last time step"):
         lab06.check_lstm_regressor(FirstStep)
-
-    def predict(model, X):  # forgets .numpy()
-        with torch.no_grad():
-            return model(torch.tensor(X, dtype=torch.float32))
-
     with pytest.raises(CheckFailure, match="NumPy"):
-        lab06.check_predict(predict)
-
-    def split_data(x, y, test_size=0.1):  # truncates instead of rounding
-        pos = int(len(x) * (1 - test_size))
-        return x[:pos], y[:pos], x[pos:], y[pos:]
-
+        lab06.check_predict(tensor_predict)
     with pytest.raises(CheckFailure, match="shape"):
-        lab06.check_split_data(split_data)
+        lab06.check_split_data(truncating_split_data)
 
 
 def test_the_library_scaler_gets_no_points_and_says_why():
-    from sklearn.preprocessing import minmax_scale
-
-    def min_max_scale(data):
-        return minmax_scale(np.asarray(data, dtype=float).reshape(-1)).reshape(np.shape(data))
-
     with pytest.raises(CheckFailure, match="implement it yourself"):
-        lab06.check_min_max_scale(min_max_scale)
+        lab06.check_min_max_scale(library_min_max_scale)
 
 
 def test_checks_use_grader_chosen_inputs_beyond_the_visible_examples():
@@ -213,3 +219,140 @@ def test_reference_figures_of_the_seed():
     assert data["scaled"].min() == 0 and data["scaled"].max() == 1
     # the split keeps time order: the last training target is the last value of the first test window
     assert data["trainY"][-1, 0] == data["testX"][0, -1, 0]
+
+
+# ------------------------------------------------------------------ the grader's replay (judged checks)
+
+SALT = "lab06-replay-tests"  # a course's secret salt: the checks' random inputs differ from the visible seeds'
+
+
+def _pipeline_checks(ns: dict) -> dict:
+    """check name -> (check, the student's arguments) for the checks of the notebook's prepared data and model."""
+    return {"prepared": (lab06.check_prepared, (ns["trainX"], ns["trainY"], ns["testX"], ns["testY"])),
+            "rmse": (lab06.check_test_rmse, (ns["model"],))}
+
+
+@pytest.mark.parametrize("student", ["ref-solution", *sorted(MISTAKE_FAILURES)])
+def test_the_graders_replay_reaches_the_kernels_verdict_on_every_check(pipelines, student):
+    """Salted inputs included: the same checks pass and fail as without a salt, in the kernel and in the grader."""
+    failing, pipeline_failing = MISTAKE_FAILURES.get(student, ({}, {}))
+    ns = pipelines(student)
+    for name, check in FUNCTION_CHECKS.items():
+        assert assert_same_verdict(check, ns[name], salt=SALT).passed is (name not in failing), name
+    for name, (check, args) in _pipeline_checks(ns).items():
+        assert assert_same_verdict(check, *args, salt=SALT).passed is (name not in pipeline_failing), name
+
+
+def no_step_train_model(model, X, Y, epochs=1000, lr=0.01):  # computes the losses, never updates the model
+    with torch.no_grad():
+        loss = float(((model(torch.tensor(X, dtype=torch.float32)) - torch.tensor(Y, dtype=torch.float32)) ** 2).mean())
+    return [loss] * epochs
+
+
+def short_train_model(model, X, Y, epochs=1000, lr=0.01):  # returns only the last loss
+    return [0.5]
+
+
+def none_train_model(model, X, Y, epochs=1000, lr=0.01):  # forgets return
+    return None
+
+
+class ArrayLike:
+    """An array-like that is not an array (as a pandas Series is): the checks compare the array it holds."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.values, dtype=dtype)
+
+
+def array_like_min_max_scale(data):
+    data = np.asarray(data, dtype=np.float64)
+    return ArrayLike((data - data.min()) / (data.max() - data.min()))
+
+
+def list_create_dataset(data, look_back):  # lists of lists, not arrays: the same values
+    series = np.asarray(data, dtype=np.float64).reshape(-1)
+    n = len(series) - look_back
+    return [[[v] for v in series[i:i + look_back]] for i in range(n)], [[v] for v in series[look_back:]]
+
+
+def one_value_split_data(x, y, test_size=0.1):  # returns one array, not four
+    return x
+
+
+@pytest.mark.parametrize("check, implementation, passes", [
+    (lab06.check_create_dataset, unimplemented_create_dataset, False),
+    (lab06.check_create_dataset, list_create_dataset, True),
+    (lab06.check_lstm_regressor, UnimplementedLSTMRegressor, False),
+    (lab06.check_lstm_regressor, FirstStep, False),
+    (lab06.check_lstm_regressor, torch.nn.Linear, False),  # not an LSTM
+    (lab06.check_predict, tensor_predict, False),
+    (lab06.check_split_data, truncating_split_data, False),
+    (lab06.check_split_data, one_value_split_data, False),
+    (lab06.check_min_max_scale, library_min_max_scale, False),
+    (lab06.check_min_max_scale, array_like_min_max_scale, True),
+    (lab06.check_train_model, no_step_train_model, False),
+    (lab06.check_train_model, short_train_model, False),
+    (lab06.check_train_model, none_train_model, False),
+])
+def test_the_graders_replay_reaches_the_kernels_verdict_on_other_mistakes(check, implementation, passes):
+    assert assert_same_verdict(check, implementation, salt=SALT).passed is passes
+
+
+def test_prepared_arrays_are_judged_as_tensors_and_when_they_stay_in_the_kernel(solution, monkeypatch):
+    arrays = [solution[k] for k in ("trainX", "trainY", "testX", "testY")]
+    assert assert_same_verdict(lab06.check_prepared, *(torch.tensor(a) for a in arrays)).passed
+    too_many = np.zeros((12000, 12, 1))  # over 1 MiB: a stand-in in the grader, its shape observed in the kernel
+    verdict = assert_same_verdict(lab06.check_prepared, too_many, *arrays[1:])
+    assert "shape" in verdict.message and "(12000, 12, 1)" in verdict.message
+    monkeypatch.setattr(transcript, "ARGUMENT_MAX_BYTES", 1000)  # now none of them crosses as an argument
+    raised, verdict = record_and_judge(lab06.check_prepared, *arrays)
+    assert raised is None and verdict.passed
+
+
+@pytest.mark.parametrize("check, name", [(lab06.check_min_max_scale, "min_max_scale"),
+                                         (lab06.check_create_dataset, "create_dataset"),
+                                         (lab06.check_split_data, "split_data"),
+                                         (lab06.check_lstm_regressor, "LSTMRegressor"),
+                                         (lab06.check_train_model, "train_model"),
+                                         (lab06.check_predict, "predict")])
+def test_a_transcript_on_another_salts_inputs_gets_no_verdict(solution, check, name):
+    with recorded_transcripts("another salt") as payloads:
+        check(solution[name])
+    verdict = judge.judge(judge.CheckCall(f"lab06.{check.__name__}", 1, (), {}), payloads[0], [], salt=SALT)
+    assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message
+
+
+@pytest.mark.parametrize("name", ["LSTMRegressor", "train_model", "predict", "rmse"])
+def test_the_graders_replay_builds_and_runs_no_model(solution, name):
+    """The model checks' replay decides on data: no nn.Module is made (nor trained) in the grader."""
+    check, args = (lab06.check_test_rmse, (solution["model"],)) if name == "rmse" else \
+        (FUNCTION_CHECKS[name], (solution[name],))
+    with recorded_transcripts(SALT) as payloads:
+        check(*args)
+    call = judge.CheckCall(f"lab06.{check.__name__}", len(args), (), {})
+    with mock.patch.object(torch.nn.Module, "__init__", side_effect=AssertionError("a model in the grader")):
+        assert judge.judge(call, payloads[0], [], salt=SALT).passed
+
+
+def test_the_grader_measures_the_trained_weights_itself(solution):
+    """train_model: a transcript whose losses fall but whose model kept the grader's initial weights fails."""
+    with recorded_transcripts(SALT) as payloads:
+        lab06.check_train_model(solution["train_model"])
+    entry = payloads[0]["calls"][0]
+    result = transcript.decode(entry["result"])
+    result["weights"] = lab06.grader_weights(607)
+    entry["result"] = transcript.encode(result)
+    verdict = judge.judge(judge.CheckCall("lab06.check_train_model", 1, (), {}), payloads[0], [], salt=SALT)
+    assert not verdict.passed and "did not change" in verdict.message
+
+
+def test_the_graders_lstm_is_the_models_forward_pass():
+    """The grader's NumPy forward pass (its reference for predict and its train_model loss) is the torch model's."""
+    weights = lab06.grader_weights(608)
+    x = np.random.default_rng(0).uniform(0.0, 1.0, size=(9, 7, 1))
+    with torch.no_grad():
+        got = lab06._grader_model(weights)(torch.tensor(x, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(got, lab06.ref_lstm_regressor(weights, x), rtol=1e-5, atol=1e-6)

@@ -211,6 +211,13 @@ def test_trying_a_hidden_check_and_importing_assert_close_are_not_tampering():
     assert judge.tampering_in_source([source]) is None
 
 
+def test_a_labs_student_api_is_not_tampering_and_its_answers_are():
+    assert judge.tampering_in_source(["from autograder.labs.lab06 import load_airline_passengers\n"
+                                      "data = load_airline_passengers()\n"]) is None
+    assert judge.tampering_in_source(["from autograder.labs.lab06 import ref_create_dataset\n"
+                                      "create_dataset = ref_create_dataset\n"])
+
+
 # ------------------------------------------------------------------ the cell's outputs
 
 

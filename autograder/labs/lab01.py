@@ -2,18 +2,26 @@
 
 Each ``check_*`` takes the student's function and nothing else. The data the
 student's function is called on, and the data its model is judged on, are made
-here with fixed seeds (so grading is reproducible); printed numbers in the
-notebook are never trusted. Models are judged by a quality measure (R²,
+here with fixed seeds (so grading is reproducible; while grading, the course's
+secret salt is mixed in: :func:`autograder.checks.case_rng`); printed numbers in
+the notebook are never trusted. Models are judged by a quality measure (R²,
 accuracy, k-NN accuracy of an embedding) against a threshold stated once below,
 beside the figure the reference solution reaches under the same check.
 
 Every ``train_*`` / ``tsne_*`` call runs on one thread (threadpoolctl) and is
 timed in CPU seconds: past its budget it is interrupted and fails with a
 message saying so.
+
+Every check is :func:`~autograder.transcript.judged`: what it needs of the
+student's code crosses as data (generated arrays, embeddings, the CPU seconds a
+training took, facts about the returned model and its predictions on the
+grader's inputs), and the measures, thresholds and verdict are computed from
+that data, so that the grader's replay reaches them in its own process.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -22,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import CheckFailure, call_student, compare
+from autograder import transcript
+from autograder.checks import CASE_SALT_ENV, CheckFailure, call_student, case_rng, compare
+from autograder.transcript import judged, observe
 
 # ---------------------------------------------------------------- thresholds
 # Each threshold sits beside the figure the reference solution (solutions/lab01/01_n.ipynb)
@@ -36,7 +46,7 @@ SIN_R2_MIN = 0.95  # reference MLPRegressor((20, 20, 20, 20)): 0.998; a (2,) net
 SEQ_N_TRAIN = 20000
 SEQ_N_TEST = 20000
 SEQ_ACC_MIN = 0.95  # reference one-hot + MLP((20,)): 1.000; always answering 1: 0.651 (= 1 - 0.9**10)
-# load_digits: accuracy on the grader's own held-out 30 % (fixed random_state).
+# load_digits: accuracy on the grader's own held-out 30 % (random_state DIGITS_SPLIT_SEED, salted while grading).
 DIGITS_TEST_SIZE = 0.3
 DIGITS_SPLIT_SEED = 0
 DIGITS_ACC_MIN = 0.93  # reference StandardScaler + MLP((20, 20)): 0.970; the seed's code as is: 0.957; 10 epochs: 0.51
@@ -74,8 +84,12 @@ def _over_budget_message(name: str, seconds: float, budget: float) -> str:
     )
 
 
-def _timed_call(fn: Callable, args: tuple, *, budget: float, name: str) -> Any:
-    """``fn(*args)`` on one thread, interrupted after ``budget`` CPU seconds; CheckFailure if it fails or is late."""
+def _run_on_budget(fn: Callable, args: tuple, *, budget: float, name: str) -> tuple[Any, float]:
+    """``fn(*args)`` on one thread, interrupted after ``budget`` CPU seconds: (its result, the CPU seconds it took).
+
+    Runs in the kernel only (inside the transcript's call): the student's errors and the interruption
+    become CheckFailures, which the transcript records.
+    """
     __tracebackhide__ = True
     if not callable(fn):
         raise CheckFailure(f"{name}: 関数ではありません / not a function: got {type(fn).__name__}")
@@ -108,10 +122,28 @@ def _timed_call(fn: Callable, args: tuple, *, budget: float, name: str) -> Any:
         raise CheckFailure(f"{name}: まだ実装されていません / not implemented yet") from None
     except Exception as exc:  # the student's bug, named with the call that triggered it
         raise CheckFailure(f"{name}: 実行中にエラーが発生しました / raised an error\n  {type(exc).__name__}: {exc}") from exc
-    seconds = time.process_time() - start
+    return result, time.process_time() - start
+
+
+def _timed_call(fn: Callable, args: tuple, *, budget: float, name: str, summarize: Callable[[Any], Any]) -> Any:
+    """``summarize(fn(*args))``, ``fn`` run by :func:`_run_on_budget`; CheckFailure if it fails or is late.
+
+    While grading, the call goes into the transcript with the CPU seconds it took and the summary, which
+    must be data (a model is summarized by the facts the check needs of it). The kernel measures the time
+    and interrupts the call at its budget; the comparison of the measured seconds with the budget is the
+    check's own, so the grader's replay makes it too.
+    """
+    __tracebackhide__ = True
+
+    def run() -> dict:
+        result, seconds = _run_on_budget(fn, args, budget=budget, name=name)
+        return {"summary": summarize(result), "cpu_seconds": seconds}
+
+    out = transcript.student_call(name, args, {}, run)
+    seconds = float(out["cpu_seconds"])
     if seconds > budget:
         raise CheckFailure(_over_budget_message(name, seconds, budget))
-    return result
+    return out["summary"]
 
 
 def _call(fn: Callable, args: tuple, name: str) -> Any:
@@ -120,30 +152,67 @@ def _call(fn: Callable, args: tuple, name: str) -> Any:
     return call_student(fn, name, name, *args)
 
 
-def _fitted_model(model: Any, kind: type, name: str) -> Any:
-    """The student's model if it is a fitted ``kind`` or a Pipeline ending in one; else CheckFailure."""
+def _model_facts(model: Any, kind: type) -> dict:
+    """What the checks need to know of the student's model, as data: runs in the kernel, on the student's object.
+
+    ``returned``: not None; ``type``: its type's name; ``kind``: a ``kind``, or a Pipeline ending in one;
+    ``fitted``: check_is_fitted accepts it; ``hidden_layer_sizes``: the network's, as a list.
+    """
     from sklearn.exceptions import NotFittedError
     from sklearn.pipeline import Pipeline
     from sklearn.utils.validation import check_is_fitted
 
+    facts: dict[str, Any] = {"returned": model is not None, "type": type(model).__name__}
     if model is None:
+        return facts
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    facts["kind"] = isinstance(final, kind)
+    if not facts["kind"]:
+        return facts
+    try:
+        check_is_fitted(model)
+        facts["fitted"] = True
+    except NotFittedError:
+        facts["fitted"] = False
+    facts["hidden_layer_sizes"] = np.atleast_1d(final.hidden_layer_sizes).tolist()
+    return facts
+
+
+def _require_fitted(facts: dict, kind: str, name: str) -> None:
+    """CheckFailure unless ``facts`` (:func:`_model_facts`) describe a fitted ``kind`` or a Pipeline ending in one."""
+    if not facts["returned"]:
         raise CheckFailure(
             f"{name}: 関数が None を返しました。return を書き忘れていませんか？ / "
             f"your function returned None: did you forget `return`?"
         )
-    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
-    if not isinstance(final, kind):
+    if not facts["kind"]:
         raise CheckFailure(
-            f"{name}: 学習済みの {kind.__name__} (または最後のステップが {kind.__name__} の Pipeline) を返してください / "
-            f"return a fitted {kind.__name__} (or a Pipeline ending in one): got {type(model).__name__}"
+            f"{name}: 学習済みの {kind} (または最後のステップが {kind} の Pipeline) を返してください / "
+            f"return a fitted {kind} (or a Pipeline ending in one): got {facts['type']}"
         )
-    try:
-        check_is_fitted(model)
-    except NotFittedError:
+    if not facts["fitted"]:
         raise CheckFailure(
             f"{name}: モデルが学習されていません。fit を呼びましたか？ / the model is not fitted: did you call fit?"
-        ) from None
-    return model
+        )
+
+
+def _train(fn: Callable, args: tuple, kind: type, name: str) -> tuple[dict, dict]:
+    """The student's training function run on ``args`` within TRAIN_BUDGET_S: (its model's facts, a holder).
+
+    The facts cross as data and are judged here. The holder's ``"model"`` is the student's model, in the
+    kernel only (the holder is empty in the grader's replay): only :func:`_predictions` reaches it, inside
+    an observation, which the replay does not run.
+    """
+    __tracebackhide__ = True
+    holder: dict[str, Any] = {}
+
+    def summarize(model: Any) -> dict:
+        holder["model"] = model
+        return _model_facts(model, kind)
+
+    facts = _timed_call(fn, args, budget=TRAIN_BUDGET_S, name=name, summarize=summarize)
+    _require_fitted(facts, kind.__name__, name)
+    return facts, holder
 
 
 def _predict(model: Any, X: np.ndarray, name: str) -> np.ndarray:
@@ -154,6 +223,21 @@ def _predict(model: Any, X: np.ndarray, name: str) -> np.ndarray:
             f"{name}: 採点用データで predict が失敗しました / predict failed on the grader's data\n"
             f"  {type(exc).__name__}: {exc}"
         ) from exc
+
+
+def _as_data(values: Any) -> Any:
+    """An array as transcript data: as it is if numeric, else the (nested) list of its values (an object array)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "biuf" and values.dtype.itemsize <= 8:
+        return values
+    return values.tolist()
+
+
+def _predictions(holder: dict, X: np.ndarray, name: str) -> np.ndarray:
+    """The student's model's predictions on the grader's ``X``, flattened: observed in the kernel, replayed as data."""
+    __tracebackhide__ = True
+    pred = observe(f"{name}: predict(X {X.shape})", lambda: _as_data(_predict(holder["model"], X, name)), X)
+    return np.asarray(pred).reshape(-1)
 
 
 def _as_pair(result: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -194,23 +278,31 @@ def _below(measure: str, value: float, minimum: float, name: str, hint: str) -> 
 
 def sin_data(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """x uniform in [0, 4), shape (size, 1); y = sin(pi x), shape (size,)."""
-    x = np.random.default_rng(seed).uniform(0.0, 4.0, size=(size, 1))
+    x = case_rng(seed).uniform(0.0, 4.0, size=(size, 1))
     return x, np.sin(np.pi * x[:, 0])
 
 
 def sequence_data(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Digits 0-9, shape (size, 10) int; y = 1 where the row holds a 1, shape (size,) int."""
-    X = np.random.default_rng(seed).integers(0, 10, size=(size, 10))
+    X = case_rng(seed).integers(0, 10, size=(size, 10))
     return X, (X == 1).any(axis=1).astype(np.int64)
 
 
+def _split_state(seed: int) -> int:
+    """A split's random_state: ``seed`` itself, or while grading one drawn from it with the course's salt."""
+    if not os.environ.get(CASE_SALT_ENV):
+        return seed  # the split the thresholds were measured on
+    return int(case_rng(seed).integers(2**31 - 1))
+
+
 def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """load_digits split 70/30 with the grader's fixed random_state: X_train, X_test, y_train, y_test."""
+    """load_digits split 70/30 with the grader's random_state: X_train, X_test, y_train, y_test."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    return train_test_split(digits.data, digits.target, test_size=DIGITS_TEST_SIZE, random_state=DIGITS_SPLIT_SEED)
+    return train_test_split(digits.data, digits.target, test_size=DIGITS_TEST_SIZE,
+                            random_state=_split_state(DIGITS_SPLIT_SEED))
 
 
 def quantiles_split(scale: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -251,13 +343,14 @@ def tsne_subset() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    index = np.random.default_rng(TSNE_SUBSET_SEED).permutation(len(digits.target))[:TSNE_N]
+    index = case_rng(TSNE_SUBSET_SEED).permutation(len(digits.target))[:TSNE_N]
     return digits.data[index], digits.target[index]
 
 
 # -------------------------------------------------------------------- checks
 
 
+@judged
 def check_make_sin_data(fn: Callable) -> None:
     """make_sin_data(size, seed) -> X (size, 1) uniform in [0, 4), y = sin(pi x) (size,); reproducible per seed."""
     for size, seed in [(2000, 0), (500, 7)]:
@@ -291,6 +384,7 @@ def check_make_sin_data(fn: Callable) -> None:
         raise CheckFailure("make_sin_data: seed を変えても同じデータです / a different seed gives the same data")
 
 
+@judged
 def check_train_sin_regressor(fn: Callable) -> None:
     """train_sin_regressor(X, y) on the grader's SIN_N_TRAIN points -> R² on a grid of [0, 4) >= SIN_R2_MIN."""
     from sklearn.metrics import r2_score
@@ -298,9 +392,9 @@ def check_train_sin_regressor(fn: Callable) -> None:
 
     X, y = sin_data(SIN_N_TRAIN, 101)
     name = f"train_sin_regressor(X ({SIN_N_TRAIN}, 1), y ({SIN_N_TRAIN},))"
-    model = _fitted_model(_timed_call(fn, (X, y), budget=TRAIN_BUDGET_S, name=name), MLPRegressor, name)
+    _, holder = _train(fn, (X, y), MLPRegressor, name)
     grid = np.linspace(0.0, 4.0, 2000, endpoint=False)[:, None]
-    pred = _numeric(_predict(model, grid, name).reshape(-1), name)
+    pred = _numeric(_predictions(holder, grid, name), name)
     if pred.shape != (len(grid),):
         raise CheckFailure(f"{name}: predict の形が違います / predict returned shape {pred.shape}, expected ({len(grid)},)")
     r2 = r2_score(np.sin(np.pi * grid[:, 0]), pred)
@@ -310,6 +404,7 @@ def check_train_sin_regressor(fn: Callable) -> None:
                      "the network is too small or trained too briefly (hidden_layer_sizes, max_iter)")
 
 
+@judged
 def check_make_sequence_data(fn: Callable) -> None:
     """make_sequence_data(size, seed) -> X (size, 10) digits 0-9, y (size,) = 1 iff the row holds a 1."""
     for size, seed in [(5000, 0), (300, 3)]:
@@ -343,15 +438,16 @@ def check_make_sequence_data(fn: Callable) -> None:
         raise CheckFailure("make_sequence_data: seed を変えても同じデータです / a different seed gives the same data")
 
 
+@judged
 def check_train_sequence_classifier(fn: Callable) -> None:
     """train_sequence_classifier(X, y) on SEQ_N_TRAIN grader sequences, within the budget -> accuracy >= SEQ_ACC_MIN."""
     from sklearn.neural_network import MLPClassifier
 
     X, y = sequence_data(SEQ_N_TRAIN, 202)
     name = f"train_sequence_classifier(X ({SEQ_N_TRAIN}, 10), y ({SEQ_N_TRAIN},))"
-    model = _fitted_model(_timed_call(fn, (X, y), budget=TRAIN_BUDGET_S, name=name), MLPClassifier, name)
+    _, holder = _train(fn, (X, y), MLPClassifier, name)
     X_test, y_test = sequence_data(SEQ_N_TEST, 203)
-    accuracy = float(np.mean(_predict(model, X_test, name).reshape(-1) == y_test))
+    accuracy = float(np.mean(_predictions(holder, X_test, name) == y_test))
     if accuracy < SEQ_ACC_MIN:
         raise _below(f"採点用の {SEQ_N_TEST} 個の数列での正解率 / accuracy on {SEQ_N_TEST} new sequences", accuracy,
                      SEQ_ACC_MIN, name,
@@ -359,14 +455,15 @@ def check_train_sequence_classifier(fn: Callable) -> None:
                      "about 0.65 is what always answering 1 gets: rethink the input encoding (one-hot) or the network")
 
 
+@judged
 def check_train_digits_classifier(fn: Callable) -> None:
     """train_digits_classifier(X_train, y_train) -> accuracy on the grader's held-out 30 % >= DIGITS_ACC_MIN."""
     from sklearn.neural_network import MLPClassifier
 
     X_train, X_test, y_train, y_test = digits_split()
     name = f"train_digits_classifier(X_train {X_train.shape}, y_train {y_train.shape})"
-    model = _fitted_model(_timed_call(fn, (X_train, y_train), budget=TRAIN_BUDGET_S, name=name), MLPClassifier, name)
-    accuracy = float(np.mean(_predict(model, X_test, name).reshape(-1) == y_test))
+    _, holder = _train(fn, (X_train, y_train), MLPClassifier, name)
+    accuracy = float(np.mean(_predictions(holder, X_test, name) == y_test))
     if accuracy < DIGITS_ACC_MIN:
         raise _below(f"採点用テストデータ ({len(y_test)} 枚) の正解率 / accuracy on the grader's {len(y_test)} test images",
                      accuracy, DIGITS_ACC_MIN, name,
@@ -378,7 +475,7 @@ def _pca_inputs() -> list[tuple[np.ndarray, str]]:
     from sklearn.datasets import load_digits
 
     digits = load_digits().data
-    rng = np.random.default_rng(401)
+    rng = case_rng(401)
     subset = digits[rng.permutation(len(digits))[:400]]
     scales = np.array([10.0, 5.0, 3.0, 2.0, 1.0, 1.0, 0.5, 0.5, 0.2, 0.1])
     synthetic = rng.normal(size=(200, 10)) @ rng.normal(size=(10, 10)) * scales + 3.0
@@ -386,6 +483,7 @@ def _pca_inputs() -> list[tuple[np.ndarray, str]]:
             (synthetic, "synthetic data (200, 10)")]
 
 
+@judged
 def check_pca_digits(fn: Callable) -> None:
     """pca_digits(X) -> (scores (n, 4), explained_variance_ratio (4,)) as sklearn's PCA(4) on X as given."""
     for X, note in _pca_inputs():
@@ -420,11 +518,12 @@ def check_pca_digits(fn: Callable) -> None:
             raise CheckFailure(check.message)
 
 
+@judged
 def check_tsne_digits(fn: Callable) -> None:
     """tsne_digits(X, seed) on TSNE_N digits -> (n, 2) embedding whose 5-NN accuracy >= TSNE_KNN_MIN."""
     X, labels = tsne_subset()
     name = f"tsne_digits(X ({TSNE_N}, 64), seed=0)"
-    embedding = np.asarray(_timed_call(fn, (X.copy(), 0), budget=TSNE_BUDGET_S, name=name))
+    embedding = np.asarray(_timed_call(fn, (X.copy(), 0), budget=TSNE_BUDGET_S, name=name, summarize=_as_data))
     _shape(embedding, (TSNE_N, 2), name, "2 次元に埋め込みます (n_components=2) / embed into 2 dimensions")
     embedding = _numeric(embedding, name)
     if float(embedding.std()) == 0.0:
@@ -437,6 +536,7 @@ def check_tsne_digits(fn: Callable) -> None:
                      "points of the same digit do not cluster: use TSNE(n_components=2), not PCA")
 
 
+@judged
 def check_make_quantiles_split(fn: Callable) -> None:
     """make_quantiles_split() -> X_train (160, 2), X_valid (40, 2), y_train (160,), y_valid (40,) as seed 002."""
     name = "make_quantiles_split()"
@@ -464,21 +564,21 @@ def check_make_quantiles_split(fn: Callable) -> None:
         raise CheckFailure(check.message + hint)
 
 
+@judged
 def check_train_quantiles_classifier(fn: Callable) -> None:
     """train_quantiles_classifier(X_train, y_train) -> MLPClassifier((5,)); validation accuracy >= QUANT_ACC_MIN."""
     from sklearn.neural_network import MLPClassifier
 
     X_train, X_valid, y_train, y_valid = quantiles_split()
     name = "train_quantiles_classifier(X_train (160, 2), y_train (160,))"
-    model = _fitted_model(_timed_call(fn, (X_train, y_train), budget=TRAIN_BUDGET_S, name=name), MLPClassifier, name)
-    mlp = model.steps[-1][1] if hasattr(model, "steps") else model
-    hidden = tuple(np.atleast_1d(mlp.hidden_layer_sizes).tolist())
+    facts, holder = _train(fn, (X_train, y_train), MLPClassifier, name)
+    hidden = tuple(facts["hidden_layer_sizes"])
     if hidden != QUANT_HIDDEN:
         raise CheckFailure(
             f"{name}: 隠れ層はニューロン 5 個の 1 層です (hidden_layer_sizes=(5,)) / "
             f"use one hidden layer of 5 neurons: got hidden_layer_sizes={hidden}"
         )
-    accuracy = float(np.mean(_predict(model, X_valid, name).reshape(-1) == y_valid))
+    accuracy = float(np.mean(_predictions(holder, X_valid, name) == y_valid))
     if accuracy < QUANT_ACC_MIN:
         raise _below("検証データ (40 個) の正解率 / validation accuracy (40 points)", accuracy, QUANT_ACC_MIN, name,
                      "学習が足りません。max_iter=1 の warm_start はアニメーション用です: max_iter を十分大きくして 1 回 fit してください / "
