@@ -32,6 +32,8 @@ from autograder.checks import CASE_SALT_ENV, CheckFailure, ForbiddenCall, forbid
 
 LABS_PACKAGE = "autograder.labs"
 NO_VERDICT = "採点側で判定できませんでした / the grader could not reach a verdict"
+# The first line of a failure the grader shows (the hidden checks are called in hidden-test regions only)
+HIDDEN_TEST_NOTICE = "(採点用の隠しテストで失敗しました / failed in a hidden test)"
 _MAGIC = re.compile(r"^\s*[%!]", re.MULTILINE)
 
 
@@ -282,10 +284,16 @@ def judge(call: CheckCall, payload: Any, answer_source: list[str], salt: str = "
     except CheckFailure as exc:
         return Verdict(call.key, False, "CheckFailure", str(exc))
     except transcript.TranscriptError as exc:
-        return Verdict(call.key, False, "NoVerdict", f"{NO_VERDICT}: {call.key}: {exc}")
+        return Verdict(call.key, False, "NoVerdict", f"{NO_VERDICT}: {_shown(call.key)}: {exc}")
     except Exception as exc:  # noqa: BLE001 - whatever the data made the check do, it is not a pass
-        return Verdict(call.key, False, "NoVerdict", f"{NO_VERDICT}: {call.key}: {type(exc).__name__}: {exc}")
+        return Verdict(call.key, False, "NoVerdict",
+                       f"{NO_VERDICT}: {_shown(call.key)}: {type(exc).__name__}: {exc}")
     return Verdict(call.key, True)
+
+
+def _shown(key: str) -> str:
+    """A check as the feedback names it: "check_softmax" (the feedback hides the hidden tests' code)."""
+    return key.rpartition(".")[2]
 
 
 def judge_cell(source: str, outputs: list, answer_source: list[str], salt: str = "",
@@ -305,7 +313,7 @@ def judge_cell(source: str, outputs: list, answer_source: list[str], salt: str =
         if len(mine) != len(sites):
             why = ("the check did not finish, or was replaced in the kernel" if not mine else
                    f"{len(mine)} transcripts for {len(sites)} call(s)")
-            verdicts.append(Verdict(key, False, "NoVerdict", f"{NO_VERDICT}: {key}: {why}"))
+            verdicts.append(Verdict(key, False, "NoVerdict", f"{NO_VERDICT}: {_shown(key)}: {why}"))
             continue
         verdicts.extend(judge(site, payload, answer_source, salt, data_dir) for site, payload in zip(sites, mine, strict=True))
     return verdicts
@@ -330,6 +338,6 @@ def verdict_outputs(outputs: list, verdicts: list[Verdict]) -> list:
     kept = [o for o in outputs if not (o.get("output_type") == "error" and o.get("ename") in _CHECK_ERRORS)]
     plain = [o for o in kept if o.get("output_type") != "error"]
     errors = [o for o in kept if o.get("output_type") == "error"]
-    judged = [nbformat.v4.new_output("error", ename=v.ename, evalue=v.message, traceback=[f"{v.ename}: {v.message}"])
-              for v in failed]
+    judged = [nbformat.v4.new_output("error", ename=v.ename, evalue=v.message,
+                                     traceback=[HIDDEN_TEST_NOTICE, f"{v.ename}: {v.message}"]) for v in failed]
     return plain + judged + errors

@@ -58,7 +58,7 @@ class TrimTestTracebacks(Preprocessor):
 
     begin_hidden_tests_delimeter = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
     end_hidden_tests_delimeter = Unicode("END HIDDEN TESTS").tag(config=True)
-    hidden_frame_notice = Unicode("(採点用の隠しテストで失敗しました / failed in a hidden test)").tag(config=True)
+    hidden_frame_notice = Unicode(judge.HIDDEN_TEST_NOTICE).tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":

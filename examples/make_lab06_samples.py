@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sample_notebooks import main, one_notebook_class, write_class
+from sample_notebooks import main, one_notebook_class, swaps_the_checks, write_class
 
 LAB, NOTEBOOK = "lab06", "06_n"
 
@@ -80,7 +80,10 @@ MISTAKES = {
 
 def build(out: Path) -> list[str]:
     """Write one folder per sample student under ``out``; return the student ids."""
-    return write_class(out, one_notebook_class(LAB, NOTEBOOK, MISTAKES))
+    students = one_notebook_class(LAB, NOTEBOOK, MISTAKES)
+    # the answer key, every check swapped for one that passes
+    students["swaps-the-checks"] = {NOTEBOOK: swaps_the_checks(students["ref-solution"][NOTEBOOK], LAB)}
+    return write_class(out, students)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,25 @@ def one_notebook_class(lab: str, notebook: str, mistakes: dict[str, dict[str, st
     }
 
 
+# Swaps every check of the lab for one that passes, through the module's dict and a computed name (the
+# grader's reading of the source does not see it): in the kernel every test whose names exist then passes.
+SWAP_THE_CHECKS = '''import importlib
+
+_checks = vars(importlib.import_module("autograder.labs." + "{lab}"))
+for _name in [n for n in _checks if n.startswith("check_")]:
+    _checks[_name] = lambda *args, **kwargs: None
+'''
+
+
+def swaps_the_checks(nb: NotebookNode, lab: str) -> NotebookNode:
+    """A copy of ``nb`` whose first answer cell first swaps every check of ``lab`` for one that passes."""
+    nb = nbformat.from_dict(nb)
+    first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    first.source = SWAP_THE_CHECKS.format(lab=lab) + "\n\n" + first.source
+    first.outputs, first.execution_count = [], None
+    return nb
+
+
 def main(build, folder: str) -> Path:
     """Run a generator's ``build`` into argv[1], or into examples/submissions/<folder>; say what it wrote."""
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else SUBMISSIONS / folder

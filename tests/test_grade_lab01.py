@@ -34,6 +34,9 @@ EXPECTED = {
     "pca-2-components-no-tsne": (11, {"test_pca_digits": 0, "test_tsne_digits": 0}),
     "pca-standardized": (13, {"test_pca_digits": 0}),
     "no-scaling-one-epoch": (12, {"test_make_quantiles_split": 0, "test_train_quantiles_classifier": 0}),
+    # the answer key, every check swapped (in the kernel) for one that passes: no check leaves a transcript, so
+    # the grader's verdict on every hidden test is a failure
+    "swaps-the-checks": (0, {q: 0 for q in QUESTIONS}),
     **{copy: (15, {}) for copy in COPIES},
 }
 
@@ -48,6 +51,7 @@ FEEDBACK = {
     "pca-standardized": ["explained variance ratio (raw pixel values)", "values differ"],
     "no-scaling-one-epoch": ["mean of the standardized X (StandardScaler)", "validation accuracy = 0.550",
                              "not trained enough (max_iter)"],
+    "swaps-the-checks": ["the grader could not reach a verdict", "the check did not finish, or was replaced"],
 }
 
 
@@ -146,15 +150,3 @@ def test_the_table_shows_every_student_and_total(graded):
 
 def test_submitted_files_are_never_modified(graded):
     assert graded["after"] == graded["before"]
-
-
-def test_sample_class_is_up_to_date(tmp_path):
-    """examples/submissions/lab01 is what examples/make_lab01_samples.py builds from solutions/ and release/."""
-    import importlib
-
-    module = importlib.import_module("make_lab01_samples")  # examples/ is on sys.path (conftest)
-    students = module.build(tmp_path / "lab01")
-    assert len(students) == 8
-    assert tree_digest(tmp_path / "lab01") == tree_digest(SAMPLES), (
-        "examples/submissions/lab01 is stale: run `.venv/bin/python examples/make_lab01_samples.py`"
-    )

@@ -32,6 +32,9 @@ EXPECTED = {
     "no-scaling": ("graded", 11, {"test_prepare": 0, "test_rmse": 0}),
     "no-batch-first": ("graded", 10, {"test_lstm_regressor": 0, "test_rmse": 0}),
     "no-zero-grad": ("graded", 10, {"test_train_model": 0, "test_rmse": 0}),
+    # the answer key, every check swapped (in the kernel) for one that passes: no check leaves a transcript, so
+    # the grader's verdict on every hidden test is a failure
+    "swaps-the-checks": ("graded", 0, {q: 0 for q in QUESTIONS}),
 }
 
 # what each mistake's feedback must say
@@ -41,6 +44,7 @@ FEEDBACK = {
     "no-scaling": ["(scaled?)", "RMSE", "threshold"],
     "no-batch-first": ["batch_first=True?", "values differ", "RMSE", "threshold"],
     "no-zero-grad": ["the loss did not go down", "zero_grad", "RMSE"],
+    "swaps-the-checks": ["the grader could not reach a verdict", "the check did not finish, or was replaced"],
 }
 
 

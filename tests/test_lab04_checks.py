@@ -4,19 +4,26 @@ Runs in-process on the code of solutions/lab04/04_n.ipynb (no nbgrader) with the
 temporary data directory, so a broken check shows here first, with the check's own message. The
 reference MLP and CNN are trained once (about 25 s on the stand-in); the mistakes are judged on
 those models or on the checks' own toy problems, without training again.
+
+Every check is judged (autograder.transcript): the last section records each check as a grading kernel
+runs it and replays its transcript as the grader does (tests/replay_harness.py), for the reference and
+the mistakes above, and the replay must reach the kernel's verdict without the student's objects.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+from unittest import mock
 
 import keras
 import matplotlib
 import nbformat
 import numpy as np
 import pytest
+from replay_harness import assert_same_verdict, record_and_judge, recorded_transcripts
 
+from autograder import judge
 from autograder.checks import CheckFailure
 from autograder.datasets import DATA_ENV, REAL, STANDIN, mnist
 from autograder.labs import lab04
@@ -250,44 +257,48 @@ def test_early_stopping_length_follows_keras():
 # ------------------------------------------------------------------ build, plot, preprocess: other mistakes
 
 
-def test_the_lectures_mlp_on_flat_inputs_is_rejected():
-    def build_mlp():  # seed 003's model, for inputs reshaped to 784
-        return keras.Sequential([keras.Input((784,)), keras.layers.Dense(100, activation="relu"),
-                                 keras.layers.Dense(100, activation="relu"), keras.layers.Dense(100, activation="relu"),
-                                 keras.layers.Dense(10, activation="softmax")])
+def flat_input_mlp():
+    """Seed 003's model, for inputs reshaped to 784."""
+    return keras.Sequential([keras.Input((784,)), keras.layers.Dense(100, activation="relu"),
+                             keras.layers.Dense(100, activation="relu"), keras.layers.Dense(100, activation="relu"),
+                             keras.layers.Dense(10, activation="softmax")])
 
+
+def mlp_without_softmax():
+    return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                             *[keras.layers.Dense(100, activation="relu") for _ in range(3)],
+                             keras.layers.Dense(10)])
+
+
+def same_model_builder():
+    """A build_mlp that returns one model (built once, with softmax) on every call."""
+    shared = mlp_without_softmax()
+    shared.layers[-1].activation = keras.activations.softmax
+    return lambda: shared
+
+
+def mlp_with_activation_layers():
+    return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                             keras.layers.Dense(100), keras.layers.ReLU(),
+                             keras.layers.Dense(100), keras.layers.Activation("relu"),
+                             keras.layers.Dense(100, activation="relu"),
+                             keras.layers.Dense(10), keras.layers.Softmax()])
+
+
+def test_the_lectures_mlp_on_flat_inputs_is_rejected():
     with pytest.raises(CheckFailure, match="model.predict raised an error"):
-        lab04.check_build_mlp(build_mlp)
+        lab04.check_build_mlp(flat_input_mlp)
 
 
 def test_mlp_without_softmax_and_shared_models_are_rejected():
-    def no_softmax():
-        return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                                 *[keras.layers.Dense(100, activation="relu") for _ in range(3)],
-                                 keras.layers.Dense(10)])
-
     with pytest.raises(CheckFailure, match="softmax"):
-        lab04.check_build_mlp(no_softmax)
-
-    shared = no_softmax()
-    shared.layers[-1].activation = keras.activations.softmax
-
-    def same_model():
-        return shared
-
+        lab04.check_build_mlp(mlp_without_softmax)
     with pytest.raises(CheckFailure, match="new model on every call"):
-        lab04.check_build_mlp(same_model)
+        lab04.check_build_mlp(same_model_builder())
 
 
 def test_separate_activation_layers_are_accepted():
-    def build_mlp():
-        return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
-                                 keras.layers.Dense(100), keras.layers.ReLU(),
-                                 keras.layers.Dense(100), keras.layers.Activation("relu"),
-                                 keras.layers.Dense(100, activation="relu"),
-                                 keras.layers.Dense(10), keras.layers.Softmax()])
-
-    lab04.check_build_mlp(build_mlp)
+    lab04.check_build_mlp(mlp_with_activation_layers)
 
 
 def _cnn(*, dropout: bool = True, padding: str = "valid"):
@@ -309,31 +320,35 @@ def test_cnn_structure_mistakes_are_named():
         lab04.check_build_cnn(lambda: _cnn(padding="same"))
 
 
+def one_axes(history):
+    fig, ax = plt.subplots()
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
+        ax.plot(history.history[key], label=key)
+    ax.legend()
+    return fig
+
+
+def no_legend(history):
+    fig, axes = plt.subplots(1, 2)
+    axes[0].plot(history.history["loss"])
+    axes[0].plot(history.history["val_loss"])
+    axes[1].plot(history.history["accuracy"])
+    axes[1].plot(history.history["val_accuracy"])
+    return fig
+
+
+def returns_nothing(history):
+    plt.plot(history.history["loss"])
+
+
+def training_curves_only(history):
+    fig, axes = plt.subplots(1, 2)
+    axes[0].plot(history.history["loss"], label="loss")
+    axes[1].plot(history.history["accuracy"], label="accuracy")
+    return fig
+
+
 def test_plot_mistakes_are_named():
-    def one_axes(history):
-        fig, ax = plt.subplots()
-        for key in ("loss", "val_loss", "accuracy", "val_accuracy"):
-            ax.plot(history.history[key], label=key)
-        ax.legend()
-        return fig
-
-    def no_legend(history):
-        fig, axes = plt.subplots(1, 2)
-        axes[0].plot(history.history["loss"])
-        axes[0].plot(history.history["val_loss"])
-        axes[1].plot(history.history["accuracy"])
-        axes[1].plot(history.history["val_accuracy"])
-        return fig
-
-    def returns_nothing(history):
-        plt.plot(history.history["loss"])
-
-    def training_curves_only(history):
-        fig, axes = plt.subplots(1, 2)
-        axes[0].plot(history.history["loss"], label="loss")
-        axes[1].plot(history.history["accuracy"], label="accuracy")
-        return fig
-
     with pytest.raises(CheckFailure, match="separate axes"):
         lab04.check_plot_history(one_axes)
     with pytest.raises(CheckFailure, match="legend"):
@@ -345,19 +360,26 @@ def test_plot_mistakes_are_named():
     assert plt.get_fignums() == []  # the check closes what the student's function opened
 
 
-@pytest.mark.parametrize("source, message", [
+PREPROCESS_MISTAKES = [
     ("def preprocess(x):\n    return x.reshape(-1, 784) / 255", "reshape to \\(N, 28, 28, 1\\)"),
     ("def preprocess(x):\n    return (x / 255).reshape(-1, 28, 28, 1)", "dtype must be float32"),
     ("def preprocess(x):\n    x = x.reshape(-1, 28, 28, 1).astype('float32')\n    return x / 127.5 - 1", "values differ"),
     ("def preprocess(x):\n    x[...] = x // 2\n    return x.astype('float32').reshape(-1, 28, 28, 1) / 127.5",
      "must not modify its argument"),
     ("def preprocess(x):\n    raise NotImplementedError()", "not implemented"),
-])
-def test_preprocess_mistakes_are_named(source, message):
-    ns = {"np": np}
+]
+
+
+def _preprocess(source: str):
+    ns = {"np": np, "keras": keras}
     exec(source, ns)
+    return ns["preprocess"]
+
+
+@pytest.mark.parametrize("source, message", PREPROCESS_MISTAKES)
+def test_preprocess_mistakes_are_named(source, message):
     with pytest.raises(CheckFailure, match=message):
-        lab04.check_preprocess(ns["preprocess"])
+        lab04.check_preprocess(_preprocess(source))
 
 
 def test_one_hot_and_test_split_are_checked(solution):
@@ -373,3 +395,159 @@ def test_the_stand_ins_test_images_are_not_in_its_training_images(data_dir):
     assert lab04.count_test_images(x_train, x_test=x_test) == 0
     assert lab04.count_test_images(lab04.ref_preprocess(x_test[:7]), x_test=x_test) == 7
     assert lab04.count_test_images(x_test[:5].astype(np.float32), x_test=x_test) == 5  # raw pixels count too
+
+
+# ------------------------------------------------------------------ the grader's replay reaches the kernel's verdict
+
+# A preprocess that returns a backend tensor (keras.ops): the kernel converts it before anything crosses.
+KERAS_OPS_PREPROCESS = ("def preprocess(x):\n"
+                        "    return keras.ops.reshape(keras.ops.cast(x, 'float32') / 255.0, (-1, 28, 28, 1))")
+
+
+@pytest.mark.parametrize("source", [KERAS_OPS_PREPROCESS, *(source for source, _ in PREPROCESS_MISTAKES)])
+def test_the_replay_of_check_preprocess_agrees(source):
+    assert_same_verdict(lab04.check_preprocess, _preprocess(source))
+
+
+def test_the_replay_of_check_preprocess_passes_the_reference(solution):
+    assert assert_same_verdict(lab04.check_preprocess, solution["preprocess"]).passed
+
+
+@pytest.fixture(scope="module")
+def variants(cells, samples):
+    """The sample students' definitions and data, made once each on demand."""
+    made: dict[str, dict] = {}
+    return lambda student: made.setdefault(student, _variant(cells, samples, student))
+
+
+@pytest.mark.parametrize("case", ["reference", "test-set-in-training", "labels-not-one-hot", "not-normalised",
+                                  "one-image-short", "rows-shuffled"])
+def test_the_replay_of_check_prepared_agrees(solution, variants, data_dir, case):
+    ns = variants("test-set-in-training") if case == "test-set-in-training" else solution
+    arrays = [ns["x_train"], ns["y_train"], ns["x_test"], ns["y_test"]]
+    if case == "labels-not-one-hot":
+        arrays[1] = ns["y_train_raw"]
+    elif case == "not-normalised":
+        arrays[0] = ns["x_train"] * 255
+    elif case == "one-image-short":
+        arrays[2], arrays[3] = ns["x_test"][:-1], ns["y_test"][:-1]
+    elif case == "rows-shuffled":  # images and labels together: every row the grader picks is another image
+        order = np.random.default_rng(0).permutation(len(ns["x_train"]))
+        arrays[0], arrays[1] = ns["x_train"][order], ns["y_train"][order]
+    verdict = assert_same_verdict(lab04.check_prepared, *arrays, data_dir=str(data_dir))
+    assert verdict.passed is (case == "reference")
+
+
+@pytest.mark.parametrize("build, passes", [
+    ("reference", True), (mlp_with_activation_layers, True), (flat_input_mlp, False), (mlp_without_softmax, False),
+    ("same-model", False), (_cnn, False),
+])
+def test_the_replay_of_check_build_mlp_agrees(solution, build, passes):
+    build = {"reference": solution["build_mlp"], "same-model": same_model_builder()}.get(build, build)
+    assert assert_same_verdict(lab04.check_build_mlp, build).passed is passes
+
+
+@pytest.mark.parametrize("build, passes", [
+    ("reference", True), (_cnn, True), (lambda: _cnn(dropout=False), False), (lambda: _cnn(padding="same"), False),
+    (mlp_without_softmax, False), (None, False),
+])
+def test_the_replay_of_check_build_cnn_agrees(solution, build, passes):
+    build = solution["build_cnn"] if build == "reference" else build
+    assert assert_same_verdict(lab04.check_build_cnn, build).passed is passes
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"callbacks": "[]"}, {"callbacks": f"[{EARLY.format(restore=False)}]"},
+    {"validation": "validation_data=(x_test, y_test)"}, {"lr": "0.01"}, {"loss": "mse"},
+])
+def test_the_replay_of_check_train_agrees(solution, changes):
+    verdict = assert_same_verdict(lab04.check_train, _train_variant(solution, **changes))
+    assert verdict.passed is not changes
+
+
+def test_the_replay_of_check_train_agrees_on_training_a_copy(variants):
+    assert not assert_same_verdict(lab04.check_train, variants("trains-a-copy")["train"]).passed
+
+
+@pytest.mark.parametrize("plot, passes", [
+    ("reference", True), (one_axes, False), (no_legend, False), (returns_nothing, False),
+    (training_curves_only, False),
+])
+def test_the_replay_of_check_plot_history_agrees(solution, plot, passes):
+    plot = solution["plot_history"] if plot == "reference" else plot
+    assert assert_same_verdict(lab04.check_plot_history, plot).passed is passes
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@pytest.mark.parametrize("case", ["reference", "test-set-in-training", "no-normalisation-at-test", "untrained",
+                                  "over-budget", "not-a-model"])
+def test_the_replay_of_the_accuracy_checks_agrees(solution, variants, data_dir, kind, case):
+    check = {"mlp": lab04.check_mlp_accuracy, "cnn": lab04.check_cnn_accuracy}[kind]
+    model, preprocess, x_train, seconds = solution[kind], solution["preprocess"], solution["x_train"], 1.0
+    if case in ("test-set-in-training", "no-normalisation-at-test"):
+        ns = variants(case)
+        preprocess, x_train = ns["preprocess"], ns["x_train"]
+    elif case == "untrained":
+        keras.utils.set_random_seed(1)
+        model = solution[f"build_{kind}"]()
+    elif case == "over-budget":
+        seconds = getattr(lab04.THRESHOLDS[STANDIN], f"{kind}_train_s") + 1
+    elif case == "not-a-model":
+        model = solution[f"build_{kind}"]  # the function, not the model it builds
+    verdict = assert_same_verdict(check, model, preprocess, x_train, seconds, data_dir=str(data_dir))
+    assert verdict.passed is (case == "reference")
+
+
+def _transcript(check, *args, salt: str = "") -> dict:
+    """The transcript a grading kernel with the course salt ``salt`` leaves for ``check(*args)``."""
+    with recorded_transcripts(salt) as payloads:
+        try:
+            check(*args)
+        except CheckFailure:
+            pass
+    (payload,) = payloads
+    return payload
+
+
+def _judge(check, payload: dict, n_args: int, salt: str = "", data_dir: str = "") -> judge.Verdict:
+    call = judge.CheckCall(f"lab04.{check.__name__}", n_args, (), {})
+    return judge.judge(call, payload, [], salt, data_dir)
+
+
+@pytest.mark.parametrize("name", ["preprocess", "build_mlp", "build_cnn", "train", "plot_history", "prepared"])
+def test_a_transcript_recorded_with_another_salt_gets_no_verdict(solution, data_dir, name):
+    """The random inputs (and check_prepared's rows) are drawn with the course's salt: the grader's are others."""
+    check = getattr(lab04, f"check_{name}")
+    args = ([solution[k] for k in ("x_train", "y_train", "x_test", "y_test")] if name == "prepared"
+            else [solution[name]])
+    assert record_and_judge(check, *args, salt="a", data_dir=str(data_dir))[1].passed
+    payload = _transcript(check, *args, salt="a")
+    verdict = _judge(check, payload, len(args), salt="b", data_dir=str(data_dir))
+    assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message, verdict
+
+
+def test_the_replay_builds_trains_and_plots_nothing(solution, data_dir):
+    """The grader's replay reaches its verdicts without Keras or matplotlib: no model is built or trained there."""
+    cases = [(lab04.check_build_mlp, [solution["build_mlp"]]), (lab04.check_build_cnn, [solution["build_cnn"]]),
+             (lab04.check_train, [solution["train"]]), (lab04.check_plot_history, [solution["plot_history"]]),
+             (lab04.check_mlp_accuracy, [solution[k] for k in ("mlp", "preprocess", "x_train", "mlp_seconds")])]
+    payloads = [(check, args, _transcript(check, *args)) for check, args in cases]
+    with mock.patch.object(lab04, "_keras", side_effect=AssertionError("Keras in the grader's replay")), \
+            mock.patch.object(plt, "get_fignums", side_effect=AssertionError("matplotlib in the grader's replay")):
+        for check, args, payload in payloads:
+            verdict = _judge(check, payload, len(args), data_dir=str(data_dir))
+            assert verdict.passed, verdict
+
+
+def test_the_big_arrays_stay_in_the_kernel(solution, data_dir):
+    """The notebook's arrays and the preprocessed test images are summarised in the kernel: small transcripts."""
+    import json
+
+    prepared = _transcript(lab04.check_prepared, *[solution[k] for k in ("x_train", "y_train", "x_test", "y_test")])
+    accuracy = _transcript(lab04.check_cnn_accuracy,
+                           *[solution[k] for k in ("cnn", "preprocess", "x_train", "cnn_seconds")])
+    assert prepared["args"][0] == {"__student__": f"ndarray {solution['x_train'].shape}"}
+    # the rows the grader picked, and the small label arrays (arguments under ARGUMENT_MAX_BYTES cross whole)
+    assert len(json.dumps(prepared)) < solution["x_train"].nbytes / 8
+    assert len(json.dumps(accuracy)) < 2**17  # the predicted classes

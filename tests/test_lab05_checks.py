@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import json
 import math
 
 import matplotlib
@@ -19,7 +20,9 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from replay_harness import assert_same_verdict, record_and_judge, recorded_transcripts
 
+from autograder import judge, transcript
 from autograder.checks import CheckFailure
 from autograder.datasets import DATA_ENV, REAL, STANDIN, cifar10
 from autograder.labs import lab05
@@ -767,3 +770,243 @@ def test_the_released_functions_are_not_implemented_yet(solution, notebook):
         exec(compile(release[grade_id], f"<release {grade_id}>", "exec"), scope)
         with pytest.raises(CheckFailure, match="not implemented yet"):
             check(scope[name])
+
+
+# ------------------------------------------------------------------ the grader's replay (judged checks)
+#
+# Each check runs as in a grading kernel (its transcript recorded), then the grader replays it on the transcript
+# alone: the student's functions, classes and models are stand-ins there that raise when called, and the grader
+# must reach the kernel's verdict, with the same message.
+
+
+def _replaced(source: str, changes: dict[str, str]) -> str:
+    for old, new in changes.items():
+        assert old in source
+        source = source.replace(old, new)
+    return source
+
+
+def _same_verdict(check, *args, passes: bool, **kwargs) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):  # train_model prints every epoch
+        verdict = assert_same_verdict(check, *args, **kwargs)
+    assert verdict.passed is passes, verdict
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"ret": "x[train_idx], y[n_val:], x[val_idx], y[:n_val]"},
+    {"rng = np.random.default_rng(seed)": "rng = np.random.default_rng()"},
+    {"round(len(x) * val_fraction)": "round(len(x) * (1 - val_fraction))"}, {"ret": "x[train_idx], x[val_idx]"},
+])
+def test_the_grader_replays_check_split_train_val(solution, changes):
+    changes = dict(changes)
+    source = _replaced(SPLIT.format(ret=changes.pop("ret", RIGHT_RETURN)), changes)
+    fn = _define(solution[lab05.NORMAL], source, "split_train_val")
+    _same_verdict(lab05.check_split_train_val, fn, passes=not changes and RIGHT_RETURN in source)
+
+
+@pytest.mark.parametrize("kind", [None, "90/10", "overlap", "labels", "normalised", "changed", "test in train"])
+def test_the_grader_replays_check_split(solution, data, data_dir, kind):
+    ns = solution[lab05.NORMAL]
+    arrays = (ns["x_train"], ns["y_train"], ns["x_val"], ns["y_val"]) if kind is None else _split_variant(ns, data, kind)
+    _same_verdict(lab05.check_split, *arrays, data_dir=str(data_dir), passes=kind is None)
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"torch.as_tensor(images)": "torch.as_tensor(images[..., ::-1].copy())"},
+    {"return TF.normalize(x,": "return TF.hflip(TF.normalize(x,", "STD.tolist())": "STD.tolist()))"},
+    {"return TF.normalize(x, MEAN.tolist(), STD.tolist())": "return x"},
+    {"STD.tolist())": "STD.tolist()).double()"}, {"STD.tolist())": "STD.tolist()).numpy()"},
+    {"x = torch.as_tensor(images).to(device)": "raise NotImplementedError()"},
+])
+def test_the_grader_replays_check_preprocess(solution, data_dir, changes):
+    fn = _define(solution[lab05.NORMAL], _replaced(PREPROCESS, changes), "preprocess")
+    _same_verdict(lab05.check_preprocess, fn, data_dir=str(data_dir), passes=not changes)
+
+
+def test_the_grader_replays_check_preprocess_on_a_flip_at_test_time(solution, samples, data_dir):
+    fn = _define(solution[lab05.NORMAL], samples.FLIP_AT_TEST_TIME, "preprocess")
+    _same_verdict(lab05.check_preprocess, fn, data_dir=str(data_dir), passes=False)
+
+
+@pytest.mark.parametrize("fields", [{}, {"p_ud": "0.5"}, {"p_blur": "0"}, {"ret": "x * 1.1"}, {"ret": "x.numpy()"}])
+def test_the_grader_replays_check_augment(solution, fields):
+    _same_verdict(lab05.check_augment, _augment(solution[lab05.NORMAL], **fields), passes=not fields)
+
+
+@pytest.mark.parametrize("source", ["whole batch", "same every call"])
+def test_the_grader_replays_check_augment_on_batch_and_seeded_draws(solution, source):
+    ns = solution[lab05.NORMAL]
+    seeded = AUGMENT.format(p_lr=0.5, p_ud=0.1, p_blur=0.1, ret="x").replace(
+        "    n = x.shape[0]\n", "    n = x.shape[0]\n    torch.manual_seed(0)\n")
+    fn = _define(ns, WHOLE_BATCH_FLIP if source == "whole batch" else seeded, "augment")
+    _same_verdict(lab05.check_augment, fn, passes=False)
+
+
+def test_the_biggest_transcript_fits(solution):
+    """check_augment's outputs on its 1,000 probe images cross as data: its transcript stays under the limit."""
+    with recorded_transcripts() as payloads:
+        lab05.check_augment(solution[lab05.NORMAL]["augment"])
+    assert len(json.dumps(payloads[0])) < transcript.MAX_BYTES
+
+
+@pytest.mark.parametrize("fields", [{}, {"high": "padding + 1"}, {"pad": "4"},
+                                    {"ret": "torch.where(torch.rand(n, 1, 1, 1) < 0.5, out.flip(-1), out)"},
+                                    {"ret": "padded"}])
+def test_the_grader_replays_check_random_crop(solution, fields):
+    _same_verdict(lab05.check_random_crop, _crop(solution[lab05.HARD], **fields), passes=not fields)
+
+
+@pytest.mark.parametrize("fields", [
+    {"p": "0.5", "ret": "x"}, {"p": "0.5", "ret": "torch.where(torch.rand(x.shape[0], 1, 1, 1) < 0.5, TF.vflip(x), x)"},
+    {"p": "0", "ret": "x"}, {"p": "0.5", "ret": "x * 2"},
+])
+def test_the_grader_replays_check_augment_hard(solution, fields):
+    fn = _define(solution[lab05.HARD], HARD_AUGMENT.format(**fields), "augment")
+    _same_verdict(lab05.check_augment_hard, fn, passes=fields == {"p": "0.5", "ret": "x"})
+
+
+@pytest.mark.parametrize("fields", [
+    {}, {"ret": "torch.softmax(self.classifier(self.features(x)), dim=1)"}, {"hidden": "512"}, {"classes": "100"},
+    {"ret": "self.classifier(self.features(x - x.mean(dim=0)))"},
+])
+def test_the_grader_replays_check_net(solution, fields):
+    _same_verdict(lab05.check_net, _net(solution[lab05.NORMAL], **fields), passes=not fields)
+
+
+def test_the_grader_replays_check_net_on_a_network_without_convolutions(cells, samples):
+    _, ns = _sample(cells, samples, "mlp-instead-of-cnn")
+    _same_verdict(lab05.check_net, ns["Net"], passes=False)
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"return x + self.body(x)": "return self.body(x)"}, {"bias=False": "bias=True"},
+    {"nn.BatchNorm2d(c_out),": ""},
+])
+def test_the_grader_replays_check_resnet9(cells, solution, changes):
+    fn = _define(solution[lab05.HARD], _replaced(cells[lab05.HARD]["resnet9"], changes), "ResNet9")
+    _same_verdict(lab05.check_resnet9, fn, passes=not changes)
+
+
+def test_the_residual_blocks_parameters_are_counted_without_a_model():
+    for width in (4, 16, 64):
+        built = sum(p.numel() for p in lab05.reference_resnet9(width).parameters())
+        assert lab05.resnet9_parameters(width) == built
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"    model.eval()  # Dropout off, BatchNorm with its running statistics\n": ""},
+    {"with torch.no_grad(), ": "with "},
+    {"return total_loss / len(x), correct / len(x)": "return total_loss, correct / len(x)"},
+    {"return total_loss / len(x), correct / len(x)": "return total_loss / len(x)"},
+])
+def test_the_grader_replays_check_evaluate(cells, solution, changes):
+    fn = _define(solution[lab05.NORMAL], _replaced(cells[lab05.NORMAL]["evaluate"], changes), "evaluate")
+    _same_verdict(lab05.check_evaluate, fn, passes=not changes)
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"            optimizer.zero_grad()\n": ""}, {"lr=lr)": "lr=1e-7)"},
+    {"        val_loss, val_acc = evaluate(model, x_val, y_val)": "        val_loss, val_acc = 0.0, 0.0"},
+])
+def test_the_grader_replays_check_train_model(cells, solution, changes):
+    fn = _define(solution[lab05.NORMAL], _replaced(cells[lab05.NORMAL]["train_model"], changes), "train_model")
+    _same_verdict(lab05.check_train_model, fn, passes=not changes)
+
+
+@pytest.mark.parametrize("change", ["history = None", "history['val_acc'] = [0.0] * len(history['val_acc'])"])
+def test_the_grader_replays_check_train_model_on_a_wrong_history(solution, change):
+    ns = dict(solution[lab05.NORMAL], _reference_train_model=solution[lab05.NORMAL]["train_model"])
+    _same_verdict(lab05.check_train_model, _define(ns, HISTORY.format(change=change), "train_model"), passes=False)
+
+
+@pytest.mark.parametrize("changes", [
+    {}, {"            scheduler.step()  # one step of the schedule per mini-batch\n": ""},
+])
+def test_the_grader_replays_check_train_model_hard(cells, solution, changes):
+    fn = _define(solution[lab05.HARD], _replaced(cells[lab05.HARD]["train_model"], changes), "train_model")
+    _same_verdict(lab05.check_train_model_hard, fn, passes=not changes)
+
+
+@pytest.mark.parametrize("notebook, case", [(lab05.NORMAL, "at the bar"), (lab05.NORMAL, "below the bar"),
+                                            (lab05.NORMAL, "too slow"), (lab05.NORMAL, "test images in x_val"),
+                                            (lab05.NORMAL, "not a model"), (lab05.HARD, "at the bar")])
+def test_the_grader_replays_check_test_accuracy(solution, data, data_dir, notebook, case):
+    """The kernel sends the predicted classes; the grader counts them against the test labels it loads itself."""
+    ns = solution[notebook]
+    bar = lab05.THRESHOLDS[(STANDIN, notebook)]
+    right = math.ceil(bar.min_accuracy * len(data.x_test)) - (case == "below the bar")
+    model = None if case == "not a model" else TableModel(ns["preprocess"], data.x_test, data.y_test, right)
+    seconds = bar.max_train_seconds + 1 if case == "too slow" else 12.5
+    x_val = ns["x_val"].copy()
+    if case == "test images in x_val":
+        x_val[:5] = data.x_test[:5]
+    _same_verdict(TEST_ACCURACY[notebook], model, ns["preprocess"], seconds, ns["x_train"], x_val,
+                  data_dir=str(data_dir), passes=case == "at the bar")
+
+
+@pytest.mark.parametrize("body", [
+    "np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)",
+    "np.add.at(matrix, (np.asarray(y_pred), np.asarray(y_true)), 1)",
+    "matrix = matrix.astype(float)\n    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)",
+])
+def test_the_grader_replays_check_confusion_matrix(solution, body):
+    source = ("def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+              "    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)\n"
+              f"    {body}\n    return matrix\n")
+    fn = _define(solution[lab05.NORMAL], source, "confusion_matrix")
+    _same_verdict(lab05.check_confusion_matrix, fn, passes="(y_true), np.asarray(y_pred)), 1)" in body
+                  and "float" not in body)
+
+
+def test_the_grader_reads_the_students_source_for_a_forbidden_confusion_matrix(solution):
+    """The kernel's guard only sees what the kernel imported; the grader reads the answer cells itself."""
+    source = ("from sklearn.metrics import confusion_matrix as cm\n\n\n"
+              "def confusion_matrix(y_true, y_pred, num_classes=10):\n"
+              "    return cm(y_true, y_pred, labels=range(num_classes))\n")
+    right = solution[lab05.NORMAL]["confusion_matrix"]  # what the kernel ran: the guard there found nothing
+    raised, verdict = record_and_judge(lab05.check_confusion_matrix, right, answers=[source])
+    assert raised is None and verdict.ename == "ForbiddenCall" and "sklearn.metrics.confusion_matrix" in verdict.message
+
+
+# check -> the answer key's object it is given (the salted runs below)
+SALTED = {
+    "split_train_val": (lab05.NORMAL, lab05.check_split_train_val),
+    "preprocess": (lab05.NORMAL, lab05.check_preprocess),
+    "augment": (lab05.NORMAL, lab05.check_augment),
+    "random_crop": (lab05.HARD, lab05.check_random_crop),
+    "augment_hard": (lab05.HARD, lab05.check_augment_hard),
+    "Net": (lab05.NORMAL, lab05.check_net),
+    "ResNet9": (lab05.HARD, lab05.check_resnet9),
+    "evaluate": (lab05.NORMAL, lab05.check_evaluate),
+    "train_model": (lab05.NORMAL, lab05.check_train_model),
+    "train_model_hard": (lab05.HARD, lab05.check_train_model_hard),
+    "confusion_matrix": (lab05.NORMAL, lab05.check_confusion_matrix),
+}
+
+
+def _answer(solution, key: str):
+    notebook, check = SALTED[key]
+    return check, solution[notebook][key.removesuffix("_hard")]
+
+
+@pytest.mark.parametrize("key", sorted(SALTED))
+def test_the_answer_key_passes_on_a_courses_salted_inputs(solution, key):
+    check, answer = _answer(solution, key)
+    _same_verdict(check, answer, salt="a course's secret", passes=True)
+
+
+@pytest.mark.parametrize("salt", ["salt 1", "salt 2", "salt 3", "salt 4", "salt 5", "salt 6"])
+def test_the_evaluate_check_finds_a_clear_probe_whatever_the_salt(solution, salt):
+    _same_verdict(lab05.check_evaluate, solution[lab05.NORMAL]["evaluate"], salt=salt, passes=True)
+
+
+@pytest.mark.parametrize("key", ["split_train_val", "random_crop", "Net", "evaluate", "train_model",
+                                 "confusion_matrix"])
+def test_a_transcript_of_other_salted_inputs_gets_no_verdict(solution, key):
+    """Random inputs are drawn with the course's salt: what the kernel recorded on others does not match the grader's."""
+    check, answer = _answer(solution, key)
+    with recorded_transcripts("another course") as payloads, contextlib.redirect_stdout(io.StringIO()):
+        check(answer)
+    call = judge.CheckCall(f"lab05.{check.__name__}", 1, (), {})
+    verdict = judge.judge(call, payloads[0], [], salt="this course")
+    assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message, verdict

@@ -11,12 +11,12 @@ from conftest import REPO, tree_digest
 # generator script -> (folder under examples/submissions, number of students)
 GENERATORS = {
     "make_sample_class.py": ("lab03", 11),
-    "make_lab01_samples.py": ("lab01", 8),
+    "make_lab01_samples.py": ("lab01", 9),
     "make_lab02_samples.py": ("lab02", 10),
     "make_lab03h_samples.py": ("lab03h", 6),
     "make_lab04_samples.py": ("lab04", 5),
     "make_lab05_samples.py": ("lab05", 7),
-    "make_lab06_samples.py": ("lab06", 7),
+    "make_lab06_samples.py": ("lab06", 8),
 }
 
 

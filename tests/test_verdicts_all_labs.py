@@ -3,8 +3,13 @@ a check that reaches the student's code other than through call_student / observ
 
 from __future__ import annotations
 
+import importlib
+import re
+
 import pytest
-from replay_harness import JUDGED_NOTEBOOKS, judge_cells, record_cells
+from replay_harness import JUDGED_NOTEBOOKS, REPO, answer_key, judge_cells, record_cells
+
+from autograder import judge, transcript
 
 
 @pytest.mark.parametrize("notebook", JUDGED_NOTEBOOKS)
@@ -15,3 +20,23 @@ def test_the_answer_key_passes_every_judged_check_on_replay(notebook, salt):
     assert verdicts, f"{notebook}: no judged checks found"
     failed = [v for v in verdicts if not v.passed]
     assert not failed, failed
+
+
+LAB_MODULES = sorted(p.stem for p in (REPO / "autograder" / "labs").glob("lab*.py"))
+
+
+@pytest.mark.parametrize("lab", LAB_MODULES)
+def test_every_check_of_every_lab_is_judged_by_the_grader(lab):
+    module = importlib.import_module(f"autograder.labs.{lab}")
+    names = [n for n, v in vars(module).items()
+             if n.startswith("check_") and callable(v) and v.__module__ == module.__name__]  # not those imported
+    assert names, f"{lab} has no checks"
+    assert [n for n in names if f"{lab}.{n}" not in transcript.REGISTRY] == []
+
+
+@pytest.mark.parametrize("notebook", sorted(str(p.relative_to(REPO / "source").with_suffix(""))
+                                            for p in (REPO / "source").glob("*/*.ipynb")))
+def test_every_check_a_test_cell_calls_is_one_the_grader_finds(notebook):
+    for source in answer_key(notebook)[1]:
+        called = {f"{lab}.{name}" for lab, name in re.findall(r"\b(lab\w+)\.(check_\w+)\(", source)}
+        assert called <= {c.key for c in judge.expected_checks(source)}, source

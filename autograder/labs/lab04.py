@@ -7,6 +7,12 @@ test set themselves (:func:`autograder.datasets.mnist.load`), turn it into model
 student's own ``preprocess`` and measure the student's trained model on it: the accuracy the notebook
 prints is never trusted.
 
+Every check is :func:`~autograder.transcript.judged`: what needs the student's objects (building and
+training models, ``predict``, figures, the big arrays) runs in :func:`~autograder.transcript.observe`
+thunks that return plain data (outputs, layer descriptions, a History's logs, predicted classes), and
+the verdict is reached from that data alone, so that the grader's replay reaches it again in its own
+process, with its own references, thresholds and test labels.
+
 Which thresholds apply is decided by the data the grader provides (:func:`autograder.datasets.mnist.profile`):
 Keras's real MNIST, or the smaller offline stand-in made from scikit-learn's digits (see
 :mod:`autograder.datasets.mnist`). Both sets of thresholds are in :data:`THRESHOLDS`, with the figures
@@ -17,12 +23,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import CheckFailure, assert_close, call_student, describe_array, report_metric
+from autograder.checks import (
+    CheckFailure,
+    assert_close,
+    case_rng,
+    describe_array,
+    report_metric,
+    require_callable,
+    student_errors,
+)
 from autograder.datasets import REAL, STANDIN, mnist
+from autograder.transcript import judged, observe
 
 # ----------------------------------------------------------------- constants (stated once)
 
@@ -94,6 +110,14 @@ TRAIN_CHECK_BATCH = 25
 TRAIN_CHECK_SEED = 404
 VAL_LOSS_RTOL = 1e-3  # the grader's recomputed validation loss vs the History's (float32, averaged per batch)
 
+# check_prepared compares this many rows of each array (drawn with the course's salt; the first and the last
+# are added) with the grader's own reference: the arrays themselves are too big to leave the kernel.
+PREPARED_ROWS = 48
+
+# The array dtypes a transcript carries as data (autograder.transcript.encode); other arrays cross as facts only.
+_DATA_DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+                          "float16", "float32", "float64", "complex64", "complex128"})
+
 
 def thresholds(profile: str | None = None) -> Thresholds:
     """The thresholds for a data profile (default: the profile of the data the grader provides)."""
@@ -107,7 +131,8 @@ def _keras():
 
 
 def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
+    """The generator of a check's random inputs: ``seed``, with the course's secret salt mixed in while grading."""
+    return case_rng(seed)
 
 
 # ------------------------------------------------------------------------ references
@@ -138,9 +163,16 @@ def early_stopping_length(val_loss: Sequence[float], epochs: int, patience: int 
 # ---------------------------------------------------------------- calling the student's code
 
 
-def _call(fn: Any, fn_name: str, label: str, *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)``; not-a-function, NotImplementedError and the student's errors become CheckFailures."""
-    return call_student(fn, fn_name, label, *args, **kwargs)
+def _run_student(fn: Any, fn_name: str, label: str, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` inside an observation, under call_student's rules: not-a-function,
+    NotImplementedError and the student's errors become CheckFailures that start with ``label``.
+
+    The observation around it is the transcript's entry: what ``fn`` returns never crosses as it is,
+    only the data the observation makes of it.
+    """
+    require_callable(fn, fn_name)
+    with student_errors(label):
+        return fn(*args, **kwargs)
 
 
 def _numpy(value: Any) -> np.ndarray:
@@ -149,6 +181,20 @@ def _numpy(value: Any) -> np.ndarray:
     elif not isinstance(value, np.ndarray) and hasattr(value, "numpy"):  # a TensorFlow tensor
         value = value.numpy()
     return np.asarray(value)
+
+
+def _array_facts(value: Any) -> dict:
+    """What a check judges of an array the student made: its shape and dtype, and its values when they are plain
+    numbers (``"array"``, else None). A TensorFlow or torch tensor counts as the array it holds."""
+    arr = _numpy(value)
+    return {"shape": tuple(int(n) for n in arr.shape), "dtype": str(arr.dtype),
+            "array": arr if str(arr.dtype) in _DATA_DTYPES else None}
+
+
+def _stand_in(shape: Sequence[int], dtype: str) -> np.ndarray:
+    """An array of ``shape`` and ``dtype`` that takes no memory: compare's message on a wrong shape or a
+    non-numeric dtype needs nothing more, so the grader words it as it would for the student's array."""
+    return np.broadcast_to(np.zeros((), dtype=np.dtype(dtype)), tuple(shape))
 
 
 def _require_model(model: Any, label: str) -> None:
@@ -174,6 +220,7 @@ def _outputs(model: Any, x: np.ndarray, label: str) -> np.ndarray:
 
 
 def preprocess_cases() -> list[tuple[np.ndarray, str]]:
+    """The grader's images for check_preprocess (the random ones drawn with the course's salt)."""
     rng = _rng(401)
     ramp = np.tile(np.arange(28, dtype=np.uint8) * 9, (28, 1))[None]  # 0, 9, ..., 243 along each row
     return [
@@ -184,28 +231,37 @@ def preprocess_cases() -> list[tuple[np.ndarray, str]]:
     ]
 
 
+def _preprocess_facts(fn: Callable, label: str, x: np.ndarray) -> dict:
+    """preprocess on a copy of ``x``, in the kernel: whether it changed its argument, and its result's facts."""
+    given = x.copy()
+    got = _run_student(fn, "preprocess", label, given)
+    return {"modified": not np.array_equal(given, x), **_array_facts(got)}
+
+
+@judged
 def check_preprocess(fn: Callable) -> None:
     """preprocess(x): uint8 (N, 28, 28) -> float32 (N, 28, 28, 1), x / 255; the input is not changed."""
     name = "preprocess"
     for x, note in preprocess_cases():
         label = f"{name}({describe_array(x)})  [{note}]"
-        given = x.copy()
-        got = _numpy(_call(fn, name, label, given))
-        if not np.array_equal(given, x):
+        facts = observe(label, partial(_preprocess_facts, fn, label, x), x)
+        if facts["modified"]:
             raise CheckFailure(f"{label}: 引数の配列を書き換えないでください / must not modify its argument "
                                "(make a new array: x.astype('float32') / 255)")
         expected = ref_preprocess(x)
-        if got.shape != expected.shape:
+        shape = tuple(facts["shape"])
+        if shape != expected.shape:
             hint = ""
-            if got.size == expected.size:
+            if int(np.prod(shape)) == expected.size:
                 hint = ("\n  ヒント: 画素の数は合っています。最後に reshape(-1, 28, 28, 1) で (枚数, 28, 28, 1) にします "
                         "(MLP は最初の Flatten 層で 784 個に並べます)。\n  hint: the number of pixels is right: "
                         "reshape to (N, 28, 28, 1) (the MLP flattens it to 784 in its first layer)")
             raise CheckFailure(f"{label}: 形 (shape) が違います / shape mismatch\n  期待値 expected: {expected.shape}\n"
-                               f"  実際   got:      {got.shape}{hint}")
-        if got.dtype != np.float32:
-            raise CheckFailure(f"{label}: データ型は float32 にしてください / dtype must be float32, got {got.dtype} "
+                               f"  実際   got:      {shape}{hint}")
+        if facts["dtype"] != "float32":
+            raise CheckFailure(f"{label}: データ型は float32 にしてください / dtype must be float32, got {facts['dtype']} "
                                "(x.astype('float32') / 255)")
+        got = facts["array"]  # float32 values: they crossed as data
         if got.size and np.nanmax(got) > 1.5:
             raise CheckFailure(
                 f"{label}: 値が 0〜1 に収まっていません (最大 {np.nanmax(got):.4g}): 255 で割ってください / values are not "
@@ -262,28 +318,84 @@ def _leak_failure(count: int, what: str) -> CheckFailure:
     )
 
 
+def prepared_rows(count: int, seed: int) -> np.ndarray:
+    """The rows of a ``count``-row array that check_prepared compares: the first, the last and random ones."""
+    picked = _rng(seed).choice(count, size=min(PREPARED_ROWS, count), replace=False)
+    return np.unique(np.concatenate([[0, count - 1], picked])).astype(np.int64)
+
+
+def _prepared_facts(value: Any, rows: np.ndarray, image: bool) -> dict:
+    """One of the notebook's arrays, in the kernel: its shape, dtype, range (images) and the rows ``rows``."""
+    arr = _numpy(value)
+    facts = {"shape": tuple(int(n) for n in arr.shape), "dtype": str(arr.dtype), "max": None, "max_abs": None,
+             "rows": None}
+    if image and arr.size and arr.dtype != object:
+        facts["max_abs"] = float(np.nanmax(np.abs(arr.astype(np.float64))))
+        facts["max"] = float(np.nanmax(arr))
+    if arr.dtype.kind in "biufc" and arr.ndim and len(arr) > int(rows.max()):
+        picked = arr[rows]
+        if str(picked.dtype) not in _DATA_DTYPES:  # e.g. float128 or big-endian: as plain numbers
+            picked = picked.astype(np.complex128 if picked.dtype.kind == "c" else np.float64)
+        facts["rows"] = picked
+    return facts
+
+
+def _notebook_arrays(arrays: dict[str, Any], test_images: np.ndarray, train_rows: np.ndarray,
+                     test_rows: np.ndarray) -> dict:
+    """check_prepared's facts, in the kernel: how many test images x_train holds, and each array's facts."""
+    facts: dict[str, Any] = {"leaked": count_test_images(arrays["x_train"], x_test=test_images)}
+    for key, value in arrays.items():
+        facts[key] = _prepared_facts(value, train_rows if key.endswith("train") else test_rows, key.startswith("x"))
+    return facts
+
+
+def _judge_prepared(key: str, facts: dict, rows: np.ndarray, images: np.ndarray | None,
+                    labels: np.ndarray | None) -> None:
+    """check_prepared's verdict on one array, from its facts and the grader's own images or labels."""
+    shape = tuple(facts["shape"])
+    if images is not None:
+        note = f"(preprocess of the {'training' if key == 'x_train' else 'test'} images)"
+        expected, full_shape = ref_preprocess(images[rows]), (len(images), 28, 28, 1)
+        tolerance = {"rtol": PREPROCESS_RTOL, "atol": PREPROCESS_ATOL}
+        if facts["max_abs"] is not None and facts["max_abs"] > 1.5:
+            raise CheckFailure(
+                f"{key}: 値が 0〜1 に収まっていません (最大 {facts['max']:.4g}): preprocess で変換してください / "
+                f"values are not in [0, 1] (max {facts['max']:.4g}): convert the images with preprocess"
+            )
+    else:
+        note = "(one-hot labels)"
+        expected, full_shape = ref_one_hot(labels[rows]), (len(labels), NUM_CLASSES)
+        tolerance = {}  # assert_close's own: one-hot values are exact
+        if len(shape) == 1:
+            raise CheckFailure(f"{key}: 正解は one-hot (枚数, 10) にしてください (keras.utils.to_categorical) / the "
+                               f"targets must be one-hot, shape (N, 10), got {shape} (keras.utils.to_categorical)")
+    if shape != full_shape or facts["rows"] is None:
+        # a wrong shape, or not numbers: compare's message on the whole array needs no more than these two facts
+        assert_close(_stand_in(shape, facts["dtype"]), _stand_in(full_shape, "float32"), name=f"{key} {note}")
+        raise CheckFailure(f"{key} {note}: 数値の配列ではありません / not a numeric array: dtype {facts['dtype']}")
+    for row, got, want in zip(rows, facts["rows"], expected, strict=True):
+        assert_close(got, want, name=f"{key}[{row}] {note}", **tolerance)
+
+
+@judged
 def check_prepared(x_train, y_train, x_test, y_test) -> None:
-    """The notebook's arrays: the training images and labels (and the test ones) as preprocess and one-hot make them."""
+    """The notebook's arrays: the training images and labels (and the test ones) as preprocess and one-hot make them.
+
+    They stay in the kernel (too big for a transcript): the grader gets their shapes, dtypes and ranges, how
+    many of its test images x_train holds, and the rows it picked of each, which it compares with its own.
+    """
     (train_images, train_labels), (test_images, test_labels) = mnist.load()
-    leaked = count_test_images(x_train, x_test=test_images)
-    if leaked > LEAK_MAX:
-        raise _leak_failure(leaked, "x_train")
-    for key, value, images, labels in (("x_train", x_train, train_images, None), ("y_train", y_train, None, train_labels),
-                                       ("x_test", x_test, test_images, None), ("y_test", y_test, None, test_labels)):
-        arr = _numpy(value)
-        if images is not None:
-            if arr.size and arr.dtype != object and np.nanmax(np.abs(arr.astype(np.float64))) > 1.5:
-                raise CheckFailure(
-                    f"{key}: 値が 0〜1 に収まっていません (最大 {np.nanmax(arr):.4g}): preprocess で変換してください / "
-                    f"values are not in [0, 1] (max {np.nanmax(arr):.4g}): convert the images with preprocess"
-                )
-            assert_close(arr, ref_preprocess(images), rtol=PREPROCESS_RTOL, atol=PREPROCESS_ATOL,
-                         name=f"{key} (preprocess of the {'training' if key == 'x_train' else 'test'} images)")
-        else:
-            if arr.ndim == 1:
-                raise CheckFailure(f"{key}: 正解は one-hot (枚数, 10) にしてください (keras.utils.to_categorical) / the "
-                                   f"targets must be one-hot, shape (N, 10), got {arr.shape} (keras.utils.to_categorical)")
-            assert_close(arr, ref_one_hot(labels), name=f"{key} (one-hot labels)")
+    train_rows, test_rows = prepared_rows(len(train_images), 405), prepared_rows(len(test_images), 406)
+    arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+    facts = observe("x_train, y_train, x_test, y_test",
+                    partial(_notebook_arrays, arrays, test_images, train_rows, test_rows), train_rows, test_rows)
+    if facts["leaked"] > LEAK_MAX:
+        raise _leak_failure(facts["leaked"], "x_train")
+    for key, images, labels, rows in (("x_train", train_images, None, train_rows),
+                                      ("y_train", None, train_labels, train_rows),
+                                      ("x_test", test_images, None, test_rows),
+                                      ("y_test", None, test_labels, test_rows)):
+        _judge_prepared(key, facts[key], rows, images, labels)
 
 
 # -------------------------------------------------------------------- model structure
@@ -335,10 +447,8 @@ def _structure_message(label: str, expected: Sequence[str], got: Sequence[str]) 
             f"  期待値 expected: {' -> '.join(expected)}\n  実際   got:      {' -> '.join(got) or '(no layers)'}")
 
 
-def _check_probabilities(model: Any, label: str) -> None:
-    rng = _rng(402)
-    x = rng.uniform(0.0, 1.0, size=(3, 28, 28, 1)).astype(np.float32)
-    out = _outputs(model, x, f"{label}(x of shape (3, 28, 28, 1))")
+def _check_probabilities(out: np.ndarray, label: str) -> None:
+    """The model's outputs for 3 images must be 3 rows of 10 probabilities."""
     if out.shape != (3, NUM_CLASSES):
         raise CheckFailure(f"{label}: 入力 (3, 28, 28, 1) に対する出力の形が違います / output shape for input (3, 28, 28, 1): "
                            f"expected (3, {NUM_CLASSES}), got {out.shape}")
@@ -348,29 +458,46 @@ def _check_probabilities(model: Any, label: str) -> None:
                            f"row sums {np.round(out.sum(axis=1), 4).tolist()}")
 
 
-def _build(fn: Callable, name: str) -> Any:
-    label = f"{name}()"
-    model = _call(fn, name, label)
+def _build(fn: Callable, name: str, label: str, held: dict) -> None:
+    """Build the student's model, in the kernel; it waits in ``held`` for the next observations."""
+    model = _run_student(fn, name, label)
     _require_model(model, label)
-    return model
+    held["model"] = model
 
 
-def _require_new_model_each_call(fn: Callable, name: str, first: Any) -> None:
+def _built_outputs(fn: Callable, name: str, held: dict) -> np.ndarray:
+    """Build the student's model and observe its outputs on 3 random images of the grader's.
+
+    ``held``: the student's model from one observation to the next, in the kernel (the replay runs none)."""
     label = f"{name}()"
-    if _call(fn, name, label) is first:
+    observe(label, partial(_build, fn, name, label, held))
+    x = _rng(402).uniform(0.0, 1.0, size=(3, 28, 28, 1)).astype(np.float32)
+    return observe(f"{label}(x)", lambda: _outputs(held["model"], x, f"{label}(x of shape (3, 28, 28, 1))"), x)
+
+
+def _structure(held: dict) -> dict:
+    """The held model's layers (describe_layers), its Dense layers' units and its parameter count, as data."""
+    keras, model = _keras(), held["model"]
+    return {"layers": describe_layers(model), "params": int(model.count_params()),
+            "dense_units": [int(layer.units) for layer in model.layers if isinstance(layer, keras.layers.Dense)]}
+
+
+def _require_new_model_each_call(fn: Callable, name: str, held: dict) -> None:
+    label = f"{name}()"
+    if observe(f"{label} again", lambda: _run_student(fn, name, label) is held["model"]):
         raise CheckFailure(f"{label}: 呼ぶたびに新しいモデルを作って返してください / must build a new model on every "
                            "call, got the same object twice")
 
 
+@judged
 def check_build_mlp(fn: Callable) -> None:
     """build_mlp(): a new Keras model 784-100-100-100-10, ReLU hidden layers, softmax output, for (N, 28, 28, 1) inputs."""
-    keras = _keras()
     name, label = "build_mlp", "build_mlp()"
-    model = _build(fn, name)
-    _check_probabilities(model, label)
-    layers = describe_layers(model)
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    units = tuple(layer.units for layer in dense)
+    held: dict[str, Any] = {}
+    _check_probabilities(_built_outputs(fn, name, held), label)
+    facts = observe(f"{label}'s layers", partial(_structure, held))  # after predict: the model is built
+    layers = facts["layers"]
+    units = tuple(facts["dense_units"])
     expected = ["Flatten", *(f"Dense({u}, relu)" for u in MLP_UNITS[:-1]), f"Dense({NUM_CLASSES}, softmax)"]
     if units != MLP_UNITS:
         raise CheckFailure(f"{_structure_message(label, expected, layers)}\n  全結合層のユニット数 Dense units: expected "
@@ -378,26 +505,28 @@ def check_build_mlp(fn: Callable) -> None:
     if [entry for entry in layers if entry.startswith("Dense")] != expected[1:]:
         raise CheckFailure(f"{_structure_message(label, expected, layers)}\n  中間層は ReLU、出力層は softmax です / "
                            "hidden layers use ReLU, the output layer softmax")
-    params = model.count_params()
+    params = facts["params"]
     if params != MLP_PARAMS:
         raise CheckFailure(f"{label}: パラメータの数が違います / number of parameters: expected {MLP_PARAMS:,}, got "
                            f"{params:,} (入力は 28*28 = 784 個 / 784 inputs)")
-    _require_new_model_each_call(fn, name, model)
+    _require_new_model_each_call(fn, name, held)
 
 
+@judged
 def check_build_cnn(fn: Callable) -> None:
     """build_cnn(): mnist_cnn's network, Conv32-Conv64-MaxPool-Dropout-Flatten-Dense128-Dropout-Dense10."""
     name, label = "build_cnn", "build_cnn()"
-    model = _build(fn, name)
-    _check_probabilities(model, label)
-    layers = describe_layers(model)
+    held: dict[str, Any] = {}
+    _check_probabilities(_built_outputs(fn, name, held), label)
+    facts = observe(f"{label}'s layers", partial(_structure, held))  # after predict: the model is built
+    layers = facts["layers"]
     if tuple(layers) != CNN_LAYERS:
         raise CheckFailure(_structure_message(label, CNN_LAYERS, layers))
-    params = model.count_params()
+    params = facts["params"]
     if params != CNN_PARAMS:
         raise CheckFailure(f"{label}: パラメータの数が違います / number of parameters: expected {CNN_PARAMS:,}, got "
                            f"{params:,} (畳み込みは padding なし (valid) / the convolutions use no padding)")
-    _require_new_model_each_call(fn, name, model)
+    _require_new_model_each_call(fn, name, held)
 
 
 # -------------------------------------------------------------------- training
@@ -428,39 +557,86 @@ def _cross_entropy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(-np.sum(y * np.log(p), axis=1)))
 
 
-def check_train(fn: Callable) -> None:
-    """train(model, x, y, epochs, batch_size): Adam(LEARNING_RATE), categorical cross-entropy, accuracy, the last
-    VALIDATION_SPLIT held out, EarlyStopping(val_loss, PATIENCE, restore_best_weights); the model passed in is trained."""
+def _plain(value: Any) -> Any:
+    """A setting as data: None, numbers and strings as they are, anything else by its repr."""
+    return value if value is None or isinstance(value, (int, float, str, np.integer, np.floating)) else repr(value)
+
+
+def _loss_name(loss: Any) -> str:
+    """The name a model was compiled with for its loss: "categorical_crossentropy", CategoricalCrossentropy's ..."""
+    return str(loss if isinstance(loss, str) else getattr(loss, "name", getattr(loss, "__name__", type(loss).__name__)))
+
+
+def _train_facts(fn: Callable, label: str, x: np.ndarray, y: np.ndarray) -> dict:
+    """The student's train on a model of the grader's and (x, y), in the kernel: what check_train judges, as data.
+
+    What train returned; for a History also whether the model's weights changed, its optimizer's class and
+    (Adam's) learning rate, its loss's name, the History's logs, epochs and steps, and the validation loss of
+    the trained model on the last VALIDATION_SPLIT of (x, y) as the grader measures it (or why it could not).
+    """
     keras = _keras()
-    name = "train"
-    x, y = train_check_problem()
     model = _grader_model()
     before = [w.copy() for w in model.get_weights()]
+    history = _run_student(fn, "train", label, model, x.copy(), y.copy(), epochs=TRAIN_CHECK_EPOCHS,
+                           batch_size=TRAIN_CHECK_BATCH)
+    facts: dict[str, Any] = {"returned": type(history).__name__,
+                             "is_history": isinstance(history, keras.callbacks.History)}
+    if not facts["is_history"]:
+        return facts
+    optimizer = getattr(model, "optimizer", None)
+    params = getattr(history, "params", None) or {}
+    facts.update(
+        weights_changed=not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True)),
+        optimizer=type(optimizer).__name__ if optimizer is not None else None,
+        learning_rate=float(_numpy(optimizer.learning_rate)) if type(optimizer).__name__ == "Adam" else None,
+        loss=_loss_name(getattr(model, "loss", None)),
+        logs={str(key): [float(v) for v in values] for key, values in history.history.items()},
+        epochs=_plain(params.get("epochs")),
+        steps=_plain(params.get("steps")),
+        val_loss=None, val_loss_error=None,
+    )
+    split = int(np.floor(TRAIN_CHECK_SAMPLES * (1 - VALIDATION_SPLIT)))  # fit's validation_split holds out the rest
+    try:
+        facts["val_loss"] = _cross_entropy(model, x[split:], y[split:])
+    except CheckFailure as exc:  # judged after the History's own faults, as before
+        facts["val_loss_error"] = str(exc)
+    return facts
+
+
+@judged
+def check_train(fn: Callable) -> None:
+    """train(model, x, y, epochs, batch_size): Adam(LEARNING_RATE), categorical cross-entropy, accuracy, the last
+    VALIDATION_SPLIT held out, EarlyStopping(val_loss, PATIENCE, restore_best_weights); the model passed in is trained.
+
+    The training runs in the kernel on a model and a toy problem of the grader's (random images and labels,
+    drawn with the course's salt); the verdict is reached from the facts it leaves (:func:`_train_facts`).
+    """
+    name = "train"
+    x, y = train_check_problem()
     label = (f"{name}(model, x {describe_array(x)}, y {describe_array(y)}, epochs={TRAIN_CHECK_EPOCHS}, "
              f"batch_size={TRAIN_CHECK_BATCH})  [random labels: the validation loss soon rises]")
-    history = _call(fn, name, label, model, x.copy(), y.copy(), epochs=TRAIN_CHECK_EPOCHS, batch_size=TRAIN_CHECK_BATCH)
-    if not isinstance(history, keras.callbacks.History):
+    facts = observe(label, partial(_train_facts, fn, label, x, y), x, y)
+    if not facts["is_history"]:
         raise CheckFailure(f"{label}: model.fit が返す History を return してください / must return the History that "
-                           f"model.fit returns, got {type(history).__name__}")
-    if all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True)):
+                           f"model.fit returns, got {facts['returned']}")
+    if not facts["weights_changed"]:
         raise CheckFailure(f"{label}: 渡されたモデルの重みが変わっていません。関数の中で新しいモデルを作らず (clone_model も"
                            "使わず)、渡された model そのものを fit してください / the weights of the model passed in did not "
                            "change: fit the model passed in, not a new one (no build_... or clone_model inside train)")
     # the model passed in was compiled as asked
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or type(optimizer).__name__ != "Adam":
+    optimizer = facts["optimizer"]
+    if optimizer != "Adam":
         raise CheckFailure(f"{label}: 渡されたモデルを Adam で compile してください / compile the model passed in with "
-                           f"Adam, got {type(optimizer).__name__ if optimizer is not None else 'no optimizer'}")
-    lr = float(_numpy(optimizer.learning_rate))
+                           f"Adam, got {optimizer if optimizer is not None else 'no optimizer'}")
+    lr = float(facts["learning_rate"])
     if not np.isclose(lr, LEARNING_RATE, rtol=1e-6):
         raise CheckFailure(f"{label}: Adam の学習率は LEARNING_RATE ({LEARNING_RATE:g}) にしてください / Adam's "
                            f"learning rate must be LEARNING_RATE ({LEARNING_RATE:g}), got {lr:g}")
-    loss = getattr(model, "loss", None)
-    loss_name = loss if isinstance(loss, str) else getattr(loss, "name", getattr(loss, "__name__", type(loss).__name__))
-    if str(loss_name).lower() not in ("categorical_crossentropy", "categoricalcrossentropy"):
+    loss_name = facts["loss"]
+    if loss_name.lower() not in ("categorical_crossentropy", "categoricalcrossentropy"):
         raise CheckFailure(f"{label}: 損失関数は categorical_crossentropy にしてください (正解が one-hot なので) / the loss "
                            f"must be categorical_crossentropy (the targets are one-hot), got {loss_name}")
-    logs = history.history
+    logs = facts["logs"]
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         if key not in logs:
             why = ("metrics=[\"accuracy\"] で compile していますか / compile with metrics=[\"accuracy\"]"
@@ -469,13 +645,12 @@ def check_train(fn: Callable) -> None:
                    "with validation_split=VALIDATION_SPLIT")
             raise CheckFailure(f"{label}: History に {key!r} がありません / the History has no {key!r} "
                                f"(it has {sorted(logs)}): {why}")
-    params = getattr(history, "params", None) or {}
-    if params.get("epochs") != TRAIN_CHECK_EPOCHS:
+    if facts["epochs"] != TRAIN_CHECK_EPOCHS:
         raise CheckFailure(f"{label}: fit に epochs を渡してください / pass epochs to fit: the run was set up for "
-                           f"{params.get('epochs')} epochs, expected {TRAIN_CHECK_EPOCHS}")
+                           f"{facts['epochs']} epochs, expected {TRAIN_CHECK_EPOCHS}")
     n_fit = int(np.floor(TRAIN_CHECK_SAMPLES * (1 - VALIDATION_SPLIT)))
     steps = int(np.ceil(n_fit / TRAIN_CHECK_BATCH))
-    if params.get("steps") == int(np.ceil(TRAIN_CHECK_SAMPLES / TRAIN_CHECK_BATCH)):
+    if facts["steps"] == int(np.ceil(TRAIN_CHECK_SAMPLES / TRAIN_CHECK_BATCH)):
         # every sample was trained on, yet there are validation losses: they came from validation_data
         raise CheckFailure(
             f"{label}: 渡した {TRAIN_CHECK_SAMPLES} 件すべてで学習しています。検証データは validation_data ではなく "
@@ -483,11 +658,11 @@ def check_train(fn: Callable) -> None:
             f"{TRAIN_CHECK_SAMPLES} samples passed in were trained on: hold out the validation data with "
             f"validation_split=VALIDATION_SPLIT, not validation_data (validating on the test set?)"
         )
-    if params.get("steps") != steps:
+    if facts["steps"] != steps:
         raise CheckFailure(
             f"{label}: 1 エポックの更新回数が違います / wrong number of steps per epoch: expected {steps} "
             f"({n_fit} training samples after holding out {VALIDATION_SPLIT:.0%} / batch_size {TRAIN_CHECK_BATCH}), "
-            f"got {params.get('steps')}: fit(..., batch_size=batch_size, validation_split=VALIDATION_SPLIT)?"
+            f"got {facts['steps']}: fit(..., batch_size=batch_size, validation_split=VALIDATION_SPLIT)?"
         )
     val_loss = [float(v) for v in logs["val_loss"]]
     ran = len(val_loss)
@@ -500,8 +675,9 @@ def check_train(fn: Callable) -> None:
             "  ヒント: callbacks=[keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=PATIENCE, "
             "restore_best_weights=True)] を fit に渡していますか？ / hint: is that callback passed to fit?"
         )
-    split = n_fit
-    grader_val = _cross_entropy(model, x[split:], y[split:])
+    if facts["val_loss_error"] is not None:
+        raise CheckFailure(facts["val_loss_error"])
+    grader_val = facts["val_loss"]
     best = min(val_loss)
     if not np.isclose(grader_val, best, rtol=VAL_LOSS_RTOL, atol=1e-5):
         if any(np.isclose(grader_val, v, rtol=VAL_LOSS_RTOL, atol=1e-5) for v in val_loss):
@@ -519,94 +695,159 @@ def check_train(fn: Callable) -> None:
 # -------------------------------------------------------------------- plot
 
 
-def fake_history(epochs: int = 4):
-    """A keras History with made-up, distinct values, as train returns it."""
+def fake_history_values(epochs: int = 4) -> dict[str, np.ndarray]:
+    """Made-up, distinct learning curves, as a History holds them (a little noise drawn with the course's salt)."""
+    t = np.arange(epochs, dtype=np.float64)
+    noise = _rng(403).uniform(0.0, 0.02, size=(4, epochs))  # below the curves' smallest distance (0.05)
+    return {
+        "loss": 1.2 * 0.6 ** t + 0.05 + noise[0],
+        "accuracy": 0.95 - 0.5 * 0.5 ** t + noise[1],
+        "val_loss": 1.0 * 0.7 ** t + 0.15 + noise[2],
+        "val_accuracy": 0.9 - 0.4 * 0.55 ** t + noise[3],
+    }
+
+
+def fake_history(values: dict[str, np.ndarray]):
+    """A keras History holding ``values``, as train returns it."""
     keras = _keras()
     history = keras.callbacks.History()
-    t = np.arange(epochs, dtype=np.float64)
-    history.history = {
-        "loss": list(1.2 * 0.6 ** t + 0.05),
-        "accuracy": list(0.95 - 0.5 * 0.5 ** t),
-        "val_loss": list(1.0 * 0.7 ** t + 0.15),
-        "val_accuracy": list(0.9 - 0.4 * 0.55 ** t),
-    }
+    history.history = {key: list(curve) for key, curve in values.items()}
+    epochs = len(next(iter(values.values())))
     history.epoch = list(range(epochs))
     history.params = {"epochs": epochs, "steps": 10, "verbose": 0}
     return history
 
 
-def check_plot_history(fn: Callable) -> None:
-    """plot_history(history) returns a Figure: one axes with loss and val_loss, another with accuracy and
-    val_accuracy, each with a legend."""
+def _ydata(line: Any) -> np.ndarray:
+    """A plotted line's y values as numbers (none when they are not numbers)."""
+    try:
+        return np.asarray(line.get_ydata(), dtype=np.float64)
+    except (TypeError, ValueError):
+        return np.zeros(0)
+
+
+def _figure_facts(fn: Callable, label: str, values: dict[str, np.ndarray]) -> dict:
+    """plot_history on a History of ``values``, in the kernel: what it returned and, for a Figure, each axes'
+    lines (their y values) and legend, and whether the figure has a legend of its own. Closes what it opened."""
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
-    name = "plot_history"
-    history = fake_history()
-    label = f"{name}(history)  [a History with {len(history.epoch)} epochs of made-up values]"
     before = set(plt.get_fignums())
     try:
-        fig = _call(fn, name, label, history)
+        fig = _run_student(fn, "plot_history", label, fake_history(values))
         if not isinstance(fig, Figure):
-            raise CheckFailure(f"{label}: matplotlib の Figure を return してください (fig, axes = plt.subplots(1, 2)) / "
-                               f"must return the matplotlib Figure, got {type(fig).__name__}")
-        curves = {key: np.asarray(values) for key, values in history.history.items()}
-
-        def curves_in(ax) -> set[str]:
-            found = set()
-            for line in ax.get_lines():
-                ydata = np.asarray(line.get_ydata(), dtype=np.float64)
-                for key, values in curves.items():
-                    if ydata.shape == values.shape and np.allclose(ydata, values, rtol=1e-6, atol=1e-9):
-                        found.add(key)
-            return found
-
-        panels = [(ax, curves_in(ax)) for ax in fig.get_axes()]
-        for pair, what in ((("loss", "val_loss"), "損失 / loss"), (("accuracy", "val_accuracy"), "正解率 / accuracy")):
-            match = [ax for ax, found in panels if set(pair) <= found]
-            if not match:
-                drawn = {k for _, found in panels for k in found}
-                raise CheckFailure(
-                    f"{label}: {what} のグラフに {pair[0]} と {pair[1]} の 2 本の線を描いてください / draw {pair[0]} and "
-                    f"{pair[1]} (history.history[...]) in one plot\n  見つかった線 curves found: {sorted(drawn) or 'none'} "
-                    f"in {len(panels)} axes"
-                )
-            if all(ax.get_legend() is None for ax in match) and not fig.legends:
-                raise CheckFailure(f"{label}: {what} のグラフに凡例 (legend) を付けてください (どちらが学習用でどちらが検証用か) / "
-                                   f"add a legend to the {pair[0]} plot (which curve is training, which validation)")
-        together = [ax for ax, found in panels if {"loss", "accuracy"} <= found]
-        if together:
-            raise CheckFailure(f"{label}: 損失と正解率は別々のグラフに描いてください (値の範囲が違うので) / plot loss and "
-                               "accuracy in separate axes (their ranges differ)")
+            return {"returned": type(fig).__name__, "axes": None, "figure_legend": False}
+        axes = [{"lines": [_ydata(line) for line in ax.get_lines()], "legend": ax.get_legend() is not None}
+                for ax in fig.get_axes()]
+        return {"returned": "Figure", "axes": axes, "figure_legend": bool(fig.legends)}
     finally:
         for number in set(plt.get_fignums()) - before:
             plt.close(number)
 
 
+def _curves_in(lines: Sequence[np.ndarray], curves: dict[str, np.ndarray]) -> set[str]:
+    """The History's curves among an axes' lines (by their y values)."""
+    found = set()
+    for ydata in lines:
+        for key, values in curves.items():
+            if ydata.shape == values.shape and np.allclose(ydata, values, rtol=1e-6, atol=1e-9):
+                found.add(key)
+    return found
+
+
+@judged
+def check_plot_history(fn: Callable) -> None:
+    """plot_history(history) returns a Figure: one axes with loss and val_loss, another with accuracy and
+    val_accuracy, each with a legend."""
+    name = "plot_history"
+    curves = fake_history_values()
+    label = f"{name}(history)  [a History with {len(curves['loss'])} epochs of made-up values]"
+    facts = observe(label, partial(_figure_facts, fn, label, curves), curves)
+    if facts["axes"] is None:
+        raise CheckFailure(f"{label}: matplotlib の Figure を return してください (fig, axes = plt.subplots(1, 2)) / "
+                           f"must return the matplotlib Figure, got {facts['returned']}")
+    panels = [(axes["legend"], _curves_in(axes["lines"], curves)) for axes in facts["axes"]]
+    for pair, what in ((("loss", "val_loss"), "損失 / loss"), (("accuracy", "val_accuracy"), "正解率 / accuracy")):
+        match = [legend for legend, found in panels if set(pair) <= found]
+        if not match:
+            drawn = {k for _, found in panels for k in found}
+            raise CheckFailure(
+                f"{label}: {what} のグラフに {pair[0]} と {pair[1]} の 2 本の線を描いてください / draw {pair[0]} and "
+                f"{pair[1]} (history.history[...]) in one plot\n  見つかった線 curves found: {sorted(drawn) or 'none'} "
+                f"in {len(panels)} axes"
+            )
+        if not any(match) and not facts["figure_legend"]:
+            raise CheckFailure(f"{label}: {what} のグラフに凡例 (legend) を付けてください (どちらが学習用でどちらが検証用か) / "
+                               f"add a legend to the {pair[0]} plot (which curve is training, which validation)")
+    together = [found for _, found in panels if {"loss", "accuracy"} <= found]
+    if together:
+        raise CheckFailure(f"{label}: 損失と正解率は別々のグラフに描いてください (値の範囲が違うので) / plot loss and "
+                           "accuracy in separate axes (their ranges differ)")
+
+
 # -------------------------------------------------------------------- test accuracy
 
 
-def measure_accuracy(model: Any, preprocess: Callable, label: str) -> tuple[float, np.ndarray]:
-    """Accuracy of ``model`` on the grader's test images, fed through the student's ``preprocess``."""
-    _, (x_test, y_test) = mnist.load()
-    inputs = _numpy(_call(preprocess, "preprocess", f"preprocess(the grader's test images {describe_array(x_test)})",
-                          x_test.copy()))
-    if inputs.ndim == 0 or len(inputs) != len(x_test):
-        raise CheckFailure(f"preprocess: {len(x_test)} 枚の画像に対して {inputs.shape} が返りました / returned "
-                           f"{inputs.shape} for {len(x_test)} images")
-    out = _outputs(model, inputs, label)
-    if out.shape != (len(x_test), NUM_CLASSES):
-        raise CheckFailure(f"{label}: 出力の形が違います / output shape: expected ({len(x_test)}, {NUM_CLASSES}), "
-                           f"got {out.shape}")
-    return float(np.mean(np.argmax(out, axis=1) == y_test)), inputs
+def _largest(arr: np.ndarray) -> float | None:
+    """The largest value of a non-empty array of numbers (NaN if it holds one); None otherwise."""
+    if not arr.size or arr.dtype.kind not in "biuf":
+        return None
+    return float(np.max(arr))
 
 
-def _scale_mismatch(inputs: np.ndarray, x_train: Any) -> str:
-    """A message when the test inputs (preprocess) are on another scale than the training data; "" otherwise."""
+def _model_and_data(model: Any, preprocess: Callable, x_train: Any, x_test: np.ndarray, kind: str) -> dict:
+    """In the kernel: the model must be a Keras model; how many of the grader's test images the training data
+    holds, and the training data's largest value (None when it is not image-shaped)."""
+    _require_model(model, kind)
     rows = _rows(x_train)
-    if rows is None or not inputs.size:
+    return {"leaked": count_test_images(x_train, preprocess, x_test),
+            "train_max": None if rows is None else _largest(rows)}
+
+
+def _predictions(model: Any, preprocess: Callable, x_test: np.ndarray, label: str) -> dict:
+    """In the kernel: the grader's test images through the student's preprocess (its result's shape, dtype and
+    largest value), then through the model (its outputs' shape and, when they are (N, 10), the classes it
+    predicts). A preprocess or predict that raises is a failure."""
+    inputs = _numpy(_run_student(preprocess, "preprocess", f"preprocess(the grader's test images "
+                                 f"{describe_array(x_test)})", x_test.copy()))
+    facts = {"shape": tuple(int(n) for n in inputs.shape), "dtype": str(inputs.dtype), "max": _largest(inputs),
+             "outputs_shape": None, "predicted": None}
+    if inputs.ndim == 0 or len(inputs) != len(x_test):
+        return facts
+    out = _outputs(model, inputs, label)
+    facts["outputs_shape"] = tuple(int(n) for n in out.shape)
+    if out.shape == (len(x_test), NUM_CLASSES):
+        facts["predicted"] = np.argmax(out, axis=1).astype(np.int64)
+    return facts
+
+
+def _accuracy(facts: dict, x_test: np.ndarray, y_test: np.ndarray, label: str) -> float:
+    """The accuracy of the predicted classes against the grader's own labels; the shapes' failures first."""
+    shape = facts["shape"]
+    if len(shape) == 0 or shape[0] != len(x_test):
+        raise CheckFailure(f"preprocess: {len(x_test)} 枚の画像に対して {shape} が返りました / returned "
+                           f"{shape} for {len(x_test)} images")
+    if facts["outputs_shape"] != (len(x_test), NUM_CLASSES):
+        raise CheckFailure(f"{label}: 出力の形が違います / output shape: expected ({len(x_test)}, {NUM_CLASSES}), "
+                           f"got {facts['outputs_shape']}")
+    predicted = np.asarray(facts["predicted"])
+    if predicted.shape != y_test.shape:
+        raise CheckFailure(f"{label}: {predicted.shape} predictions for {len(y_test)} test images")
+    return float(np.mean(predicted == y_test))
+
+
+def measure_accuracy(model: Any, preprocess: Callable, label: str) -> tuple[float, dict]:
+    """Accuracy of ``model`` on the grader's test images, fed through the student's ``preprocess``, with the
+    facts it was measured from (:func:`_predictions`). Outside a check: the objects are used directly."""
+    _, (x_test, y_test) = mnist.load()
+    facts = _predictions(model, preprocess, x_test, label)
+    return _accuracy(facts, x_test, y_test, label), facts
+
+
+def _scale_mismatch(test_max: float | None, train_max: float | None) -> str:
+    """A message when the test inputs (preprocess) are on another scale than the training data; "" otherwise."""
+    if train_max is None or test_max is None:
         return ""
-    train_max, test_max = float(np.max(rows)), float(np.max(inputs))
     if train_max <= 0 or test_max <= 0:
         return ""
     ratio = test_max / train_max
@@ -619,19 +860,23 @@ def _scale_mismatch(inputs: np.ndarray, x_train: Any) -> str:
 
 
 def _check_accuracy(kind: str, model: Any, preprocess: Callable, x_train: Any, train_seconds: float) -> None:
+    """The model, preprocess and x_train stay in the kernel: the grader gets how many of its test images x_train
+    holds, the scales of the training and test inputs, the classes predicted for its test images (it counts
+    the right ones against its own labels) and the training time the notebook measured."""
     limits = thresholds()
     minimum = getattr(limits, f"{kind}_accuracy")
     budget = getattr(limits, f"{kind}_train_s")
     label = f"{kind}.predict(preprocess(x_test))"
-    _require_model(model, kind)
-    leaked = count_test_images(x_train, preprocess)
-    if leaked > LEAK_MAX:
-        raise _leak_failure(leaked, f"{kind}: 正解率は測りません / accuracy not measured")
-    accuracy, inputs = measure_accuracy(model, preprocess, label)
+    _, (x_test, y_test) = mnist.load()
+    data = observe(f"{kind} and x_train", partial(_model_and_data, model, preprocess, x_train, x_test, kind), x_test)
+    if data["leaked"] > LEAK_MAX:
+        raise _leak_failure(data["leaked"], f"{kind}: 正解率は測りません / accuracy not measured")
+    facts = observe(label, partial(_predictions, model, preprocess, x_test, label), x_test)
+    accuracy = _accuracy(facts, x_test, y_test, label)
     report_metric(f"{kind}_test_accuracy", accuracy, threshold=minimum)
-    seconds = float(train_seconds)
+    seconds = observe(f"{kind}_seconds", lambda: float(train_seconds))
     report_metric(f"{kind}_train_s", seconds, threshold=budget, higher_is_better=False, unit="s")
-    mismatch = _scale_mismatch(inputs, x_train)
+    mismatch = _scale_mismatch(facts["max"], data["train_max"])
     if mismatch:
         raise CheckFailure(f"{kind}: {mismatch}\n  (採点側で測った正解率 accuracy measured by the grader: {accuracy:.4f})")
     if not accuracy >= minimum:
@@ -639,9 +884,10 @@ def _check_accuracy(kind: str, model: Any, preprocess: Callable, x_train: Any, t
         if accuracy < 0.2:
             hint = ("\n  ヒント: ほぼ偶然の正解率です。モデルは学習されていますか？ train は渡されたモデルそのものを fit していますか？ / "
                     "hint: about chance level: is the model trained? does train fit the very model passed in?")
+        inputs = f"<{facts['dtype']} array {facts['shape']}>"  # describe_array of the preprocessed test images
         raise CheckFailure(
             f"{kind}: テストデータの正解率が低すぎます / test accuracy too low: {accuracy:.4f} < {minimum} "
-            f"(しきい値 / threshold)\n  採点側が自分のテスト画像 {describe_array(inputs)} をあなたの preprocess で変換して測った値です / "
+            f"(しきい値 / threshold)\n  採点側が自分のテスト画像 {inputs} をあなたの preprocess で変換して測った値です / "
             f"measured by the grader on its own test images, converted with your preprocess{hint}"
         )
     if not seconds <= budget:
@@ -652,11 +898,13 @@ def _check_accuracy(kind: str, model: Any, preprocess: Callable, x_train: Any, t
         )
 
 
+@judged
 def check_mlp_accuracy(mlp: Any, preprocess: Callable, x_train: Any, mlp_seconds: float) -> None:
     """The trained MLP's accuracy on the grader's test images (through preprocess), its training data and time."""
     _check_accuracy("mlp", mlp, preprocess, x_train, mlp_seconds)
 
 
+@judged
 def check_cnn_accuracy(cnn: Any, preprocess: Callable, x_train: Any, cnn_seconds: float) -> None:
     """The trained CNN's accuracy on the grader's test images (through preprocess), its training data and time."""
     _check_accuracy("cnn", cnn, preprocess, x_train, cnn_seconds)

@@ -14,6 +14,13 @@ Thresholds depend on the data profile (:func:`autograder.datasets.cifar10.profil
 CIFAR-10 or the offline stand-in) and the notebook; they are all in :data:`THRESHOLDS`. Student code
 runs under :func:`torch.random.fork_rng`, so a hidden check does not change the random numbers the
 notebook draws afterwards: the graded run trains exactly as the student's own run did.
+
+Every check is judged (:func:`autograder.transcript.judged`): the student's code, and the grader's
+models it works on, run in the kernel only inside :func:`_call` and :func:`observe` thunks, which
+return data (outputs on the grader's probes, layer counts, a training history, predictions on the
+test images); the probes, the references, the comparisons and the verdict are the grader's, which
+replays each check on that data. Probes are drawn with :func:`autograder.checks.case_rng` (the
+course's salt mixed in while grading).
 """
 
 from __future__ import annotations
@@ -24,13 +31,16 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from autograder import transcript
 from autograder.checks import (
     Case,
     CheckFailure,
+    case_rng,
     check_function,
     forbidden_calls,
     report_metric,
@@ -38,6 +48,7 @@ from autograder.checks import (
     student_errors,
 )
 from autograder.datasets import REAL, STANDIN, cifar10
+from autograder.transcript import judged, observe
 
 # ----------------------------------------------------------------- constants (stated once)
 
@@ -106,6 +117,7 @@ EVAL_LOSS_RTOL = 2e-2
 EVAL_LOGIT_SCALE = 30.0  # the grader's model's last layer, scaled: confident scores, per-image losses far apart
 EVAL_MARGIN = 1.0  # an image is labelled with its predicted class only when the runner-up scores this much lower
 EVAL_POOL = 500  # random images the evaluate check picks its 250 from
+EVAL_ATTEMPTS = 12  # models and pools drawn until one classifies 192 of its pool clearly (each does with p ~ 0.7)
 # train_model on the grader's toy problem (320 images, 4 colour classes, 3 epochs): the grader's own
 # validation accuracy of the trained model must reach this (reference: 1.00; untrained: about 0.25).
 TRAIN_CHECK_ACCURACY = 0.8
@@ -146,11 +158,57 @@ def _student_rng():
         yield
 
 
-def _call(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (), **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` with check_function's rules: forbidden calls, NotImplementedError, the student's errors."""
+def _run(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (), **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in the kernel with check_function's rules: forbidden calls, NotImplementedError, the
+    student's errors; on a copy of torch's random state (:func:`_student_rng`). Only inside a thunk or :func:`_call`."""
     require_callable(fn, fn_name)
     with student_errors(label), forbidden_calls(fn, forbidden, fn_name), _student_rng():
         return fn(*args, **kwargs)
+
+
+def _kernel_copy(value: Any) -> Any:
+    """What the student's code gets of the grader's argument: a copy (a tensor on the notebook's device)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if hasattr(value, "detach") and hasattr(value, "clone"):
+        return value.clone().to(_device())
+    return value
+
+
+def _call(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (),
+          facts: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+    """The student's ``fn(*args, **kwargs)`` as a judged check makes it: what comes back crosses as data.
+
+    In the kernel it runs (:func:`_run`) on copies of the grader's arguments; ``facts`` turns its result into
+    data there: it validates the result for the student's message (a type the grader could not name), or
+    reduces an output too big for a transcript. The grader's replay gets the recorded data instead, after
+    its own look for ``forbidden`` names in the student's source.
+    """
+
+    def run() -> Any:
+        result = _run(fn, fn_name, label, *(_kernel_copy(a) for a in args), forbidden=forbidden,
+                      **{k: _kernel_copy(v) for k, v in kwargs.items()})
+        return result if facts is None else facts(result)
+
+    return transcript.student_call(label, args, kwargs, run, fn_name=fn_name, forbidden=tuple(forbidden))
+
+
+def _seed(seed: int) -> int:
+    """The torch seed of the grader's random inputs numbered ``seed``: the course's salt mixed in while grading."""
+    return int(case_rng(seed).integers(2**63))
+
+
+def _generator(seed: int):
+    """A torch generator of the grader's random inputs (see :func:`_seed`)."""
+    return _torch().Generator().manual_seed(_seed(seed))
+
+
+def _fingerprint(values: Any) -> str:
+    """A digest of an array's values (0.0 and -0.0 alike): whether two outputs are equal, without sending both."""
+    if hasattr(values, "detach"):
+        values = values.detach().cpu().numpy()
+    arr = np.ascontiguousarray(np.asarray(values, dtype=np.float64) + 0.0)
+    return hashlib.blake2b(repr(arr.shape).encode() + arr.tobytes(), digest_size=16).hexdigest()
 
 
 def _numpy(value: Any, name: str) -> np.ndarray:
@@ -166,6 +224,19 @@ def _image_keys(images: np.ndarray) -> list[bytes]:
     """One digest per image (its 3072 bytes), to recognise images wherever they are."""
     flat = np.ascontiguousarray(images).reshape(len(images), -1)
     return [hashlib.blake2b(row.tobytes(), digest_size=16).digest() for row in flat]
+
+
+def _keys_as_data(keys: list[bytes]) -> np.ndarray:
+    """Image digests as a (N, 16) uint8 array: how they cross from the kernel (bytes are not transcript data)."""
+    return np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16).copy()
+
+
+def _keys_from_data(value: Any, name: str) -> list[bytes]:
+    """The digests :func:`_keys_as_data` sent."""
+    arr = np.asarray(value)
+    if arr.dtype != np.uint8 or arr.ndim != 2 or arr.shape[1] != 16:
+        raise CheckFailure(f"{name}: 記録が壊れています / malformed record of the images")
+    return [row.tobytes() for row in arr]
 
 
 @dataclass
@@ -218,7 +289,7 @@ def expected_split_sizes(n: int, val_fraction: float = VAL_FRACTION) -> tuple[in
 
 
 def _split_cases() -> list[Case]:
-    rng = np.random.default_rng(501)
+    rng = case_rng(501)
 
     def images(n):
         return rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
@@ -232,13 +303,14 @@ def _split_cases() -> list[Case]:
     ]
 
 
+@judged
 def check_split_train_val(fn: Callable) -> None:
     """split_train_val(x, y, val_fraction=0.2, seed=0): a partition of the images, labels kept with them."""
     name = "split_train_val"
     for case in _split_cases():
         x, y = case.args
         label = case.describe(name)
-        got = _call(fn, name, label, x.copy(), y.copy(), **case.kwargs)
+        got = _call(fn, name, label, x, y, **case.kwargs)  # the four arrays cross as data
         if not isinstance(got, (tuple, list)) or len(got) != 4:
             raise CheckFailure(f"{label}: 4 つの値 (x_train, y_train, x_val, y_val) を return してください / must return "
                                f"4 values (x_train, y_train, x_val, y_val), got {type(got).__name__}")
@@ -267,27 +339,45 @@ def check_split_train_val(fn: Callable) -> None:
         if any(original[k] != int(lab) for k, lab in zip(got_keys, labels, strict=True)):
             raise CheckFailure(f"{label}: ラベルが画像と対応していません (x と y を同じ順番で並べ替えてください) / labels no "
                                "longer belong to their images: shuffle x and y with the same permutation")
-        again = _call(fn, name, label, x.copy(), y.copy(), **case.kwargs)
+        again = _call(fn, name, label, x, y, **case.kwargs)
         if not all(np.array_equal(_numpy(a, "x"), _numpy(b, "x")) for a, b in zip(got, again, strict=True)):
             raise CheckFailure(f"{label}: 同じ seed で呼ぶたびに分け方が変わります (np.random.default_rng(seed) を使う) / "
                                "the split changes from call to call with the same seed: use np.random.default_rng(seed)")
 
 
+def _split_facts(x_train: Any, y_train: Any, x_val: Any, y_val: Any) -> dict:
+    """In the kernel: what check_split needs of the notebook's arrays (40,000 images would not fit a transcript).
+
+    The images' dtype and shape, and one digest per image when they are images (:func:`_image_keys`); the
+    labels as they are.
+    """
+    arrays = {name: _numpy(v, name) for name, v in
+              (("x_train", x_train), ("y_train", y_train), ("x_val", x_val), ("y_val", y_val))}
+    facts: dict[str, Any] = {name: arrays[name].reshape(-1) for name in ("y_train", "y_val")}
+    for name in ("x_train", "x_val"):
+        a = arrays[name]
+        images = a.dtype == np.uint8 and a.ndim == 4 and a.shape[1:] == (32, 32, 3)
+        facts[name] = {"dtype": str(a.dtype), "shape": tuple(a.shape),
+                       "keys": _keys_as_data(_image_keys(a)) if images else None}
+    return facts
+
+
+@judged
 def check_split(x_train: Any, y_train: Any, x_val: Any, y_val: Any) -> None:
     """The notebook's training and validation images: 80/20 of the grader's training files, no test image."""
     data = grader_data()
-    arrays = {name: _numpy(v, name) for name, v in
-              (("x_train", x_train), ("y_train", y_train), ("x_val", x_val), ("y_val", y_val))}
+    facts = observe("x_train, y_train, x_val, y_val: image digests and labels",
+                    lambda: _split_facts(x_train, y_train, x_val, y_val))
     for name in ("x_train", "x_val"):
-        a = arrays[name]
-        if a.dtype != np.uint8 or a.ndim != 4 or a.shape[1:] != (32, 32, 3):
+        dtype, shape = facts[name]["dtype"], tuple(facts[name]["shape"])
+        if dtype != "uint8" or len(shape) != 4 or shape[1:] != (32, 32, 3):
             raise CheckFailure(f"{name}: 読み込んだままの画像 (uint8, 形 (N, 32, 32, 3)) にしてください / keep the images "
-                               f"as loaded (uint8, shape (N, 32, 32, 3)), got {a.dtype} {a.shape}")
+                               f"as loaded (uint8, shape (N, 32, 32, 3)), got {dtype} {shape}")
+    keys = {name: _keys_from_data(facts[name]["keys"], name) for name in ("x_train", "x_val")}
     test_hits = {}
     for name in ("x_train", "x_val"):
-        keys = _image_keys(arrays[name])
-        test_hits[name] = sum(k in data.test_only for k in keys)
-        foreign = sum(k not in data.train_keys and k not in data.test_only for k in keys)
+        test_hits[name] = sum(k in data.test_only for k in keys[name])
+        foreign = sum(k not in data.train_keys and k not in data.test_only for k in keys[name])
         if test_hits[name]:
             raise CheckFailure(
                 f"{name} にテスト用の画像 (test_batch) が {test_hits[name]} 枚含まれています。テスト用の画像は最後の評価にだけ"
@@ -299,16 +389,17 @@ def check_split(x_train: Any, y_train: Any, x_val: Any, y_val: Any) -> None:
             raise CheckFailure(f"{name}: 学習用ファイルにない画像が {foreign} 枚あります (画像を変更した？) / {foreign} "
                                "images are not images of the training files (were they changed?)")
     want_train, want_val = expected_split_sizes(len(data.x_train))
-    got_train, got_val = len(arrays["x_train"]), len(arrays["x_val"])
+    got_train, got_val = len(keys["x_train"]), len(keys["x_val"])
     if (got_train, got_val) != (want_train, want_val):
         raise CheckFailure(f"学習用 / 検証用の枚数が違います / wrong split sizes: got {got_train} / {got_val}, expected "
                            f"{want_train} / {want_val} (80 % / 20 % of the {len(data.x_train)} training images)")
-    keys = _image_keys(arrays["x_train"]) + _image_keys(arrays["x_val"])
-    if Counter(keys) != data.train_keys:
+    all_keys = keys["x_train"] + keys["x_val"]
+    if Counter(all_keys) != data.train_keys:
         raise CheckFailure("学習用と検証用に同じ画像があります (重複) / the same image is in both the training and the "
                            "validation set (or twice in one): the two must not overlap")
-    labels = np.concatenate([arrays["y_train"].reshape(-1), arrays["y_val"].reshape(-1)])
-    if len(labels) != len(keys) or any(int(y) not in data.train_labels[k] for k, y in zip(keys, labels, strict=True)):
+    labels = np.concatenate([np.asarray(facts["y_train"]).reshape(-1), np.asarray(facts["y_val"]).reshape(-1)])
+    if len(labels) != len(all_keys) or any(int(y) not in data.train_labels[k]
+                                           for k, y in zip(all_keys, labels, strict=True)):
         raise CheckFailure("ラベルが画像と対応していません / labels do not belong to their images (y_train, y_val must be "
                            "reordered together with x_train, x_val)")
 
@@ -363,16 +454,51 @@ def _layout_hint(out: np.ndarray, images: np.ndarray) -> str:
     return ""
 
 
+def _validated(label: str, n: int) -> Callable[[Any], Any]:
+    """In the kernel: preprocess's output, checked as :func:`_as_output` checks it (the student's message names
+    what the kernel got), as a float32 tensor; the grader checks it again."""
+
+    def facts(out: Any) -> Any:
+        _as_output(out, label, n)
+        return out.detach().cpu()
+
+    return facts
+
+
+def _moments(label: str, n: int) -> Callable[[Any], Any]:
+    """In the kernel: preprocess's output reduced to its per-channel sums and sums of squares (2, 3), float64.
+
+    The 5,000 training images the statistics are taken over make 60 MB of outputs: too much for a transcript.
+    """
+
+    def facts(out: Any) -> np.ndarray:
+        values = _as_output(out, label, n)
+        return np.stack([values.sum(axis=(0, 2, 3)), (values ** 2).sum(axis=(0, 2, 3))])
+
+    return facts
+
+
+def _same_as(label: str, n: int) -> Callable[[Any], Any]:
+    """In the kernel: preprocess's output, checked, as its :func:`_fingerprint` (compared by the grader)."""
+
+    def facts(out: Any) -> str:
+        return _fingerprint(_as_output(out, label, n))
+
+    return facts
+
+
+@judged
 def check_preprocess(fn: Callable) -> None:
     """preprocess(images) -> float32 (N, 3, 32, 32): per channel (x / 255 - MEAN) / STD, the same on every call."""
     name = "preprocess"
     data = grader_data()
     probe = data.x_train[:200].copy()
     label = f"{name}(images uint8 {probe.shape})"
-    out1 = _as_output(_call(fn, name, label, probe.copy()), label, len(probe))
+    out1 = _as_output(_call(fn, name, label, probe, facts=_validated(label, len(probe))), label, len(probe))
+    first = _fingerprint(out1)
     # A random transform drawn once per call (a torchvision flip on the whole batch) leaves some calls
     # unchanged: with PREPROCESS_CALLS calls, a flip with p = 0.5 shows in all but 1 of 2 ** PREPROCESS_CALLS runs.
-    if any(not np.array_equal(out1, _as_output(_call(fn, name, label, probe.copy()), label, len(probe)))
+    if any(_call(fn, name, label, probe, facts=_same_as(label, len(probe))) != first
            for _ in range(PREPROCESS_CALLS - 1)):
         raise CheckFailure(
             f"{label}: 同じ画像なのに呼ぶたびに結果が変わります。テスト時の前処理にランダムなデータ拡張 (反転やぼかし) を"
@@ -393,10 +519,10 @@ def check_preprocess(fn: Callable) -> None:
     subset = data.x_train[:5000]
     for start in range(0, len(subset), 1000):
         chunk = subset[start:start + 1000]
-        out = _as_output(_call(fn, name, label, chunk.copy()), label, len(chunk))
-        sums += out.sum(axis=(0, 2, 3))
-        squares += (out ** 2).sum(axis=(0, 2, 3))
-        count += out.shape[0] * 32 * 32
+        moments = np.asarray(_call(fn, name, label, chunk, facts=_moments(label, len(chunk))), dtype=np.float64)
+        sums += moments[0]
+        squares += moments[1]
+        count += len(chunk) * 32 * 32
     mean = sums / count
     std = np.sqrt(np.maximum(squares / count - mean ** 2, 0.0))
     if np.any(np.abs(mean) > NORM_MEAN_TOL) or np.any(np.abs(std - 1) > NORM_STD_TOL):
@@ -419,16 +545,15 @@ def _probe_batch(n: int, seed: int):
     ramp = torch.linspace(-1.0, 1.0, 32)
     rows, cols = torch.meshgrid(ramp, ramp, indexing="ij")
     checker = ((torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2).float() * 2 - 1
-    gen = torch.Generator().manual_seed(seed)
-    scale = 0.5 + torch.rand(n, 1, 1, generator=gen)  # a different amplitude per image
+    scale = 0.5 + torch.rand(n, 1, 1, generator=_generator(seed))  # a different amplitude per image
     x = torch.stack([cols.expand(n, 32, 32) * scale, rows.expand(n, 32, 32) * scale,
                      checker.expand(n, 32, 32) * scale], dim=1)
     return x.contiguous(), (rows, cols, checker)
 
 
-def _augment_output(fn: Callable, name: str, x, label: str):
+def _checked_augment(out: Any, x, label: str):
+    """augment's output as a finite float tensor of the input's shape (float32, on the CPU), or the failure."""
     torch = _torch()
-    out = _call(fn, name, label, x.clone().to(_device()))
     if not isinstance(out, torch.Tensor):
         raise CheckFailure(f"{label}: torch のテンソルを返してください / must return a torch tensor, got "
                            f"{type(out).__name__}")
@@ -437,6 +562,17 @@ def _augment_output(fn: Callable, name: str, x, label: str):
     if not out.is_floating_point() or not bool(torch.isfinite(out).all()):
         raise CheckFailure(f"{label}: 有限の浮動小数点数のテンソルを返してください / must return finite floats")
     return out.detach().float().cpu()
+
+
+def _augment_output(fn: Callable, name: str, x, label: str):
+    """augment(x): the output crosses as data, checked in the kernel (the student's message) and by the grader."""
+    out = _call(fn, name, label, x, facts=lambda out: _checked_augment(out, x, label))
+    return _checked_augment(out, x, label)
+
+
+def _augment_fingerprint(fn: Callable, name: str, x, label: str) -> str:
+    """augment(x) once more, as the :func:`_fingerprint` of its checked output (a second 12 MB output would not fit)."""
+    return _call(fn, name, label, x, facts=lambda out: _fingerprint(_checked_augment(out, x, label)))
 
 
 def _flip_state(out, grids) -> tuple:
@@ -448,6 +584,7 @@ def _flip_state(out, grids) -> tuple:
     return h < 0, v < 0, c
 
 
+@judged
 def check_augment(fn: Callable) -> None:
     """augment(x): each image on its own: left-right flip p=0.5, upside-down flip p=0.1, Gaussian blur p=0.1."""
     torch = _torch()
@@ -501,8 +638,7 @@ def check_augment(fn: Callable) -> None:
                 f"({low}〜{high} が必要) / the fraction of images with {key} is {fractions[key]:.3f}, not about "
                 f"p = {probability[key]} (required {low}-{high})"
             )
-    again = _augment_output(fn, name, x, label)
-    if torch.equal(again, out):
+    if _augment_fingerprint(fn, name, x, label) == _fingerprint(out):
         raise CheckFailure(f"{label}: 呼ぶたびに違う乱数を使ってください / must draw new random decisions on every call")
 
 
@@ -514,8 +650,7 @@ def _coordinate_probe(n: int, seed: int):
     torch = _torch()
     ramp = torch.arange(32, dtype=torch.float32) / 31
     rows, cols = torch.meshgrid(ramp, ramp, indexing="ij")
-    gen = torch.Generator().manual_seed(seed)
-    noise = torch.randn(n, 32, 32, generator=gen)
+    noise = torch.randn(n, 32, 32, generator=_generator(seed))
     return torch.stack([cols.expand(n, 32, 32), rows.expand(n, 32, 32), noise], dim=1).contiguous()
 
 
@@ -561,19 +696,26 @@ def _check_crops(found: list, label: str, padding: int) -> None:
                            f"{sorted(ys)}, columns {sorted(xs)}")
 
 
+def _checked_crop(out: Any, x, label: str):
+    """random_crop's output as a float32 tensor on the CPU of the input's shape, or the failure."""
+    torch = _torch()
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(x.shape):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise CheckFailure(f"{label}: 同じ形 {tuple(x.shape)} のテンソルを返してください / must return a tensor of the "
+                           f"same shape {tuple(x.shape)}, got {shape}")
+    return out.detach().float().cpu()
+
+
+@judged
 def check_random_crop(fn: Callable) -> None:
     """random_crop(x, padding=4): each image padded by `padding` and cropped back to 32x32 at its own random offset."""
-    torch = _torch()
     name = "random_crop"
     for padding in (CROP_PADDING, 2):
         x = _coordinate_probe(CROP_PROBES, seed=503 + padding)
         label = f"{name}(x float32 ({CROP_PROBES}, 3, 32, 32), padding={padding})"
-        out = _call(fn, name, label, x.clone().to(_device()), padding=padding)
-        if not isinstance(out, torch.Tensor) or tuple(out.shape) != tuple(x.shape):
-            shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise CheckFailure(f"{label}: 同じ形 {tuple(x.shape)} のテンソルを返してください / must return a tensor of the "
-                               f"same shape {tuple(x.shape)}, got {shape}")
-        out = out.detach().float().cpu()
+        # the output crosses as data, checked in the kernel (the student's message) and again by the grader
+        out = _checked_crop(_call(fn, name, label, x, padding=padding, facts=partial(_checked_crop, x=x, label=label)),
+                            x, label)
         found = _crop_matches(x, out, padding, flips=(False,))
         if any(f is None for f in found) and all(f is not None for f in _crop_matches(x, out, padding, (False, True))):
             raise CheckFailure(f"{label}: random_crop では反転しないでください (反転は augment で) / random_crop only crops: "
@@ -581,6 +723,7 @@ def check_random_crop(fn: Callable) -> None:
         _check_crops(found, label, padding)
 
 
+@judged
 def check_augment_hard(fn: Callable) -> None:
     """augment(x) of the hard notebook: random_crop with padding 4, then a left-right flip with p=0.5 per image."""
     name = "augment"
@@ -602,13 +745,34 @@ def check_augment_hard(fn: Callable) -> None:
 # ------------------------------------------------------------------------ models
 
 
-def _instantiate(cls: Any, name: str, label: str, **kwargs: Any):
+def _instantiate(cls: Any, name: str, label: str, held: dict, **kwargs: Any) -> dict:
+    """``cls(**kwargs)`` in the kernel, kept in ``held`` for the check's later observations; its layer counts cross.
+
+    ``held`` stays empty in the grader's replay, whose observations are not run.
+    """
+
+    def facts(model: Any) -> dict:
+        torch = _torch()
+        if not isinstance(model, torch.nn.Module):
+            raise CheckFailure(f"{label}: nn.Module を継承したクラスにしてください / must be a subclass of nn.Module, got "
+                               f"{type(model).__name__}")
+        held["model"] = model
+        return {"convs": len(_layers(model, torch.nn.Conv2d)), "norms": len(_layers(model, torch.nn.BatchNorm2d))}
+
+    return _call(cls, name, label, facts=facts, **kwargs)
+
+
+def _plain(value: Any) -> Any:
+    """A student's tensors as transcript data: detached, on the CPU, bfloat16 (which NumPy lacks) as float32."""
     torch = _torch()
-    model = _call(cls, name, label, **kwargs)
-    if not isinstance(model, torch.nn.Module):
-        raise CheckFailure(f"{label}: nn.Module を継承したクラスにしてください / must be a subclass of nn.Module, got "
-                           f"{type(model).__name__}")
-    return model
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+        return value.float() if value.dtype == torch.bfloat16 else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _forward(model: Any, x, label: str):
@@ -620,13 +784,19 @@ def _forward(model: Any, x, label: str):
     return out
 
 
-def _check_classifier(model: Any, label: str) -> None:
+def _eval_output(held: dict, x, label: str):
+    """In the kernel: the held model's output on the grader's ``x`` in eval mode, as data."""
+    model = held["model"]
+    model.eval()
+    return _plain(_forward(model, x, label))
+
+
+def _check_classifier(held: dict, label: str) -> None:
     """(N, 3, 32, 32) -> (N, 10) logits, each image on its own (in eval mode), not probabilities."""
     torch = _torch()
-    model.eval()
-    gen = torch.Generator().manual_seed(505)
-    x = torch.randn(6, 3, 32, 32, generator=gen)
-    out = _forward(model, x, f"{label}(x of shape (6, 3, 32, 32))")
+    x = torch.randn(6, 3, 32, 32, generator=_generator(505))
+    call = f"{label}(x of shape (6, 3, 32, 32))"
+    out = torch.as_tensor(observe(call, lambda: _eval_output(held, x, call), x))
     if tuple(out.shape) != (6, NUM_CLASSES):
         raise CheckFailure(f"{label}(x of shape (6, 3, 32, 32)): 出力の形が違います / wrong output shape: expected (6, 10) "
                            f"(one score per class), got {tuple(out.shape)}")
@@ -636,7 +806,8 @@ def _check_classifier(model: Any, label: str) -> None:
         raise CheckFailure(f"{label}: 出力が確率 (softmax の後) になっています。forward は softmax の前の値 (ロジット) を返して"
                            "ください: nn.CrossEntropyLoss が中で softmax を計算します / the output is probabilities (after "
                            "softmax): return the scores before softmax (logits); nn.CrossEntropyLoss applies softmax itself")
-    alone = _forward(model, x[2:3], f"{label}(x[2:3])")
+    one = x[2:3]
+    alone = torch.as_tensor(observe(f"{label}(x[2:3])", lambda: _eval_output(held, one, f"{label}(x[2:3])"), one))
     if not torch.allclose(out[2:3], alone, rtol=1e-4, atol=1e-5):
         raise CheckFailure(f"{label}: 評価モード (model.eval()) で、1 枚の画像の出力がバッチのほかの画像に影響されています / in "
                            "eval mode, one image's output depends on the other images of the batch")
@@ -646,22 +817,28 @@ def _parameter_count(model: Any) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def _held_parameter_count(held: dict, label: str) -> int:
+    """The number of parameters of the model the kernel holds, observed as data."""
+    return int(observe(f"{label}: number of parameters", lambda: _parameter_count(held["model"])))
+
+
 def _layers(model: Any, kind: Any) -> list:
     return [m for m in model.modules() if isinstance(m, kind)]
 
 
+@judged
 def check_net(cls: Any) -> None:
     """Net(): the normal notebook's CNN: conv 3-32, 32-64, 64-128 (each ReLU, 2x2 max pool), FC 2048-256-10."""
-    torch = _torch()
     name = "Net"
-    model = _instantiate(cls, name, f"{name}()")
-    convs = _layers(model, torch.nn.Conv2d)
-    if len(convs) < 3:
-        raise CheckFailure(f"{name}(): 畳み込み層 (nn.Conv2d) が {len(convs)} 個しかありません (3 個必要) / the network has "
-                           f"{len(convs)} convolution layers (nn.Conv2d), the exercise asks for 3: a network without "
+    held: dict = {}  # the student's network, in the kernel only
+    layers = _instantiate(cls, name, f"{name}()", held)
+    convs = int(layers["convs"])
+    if convs < 3:
+        raise CheckFailure(f"{name}(): 畳み込み層 (nn.Conv2d) が {convs} 個しかありません (3 個必要) / the network has "
+                           f"{convs} convolution layers (nn.Conv2d), the exercise asks for 3: a network without "
                            "convolutions cannot learn shapes wherever they are in the image")
-    _check_classifier(model, f"{name}()")
-    count = _parameter_count(model)
+    _check_classifier(held, f"{name}()")
+    count = _held_parameter_count(held, f"{name}()")
     if count != NET_PARAMETERS:
         raise CheckFailure(f"{name}(): パラメータの数が違います / wrong number of parameters: expected {NET_PARAMETERS:,} "
                            f"(the table of the exercise), got {count:,}")
@@ -690,33 +867,54 @@ def reference_resnet9(width: int = 64, num_classes: int = NUM_CLASSES):
     )
 
 
+def resnet9_parameters(width: int = 64, num_classes: int = NUM_CLASSES) -> int:
+    """The parameter count of :func:`reference_resnet9`, by arithmetic: the grader's replay builds no model."""
+
+    def conv_bn(c_in: int, c_out: int) -> int:
+        return 9 * c_in * c_out + 2 * c_out  # 3x3 kernel without bias; BatchNorm's scale and shift
+
+    w = width
+    return (conv_bn(3, w) + conv_bn(w, 2 * w) + 2 * conv_bn(2 * w, 2 * w) + conv_bn(2 * w, 4 * w)
+            + conv_bn(4 * w, 8 * w) + 2 * conv_bn(8 * w, 8 * w) + 8 * w * num_classes + num_classes)
+
+
+def _residual_output(held: dict, x, label: str):
+    """In the kernel: the held ResNet's output on ``x`` after zeroing its residual blocks' convolutions (eval mode).
+
+    The residual blocks' convolutions are the ones with as many output channels as input channels. With their
+    weights 0 (and BatchNorm as initialised), each block's branch gives 0: x + 0 passes the input on, while a
+    block without the skip connection gives 0 and the network's output no longer depends on the image.
+    """
+    torch = _torch()
+    model = held["model"]
+    with torch.no_grad():
+        for conv in _layers(model, torch.nn.Conv2d):
+            if conv.in_channels == conv.out_channels:
+                conv.weight.zero_()
+    return _eval_output(held, x, label)
+
+
+@judged
 def check_resnet9(cls: Any) -> None:
     """ResNet9(width): 8 conv + BatchNorm + ReLU blocks, two residual blocks (x + body(x)), global max pool, linear."""
     torch = _torch()
     name = "ResNet9"
     label = f"{name}(width={RESNET_CHECK_WIDTH})"
-    model = _instantiate(cls, name, label, width=RESNET_CHECK_WIDTH)
-    convs = _layers(model, torch.nn.Conv2d)
-    norms = _layers(model, torch.nn.BatchNorm2d)
-    if len(convs) != 8 or len(norms) != 8:
+    held: dict = {}  # the student's network, in the kernel only
+    layers = _instantiate(cls, name, label, held, width=RESNET_CHECK_WIDTH)
+    convs, norms = int(layers["convs"]), int(layers["norms"])
+    if convs != 8 or norms != 8:
         raise CheckFailure(f"{label}: 畳み込み層と BatchNorm2d を 8 個ずつ使います / the network has 8 convolution layers, "
-                           f"each followed by a BatchNorm2d: got {len(convs)} nn.Conv2d and {len(norms)} nn.BatchNorm2d")
-    _check_classifier(model, label)
-    want = _parameter_count(reference_resnet9(RESNET_CHECK_WIDTH))
-    count = _parameter_count(model)
+                           f"each followed by a BatchNorm2d: got {convs} nn.Conv2d and {norms} nn.BatchNorm2d")
+    _check_classifier(held, label)
+    want = resnet9_parameters(RESNET_CHECK_WIDTH)
+    count = _held_parameter_count(held, label)
     if count != want:
         raise CheckFailure(f"{label}: パラメータの数が違います / wrong number of parameters: expected {want:,}, got "
                            f"{count:,} (channels w, 2w, 4w, 8w as in the table; conv layers without bias)")
-    # The residual blocks' convolutions are the ones with as many output channels as input channels. With their
-    # weights 0 (and BatchNorm as initialised), each block's branch gives 0: x + 0 passes the input on, while a
-    # block without the skip connection gives 0 and the network's output no longer depends on the image.
-    with torch.no_grad():
-        for conv in convs:
-            if conv.in_channels == conv.out_channels:
-                conv.weight.zero_()
-    model.eval()
-    gen = torch.Generator().manual_seed(509)
-    out = _forward(model, torch.randn(2, 3, 32, 32, generator=gen), f"{label}(x of shape (2, 3, 32, 32))")
+    x = torch.randn(2, 3, 32, 32, generator=_generator(509))
+    call = f"{label}(x of shape (2, 3, 32, 32))"
+    out = torch.as_tensor(observe(f"{call}, residual convolutions zeroed", lambda: _residual_output(held, x, call), x))
     if torch.allclose(out[0], out[1], rtol=1e-5, atol=1e-6):
         raise CheckFailure(f"{label}: 残差ブロックが入力を足していません / the residual blocks do not add their input: "
                            "Residual.forward must return x + self.body(x) (the skip connection), not only the body's "
@@ -730,7 +928,7 @@ def _grader_model(seed: int, classes: int = NUM_CLASSES, batchnorm: bool = False
     """The grader's small CNN for the evaluate / train_model checks (seeded weights, Dropout or BatchNorm inside)."""
     torch = _torch()
     nn = torch.nn
-    torch.manual_seed(seed)
+    torch.manual_seed(_seed(seed))
     norm = nn.BatchNorm2d(8) if batchnorm else nn.Identity()
     return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), norm, nn.ReLU(), nn.AdaptiveAvgPool2d(4), nn.Flatten(),
                          nn.Dropout(0.5), nn.Linear(128, classes))
@@ -744,14 +942,33 @@ def _scalar(value: Any, name: str, label: str) -> float:
                            f"{type(value).__name__}") from None
 
 
-def _reference_eval(model: Any, x, y) -> tuple[float, float]:
+def _logits(model: Any, x):
+    """In the kernel: the grader's model's scores of ``x`` in eval mode, as float32 on the CPU."""
     torch = _torch()
     model.eval()
     with torch.no_grad():
-        logits = model(x).float()
-        loss = torch.nn.functional.cross_entropy(logits, y).item()
-        acc = (logits.argmax(dim=1) == y).float().mean().item()
+        return model(x).float().cpu()
+
+
+def _loss_and_accuracy(logits: Any, y: Any) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of scores against labels: the grader's own evaluation of its model's scores."""
+    torch = _torch()
+    logits, y = torch.as_tensor(logits).float(), torch.as_tensor(y)
+    loss = torch.nn.functional.cross_entropy(logits, y).item()
+    acc = (logits.argmax(dim=1) == y).float().mean().item()
     return loss, acc
+
+
+def _parameters(model: Any) -> list:
+    """In the kernel: copies of a model's parameters, as data."""
+    return [p.detach().cpu().clone() for p in model.parameters()]
+
+
+def _unchanged(before: Sequence, after: Sequence) -> bool:
+    """Whether the parameters recorded after a student's call are those recorded before it."""
+    torch = _torch()
+    return len(before) == len(after) and all(torch.equal(torch.as_tensor(a), torch.as_tensor(b))
+                                             for a, b in zip(before, after, strict=True))
 
 
 class _ForwardLog:
@@ -792,52 +1009,79 @@ class _StaleGradients:
         self.handle.remove()
 
 
-def check_evaluate(fn: Callable) -> None:
-    """evaluate(model, x, y, batch_size): mean cross-entropy over all images and accuracy, in eval mode, in mini-batches."""
+def _probe_scores(held: dict, seed: int, pool):
+    """In the kernel: the grader's model for the evaluate check (kept in ``held``) and its scores of the probe pool.
+
+    The model exists only in the kernel (the grader's replay builds none), so its scores are observed there;
+    the grader picks the images and labels from them, and computes the expected loss and accuracy itself.
+    """
     torch = _torch()
-    name = "evaluate"
     dev = _device()
-    gen = torch.Generator().manual_seed(506)
-    pool = torch.randn(EVAL_POOL, 3, 32, 32, generator=gen).to(dev)
-    model = _grader_model(506).to(dev)
+    model = _grader_model(seed).to(dev)
     with torch.no_grad():
         model[-1].weight.mul_(EVAL_LOGIT_SCALE)
-        model.eval()
-        scores = model(pool).float()
-    # 250 images: first 192 (three batches of 64) that the model clearly classifies, labelled with its class (loss
-    # about 0), then 58 labelled with the model's least likely class (loss of several units). The mean over the
-    # images and the mean of the 4 batches' means differ by about 7 %; and as no label is one of two nearly tied
-    # scores, float16 on a GPU gives every image the same answer.
-    top = scores.topk(2, dim=1).values
-    clear = top[:, 0] - top[:, 1] > EVAL_MARGIN
-    chosen = torch.argsort((~clear).to(torch.int8), stable=True)[:250]  # the clear ones first, in pool order
-    if int(clear.sum()) < 192:
-        raise RuntimeError("check_evaluate: the grader's probe has too few clearly classified images")
-    x, scores = pool[chosen], scores[chosen]
-    y = torch.where(torch.arange(250, device=dev) < 192, scores.argmax(dim=1), scores.argmin(dim=1))
-    want_loss, want_acc = _reference_eval(model, x, y)
+    held["model"] = model
+    return _logits(model, pool.to(dev))
+
+
+def _evaluate_facts(fn: Callable, name: str, label: str, model: Any, x, y) -> dict:
+    """In the kernel: the student's evaluate on the grader's model; its (loss, accuracy), the model's parameters
+    before and after, and every forward call (training mode, batch size, gradients enabled)."""
+    dev = _device()
     model.train()
-    before = [p.detach().clone() for p in model.parameters()]
-    label = f"{name}(model, x (250, 3, 32, 32), y (250,), batch_size=64)"
+    before = _parameters(model)
     log = _ForwardLog(model)
     try:
-        got = _call(fn, name, label, model, x.clone(), y.clone(), batch_size=64)
+        got = _run(fn, name, label, model, x.to(dev).clone(), y.to(dev).clone(), batch_size=64)
     finally:
         log.close()
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         raise CheckFailure(f"{label}: (loss, accuracy) の 2 つを return してください / must return (loss, accuracy), got "
                            f"{type(got).__name__}")
-    loss, acc = _scalar(got[0], "loss", label), _scalar(got[1], "accuracy", label)
-    if any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters(), strict=True)):
+    return {"loss": _scalar(got[0], "loss", label), "accuracy": _scalar(got[1], "accuracy", label),
+            "before": before, "after": _parameters(model), "forward": log.calls}
+
+
+@judged
+def check_evaluate(fn: Callable) -> None:
+    """evaluate(model, x, y, batch_size): mean cross-entropy over all images and accuracy, in eval mode, in mini-batches."""
+    torch = _torch()
+    name = "evaluate"
+    held: dict = {}  # the grader's model, in the kernel only
+    # 250 images: first 192 (three batches of 64) that the model clearly classifies, labelled with its class (loss
+    # about 0), then 58 labelled with the model's least likely class (loss of several units). The mean over the
+    # images and the mean of the 4 batches' means differ by about 7 %; and as no label is one of two nearly tied
+    # scores, float16 on a GPU gives every image the same answer. About 3 in 10 random models classify too few
+    # of the pool clearly: then the next seed's model and pool (the kernel and the grader take the same turns).
+    for attempt in range(EVAL_ATTEMPTS):
+        seed = 506 + 1000 * attempt
+        pool = torch.randn(EVAL_POOL, 3, 32, 32, generator=_generator(seed))
+        scores = torch.as_tensor(observe(f"the grader's model {attempt}: scores of its probe images",
+                                         partial(_probe_scores, held, seed, pool), pool)).float()
+        top = scores.topk(2, dim=1).values
+        clear = top[:, 0] - top[:, 1] > EVAL_MARGIN
+        if int(clear.sum()) >= 192:
+            break
+    else:
+        raise RuntimeError("check_evaluate: the grader's probes have too few clearly classified images")
+    chosen = torch.argsort((~clear).to(torch.int8), stable=True)[:250]  # the clear ones first, in pool order
+    x, scores = pool[chosen], scores[chosen]
+    y = torch.where(torch.arange(250) < 192, scores.argmax(dim=1), scores.argmin(dim=1))
+    want_loss, want_acc = _loss_and_accuracy(scores, y)
+    label = f"{name}(model, x (250, 3, 32, 32), y (250,), batch_size=64)"
+    facts = observe(label, lambda: _evaluate_facts(fn, name, label, held["model"], x, y), x, y)
+    loss, acc = _scalar(facts["loss"], "loss", label), _scalar(facts["accuracy"], "accuracy", label)
+    if not _unchanged(facts["before"], facts["after"]):
         raise CheckFailure(f"{label}: 評価でモデルのパラメータが変わりました / evaluating changed the model's parameters")
-    sizes = [n for _, n, _ in log.calls]
+    calls = [tuple(c) for c in facts["forward"]]
+    sizes = [int(n) for _, n, _ in calls]
     if sum(sizes) != 250 or max(sizes, default=0) > 64:
         raise CheckFailure(f"{label}: batch_size 枚ずつ、すべての画像を 1 回ずつモデルに通してください / pass every image "
                            f"through the model once, at most batch_size at a time: got batches of {sizes}")
-    if any(grad for _, _, grad in log.calls):
+    if any(grad for _, _, grad in calls):
         raise CheckFailure(f"{label}: 評価は with torch.no_grad(): の中で計算してください (勾配を記録しない) / evaluate "
                            "inside `with torch.no_grad():` (no gradients are needed)")
-    if any(training for training, _, _ in log.calls):
+    if any(training for training, _, _ in calls):
         raise CheckFailure(f"{label}: model.eval() で評価モードにしてから計算してください (Dropout が効いたまま) / call "
                            "model.eval() before evaluating (Dropout was still active)")
     if not math.isclose(loss, want_loss, rel_tol=EVAL_LOSS_RTOL):
@@ -858,7 +1102,7 @@ def _toy_problem(seed: int):
     Flips, crops and blur keep the class (the student's augment runs on these images).
     """
     torch = _torch()
-    gen = torch.Generator().manual_seed(seed)
+    gen = _generator(seed)
     n = TRAIN_CHECK["n"] + TRAIN_CHECK["n_val"]
     y = torch.randperm(n, generator=gen) % 4
     x = torch.randn(n, 3, 32, 32, generator=gen) * 0.5
@@ -892,38 +1136,57 @@ def _check_history(history: Any, label: str, epochs: int, keys: Sequence[str]) -
     return values
 
 
-def _run_training(fn: Callable, name: str, hard: bool) -> tuple:
-    """Train the grader's model with the student's train_model on the toy problem; everything the checks need."""
-    torch = _torch()
+def _training_facts(fn: Callable, name: str, label: str, hard: bool, problem: tuple, rate: dict,
+                    keys: Sequence[str]) -> dict:
+    """In the kernel: the grader's model trained by the student's train_model on the toy problem, and what was seen.
+
+    The history (checked, as numbers), the parameters before and after, the learning rate of every optimizer
+    step, how many backward passes found old gradients, every forward call (training mode, batch size,
+    gradients enabled), and the model's validation scores before and after (the grader computes the losses).
+    """
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
     dev = _device()
-    x_tr, y_tr, x_va, y_va = (t.to(dev) for t in _toy_problem(507))
+    x_tr, y_tr, x_va, y_va = (t.to(dev) for t in problem)
     model = _grader_model(507, classes=4, batchnorm=hard).to(dev)
-    before_loss, _ = _reference_eval(model, x_va, y_va)
-    before = [p.detach().clone() for p in model.parameters()]
+    val_before = _logits(model, x_va)
+    before = _parameters(model)
     epochs, batch_size = TRAIN_CHECK["epochs"], TRAIN_CHECK["batch_size"]
-    rate = {"max_lr": 0.05} if hard else {"lr": 3e-3}
-    label = (f"{name}(model, x_train (320, 3, 32, 32), y_train, x_val (80, ...), y_val, epochs={epochs}, "
-             f"batch_size={batch_size}, {', '.join(f'{k}={v}' for k, v in rate.items())})")
     steps: list[float] = []
     stale = _StaleGradients(list(model.parameters())[-2])  # the last layer's weight: every backward reaches it
     hook = register_optimizer_step_post_hook(
         lambda optimizer, args, kwargs: (steps.append(float(optimizer.param_groups[0]["lr"])), stale.stepped()))
     log = _ForwardLog(model)
     try:
-        history = _call(fn, name, label, model, x_tr.clone(), y_tr.clone(), x_va.clone(), y_va.clone(),
-                        epochs=epochs, batch_size=batch_size, **rate)
+        history = _run(fn, name, label, model, x_tr.clone(), y_tr.clone(), x_va.clone(), y_va.clone(),
+                       epochs=epochs, batch_size=batch_size, **rate)
     finally:
         hook.remove()
         log.close()
         stale.close()
+    return {"history": _check_history(history, label, epochs, keys), "before": before, "after": _parameters(model),
+            "steps": steps, "stale": stale.count, "forward": log.calls, "val_before": val_before,
+            "val_after": _logits(model, x_va)}
+
+
+def _run_training(fn: Callable, name: str, hard: bool) -> tuple:
+    """Train the grader's model with the student's train_model on the toy problem (in the kernel); judge what was seen."""
+    problem = _toy_problem(507)
+    x_tr, y_tr, x_va, y_va = problem
+    epochs, batch_size = TRAIN_CHECK["epochs"], TRAIN_CHECK["batch_size"]
+    rate = {"max_lr": 0.05} if hard else {"lr": 3e-3}
+    label = (f"{name}(model, x_train (320, 3, 32, 32), y_train, x_val (80, ...), y_val, epochs={epochs}, "
+             f"batch_size={batch_size}, {', '.join(f'{k}={v}' for k, v in rate.items())})")
     keys = ["loss", "acc", "val_loss", "val_acc"] + (["lr"] if hard else [])
-    values = _check_history(history, label, epochs, keys)
-    if all(torch.equal(a, b.detach()) for a, b in zip(before, model.parameters(), strict=True)):
+    facts = observe(label, lambda: _training_facts(fn, name, label, hard, problem, rate, keys), *problem)
+    values = _check_history(facts["history"], label, epochs, keys)
+    if _unchanged(facts["before"], facts["after"]):
         raise CheckFailure(f"{label}: 渡したモデルのパラメータが変わっていません (optimizer.step() を呼んでいますか？関数の中で"
                            "新しいモデルを作っていませんか？) / the parameters of the model passed in did not change (is "
                            "optimizer.step() called? is a new model created inside the function?)")
+    steps = [float(lr) for lr in facts["steps"]]
+    stale = int(facts["stale"])
+    calls = [tuple(c) for c in facts["forward"]]
     n_train, n_val = len(x_tr), len(x_va)
     per_epoch = math.ceil(n_train / batch_size)
     if len(steps) != epochs * per_epoch:
@@ -931,15 +1194,15 @@ def _run_training(fn: Callable, name: str, hard: bool) -> tuple:
             f"{label}: パラメータの更新回数が違います / wrong number of updates: expected {epochs * per_epoch} "
             f"({per_epoch} mini-batches of at most {batch_size} per epoch, one optimizer.step() each), got {len(steps)}"
         )
-    if stale.count:
+    if stale:
         raise CheckFailure(
             f"{label}: 前のミニバッチの勾配が残ったまま backward しています: ミニバッチごとに optimizer.zero_grad() を呼んで"
-            f"ください / the gradients of earlier mini-batches were not reset before backward ({stale.count} of "
+            f"ください / the gradients of earlier mini-batches were not reset before backward ({stale} of "
             f"{len(steps) - 1} updates): call optimizer.zero_grad() for every mini-batch, or the gradients of all "
             "earlier mini-batches add up"
         )
     # forward calls in training mode without gradients: the validation images, evaluated without model.eval()
-    unmarked = sum(n for training, n, grad in log.calls if training and not grad)
+    unmarked = sum(n for training, n, grad in calls if training and not grad)
     if unmarked == epochs * n_val:
         raise CheckFailure(
             f"{label}: 検証用データが学習モードのままモデルに通されています (evaluate で model.eval() を呼んでいますか？) / the "
@@ -947,17 +1210,18 @@ def _run_training(fn: Callable, name: str, hard: bool) -> tuple:
             "model.eval(): evaluate must call model.eval() (Dropout off, BatchNorm with its running statistics; "
             "in training mode BatchNorm also learns the validation images' statistics)"
         )
-    train_sizes = [n for training, n, _ in log.calls if training]
+    train_sizes = [n for training, n, _ in calls if training]
     if sum(train_sizes) != epochs * n_train or max(train_sizes, default=0) > batch_size:
         raise CheckFailure(f"{label}: 各エポックで学習用の画像を 1 回ずつ、batch_size 枚ずつ使ってください / every epoch must "
                            f"use each training image once, in mini-batches of at most {batch_size}: the model saw "
                            f"{sum(train_sizes)} training images in {len(train_sizes)} batches over {epochs} epochs")
-    eval_sizes = sum(n for training, n, _ in log.calls if not training)
+    eval_sizes = sum(n for training, n, _ in calls if not training)
     if eval_sizes < epochs * n_val:
         raise CheckFailure(f"{label}: 各エポックの後に検証用データを評価モードで評価してください (evaluate) / after every epoch, "
                            f"evaluate on the validation set in eval mode (evaluate): the model saw {eval_sizes} images "
                            f"in eval mode, expected at least {epochs * n_val}")
-    after_loss, after_acc = _reference_eval(model, x_va, y_va)
+    before_loss, _ = _loss_and_accuracy(facts["val_before"], y_va)
+    after_loss, after_acc = _loss_and_accuracy(facts["val_after"], y_va)
     return label, values, steps, (before_loss, after_loss, after_acc)
 
 
@@ -976,6 +1240,7 @@ def _check_learning(label: str, values: dict, measured: tuple) -> None:
                            "validation accuracy: evaluate (model.eval()) after each epoch's training")
 
 
+@judged
 def check_train_model(fn: Callable) -> None:
     """train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size, lr): shuffled mini-batches with Adam.
 
@@ -986,6 +1251,7 @@ def check_train_model(fn: Callable) -> None:
     _check_learning(label, values, measured)
 
 
+@judged
 def check_train_model_hard(fn: Callable) -> None:
     """train_model of the hard notebook: as the normal one, with a one-cycle learning-rate schedule stepped per batch."""
     label, values, steps, measured = _run_training(fn, "train_model", hard=True)
@@ -1003,10 +1269,9 @@ def check_train_model_hard(fn: Callable) -> None:
 # ------------------------------------------------------------------ the trained model
 
 
-def measure_test_accuracy(model: Any, preprocess: Callable) -> float:
-    """Accuracy of ``model`` on the grader's test images, each batch through the student's ``preprocess``."""
+def _predict_test(model: Any, preprocess: Callable, x_test: np.ndarray) -> np.ndarray:
+    """In the kernel: the class ``model`` gives each test image, 500 at a time through the student's ``preprocess``."""
     torch = _torch()
-    data = grader_data()
     if not isinstance(model, torch.nn.Module):
         raise CheckFailure(f"model: 学習したモデル (nn.Module) ではありません / not a trained model: got "
                            f"{type(model).__name__}")
@@ -1015,19 +1280,51 @@ def measure_test_accuracy(model: Any, preprocess: Callable) -> float:
     except StopIteration:
         raise CheckFailure("model: パラメータがありません / the model has no parameters") from None
     model.eval()
-    correct = 0
-    for start in range(0, len(data.x_test), 500):
-        images = data.x_test[start:start + 500]
+    predicted = []
+    for start in range(0, len(x_test), 500):
+        images = x_test[start:start + 500]
         label = f"preprocess(x_test[{start}:{start + len(images)}])"
-        x = _call(preprocess, "preprocess", label, images.copy())
+        x = _run(preprocess, "preprocess", label, images.copy())
         if not isinstance(x, torch.Tensor):
             raise CheckFailure(f"{label}: torch のテンソルを返してください / must return a torch tensor")
         logits = _forward(model, x.to(dev), f"model({label})")
         if tuple(logits.shape) != (len(images), NUM_CLASSES):
             raise CheckFailure(f"model({label}): 出力の形が違います / wrong output shape: expected ({len(images)}, 10), got "
                                f"{tuple(logits.shape)}")
-        correct += int((logits.argmax(dim=1).cpu().numpy() == data.y_test[start:start + 500]).sum())
-    return correct / len(data.x_test)
+        predicted.append(logits.argmax(dim=1).cpu().numpy().astype(np.int64))
+    return np.concatenate(predicted) if predicted else np.zeros(0, dtype=np.int64)
+
+
+def measure_test_accuracy(model: Any, preprocess: Callable) -> float:
+    """Accuracy of ``model`` on the grader's test images, each batch through the student's ``preprocess``.
+
+    The kernel sends the predicted classes; the grader counts them against the test labels it loaded itself.
+    """
+    data = grader_data()
+    predicted = np.asarray(observe("model(preprocess(x_test)).argmax(1): the classes of the grader's test images",
+                                   lambda: _predict_test(model, preprocess, data.x_test), data.x_test))
+    if predicted.shape != data.y_test.shape:
+        raise CheckFailure(f"記録が壊れています / malformed record: {predicted.shape} predictions for "
+                           f"{len(data.y_test)} test images")
+    return int((predicted == data.y_test).sum()) / len(data.x_test)
+
+
+def _test_images_in(images: Any, name: str, data: GraderData) -> int:
+    """How many of the grader's test images the notebook's ``images`` hold (the digests cross from the kernel)."""
+
+    def digests() -> np.ndarray | None:
+        array = _numpy(images, name)
+        if array.ndim == 4 and array.shape[1:] == (32, 32, 3):
+            return _keys_as_data(_image_keys(array.astype(np.uint8, copy=False)))
+        return None
+
+    keys = observe(f"{name}: image digests", digests)
+    return 0 if keys is None else sum(k in data.test_only for k in _keys_from_data(keys, name))
+
+
+def _train_seconds(train_seconds: Any) -> tuple[float, str]:
+    """In the kernel: the notebook's training time as a number, and the device it trained on."""
+    return _scalar(train_seconds, "train_seconds", "train_seconds"), _device()
 
 
 def _check_trained(notebook: str, model: Any, preprocess: Callable, train_seconds: Any, x_train: Any,
@@ -1035,17 +1332,16 @@ def _check_trained(notebook: str, model: Any, preprocess: Callable, train_second
     data = grader_data()
     bar = THRESHOLDS[(data.profile, notebook)]
     for name, images in (("x_train", x_train), ("x_val", x_val)):
-        array = _numpy(images, name)
-        if array.ndim == 4 and array.shape[1:] == (32, 32, 3):
-            hits = sum(k in data.test_only for k in _image_keys(array.astype(np.uint8, copy=False)))
-            if hits:
-                raise CheckFailure(
-                    f"{name} にテスト用の画像が {hits} 枚あります。テスト用の画像で学習・検証したモデルの正解率は評価に使え"
-                    f"ません / {name} holds {hits} test images: the accuracy of a model trained or validated on the "
-                    "test images says nothing about new images, so it is not graded"
-                )
+        hits = _test_images_in(images, name, data)
+        if hits:
+            raise CheckFailure(
+                f"{name} にテスト用の画像が {hits} 枚あります。テスト用の画像で学習・検証したモデルの正解率は評価に使え"
+                f"ません / {name} holds {hits} test images: the accuracy of a model trained or validated on the "
+                "test images says nothing about new images, so it is not graded"
+            )
     accuracy = measure_test_accuracy(model, preprocess)
-    seconds = _scalar(train_seconds, "train_seconds", "train_seconds")
+    seconds, device = observe("train_seconds, device", lambda: _train_seconds(train_seconds))
+    seconds = float(seconds)
     where = "CIFAR-10" if data.profile == REAL else "the offline stand-in (not CIFAR-10)"
     report_metric("test_accuracy", accuracy, threshold=bar.min_accuracy)
     report_metric("train_seconds", seconds, threshold=bar.max_train_seconds, higher_is_better=False, unit="s")
@@ -1058,14 +1354,16 @@ def _check_trained(notebook: str, model: Any, preprocess: Callable, train_second
         )
     if seconds > bar.max_train_seconds:
         raise CheckFailure(f"学習時間が長すぎます / training took too long: {seconds:.1f} s > {bar.max_train_seconds:g} s "
-                           f"(device: {_device()})")
+                           f"(device: {device})")
 
 
+@judged
 def check_test_accuracy(model: Any, preprocess: Callable, train_seconds: Any, x_train: Any, x_val: Any) -> None:
     """The normal notebook's trained model on the grader's test images: accuracy and training time within THRESHOLDS."""
     _check_trained(NORMAL, model, preprocess, train_seconds, x_train, x_val)
 
 
+@judged
 def check_test_accuracy_hard(model: Any, preprocess: Callable, train_seconds: Any, x_train: Any, x_val: Any) -> None:
     """The hard notebook's trained model on the grader's test images: accuracy and training time within THRESHOLDS."""
     _check_trained(HARD, model, preprocess, train_seconds, x_train, x_val)
@@ -1082,7 +1380,7 @@ def ref_confusion_matrix(y_true, y_pred, num_classes: int = NUM_CLASSES) -> np.n
 
 
 def confusion_cases() -> list[Case]:
-    rng = np.random.default_rng(508)
+    rng = case_rng(508)
     y = rng.integers(0, 10, 300)
     noisy = np.where(rng.random(300) < 0.3, rng.integers(0, 10, 300), y)
     return [
@@ -1094,6 +1392,7 @@ def confusion_cases() -> list[Case]:
     ]
 
 
+@judged
 def check_confusion_matrix(fn: Callable) -> None:
     check_function(fn, confusion_cases(), ref_confusion_matrix, rtol=0, atol=0, name="confusion_matrix",
                    check_dtype=True, forbidden=FORBIDDEN_CONFUSION)
