@@ -230,8 +230,6 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
         console.print("[red]error:[/] -k must be at least 1")
         return 2
     try:
-        if args.processes < 32:  # a kernel alone has a dozen threads
-            raise ValueError(f"--processes must be at least 32, not {args.processes}")
         options = GradeOptions(jobs=args.jobs, gpus=_gpu_list(args.gpus), per_gpu=args.per_gpu)
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
