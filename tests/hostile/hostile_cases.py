@@ -1,4 +1,4 @@
-"""The hostile-submission corpus (a first part of issue 7): broken files and tampering, built from lab 03's
+"""The hostile-submission corpus (issue 7): broken files, tampering and resource abuse, built from lab 03's
 honest answer key and its untouched release.
 
 Each case is one student folder holding ``03_n.ipynb`` (the naming cases put the honest answers in a
