@@ -205,6 +205,37 @@ def allclose_replaced() -> bytes:
     ))
 
 
+def torch_allclose_and_builtins_replaced() -> bytes:
+    """Zeros everywhere, and torch.allclose, torch.testing and the builtins a check might compare with replaced."""
+    return _dump(_faked(
+        "import builtins, torch\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "torch.testing.assert_close = lambda *a, **k: None\n"
+        "builtins.all = lambda *a, **k: True\n"
+        "builtins.any = lambda *a, **k: False\n"
+    ))
+
+
+def excepthook_replaced() -> bytes:
+    """Zeros everywhere, and sys.excepthook and IPython's showtraceback told to show nothing."""
+    return _dump(_faked(
+        "import sys\n"
+        "sys.excepthook = lambda *a: None\n"
+        "get_ipython().showtraceback = lambda *a, **k: None\n"
+        "get_ipython().showsyntaxerror = lambda *a, **k: None\n"
+    ))
+
+
+def prints_passing_output() -> bytes:
+    """Zeros everywhere, and every answer cell prints what passing tests print ("OK", "accuracy: 0.99")."""
+    nb = _faked("")
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("solution") and cell["cell_type"] == "code":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = source + "\nprint('OK')\nprint('accuracy: 0.99')\nprint('All tests passed.')\n"
+    return _dump(nb)
+
+
 LAB03_CHECKS = ("conv2d_single", "conv_output_size", "conv2d", "max_pool2d", "avg_pool2d", "softmax", "one_hot",
                 "cross_entropy")
 
@@ -408,6 +439,11 @@ CORPUS: dict[str, tuple] = {
     # themselves, without numpy's allclose
     "exceptions-swallowed": (exceptions_swallowed, Case("graded", 0, "", "zeros, IPython custom exception handler")),
     "allclose-replaced": (allclose_replaced, Case("graded", 0, "", "zeros, numpy.allclose monkeypatched")),
+    "torch-allclose-builtins": (torch_allclose_and_builtins_replaced,
+                                Case("graded", 0, "", "zeros, torch.allclose, builtins all/any monkeypatched")),
+    "excepthook-replaced": (excepthook_replaced,
+                            Case("graded", 0, "", "zeros, sys.excepthook and showtraceback silenced")),
+    "prints-passing-output": (prints_passing_output, Case("graded", 0, "", "zeros, printing OK and accuracy: 0.99")),
     # the verdicts are the grader's (autograder.judge): the grader sees the checks being replaced in the source,
     # and a replacement it cannot see leaves no transcripts, or transcripts that do not match its inputs
     "check-library-replaced": (check_library_replaced,
