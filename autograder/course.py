@@ -140,6 +140,10 @@ class Course:
         """grade_ids of the cells students answer in (nbgrader's solution cells), in notebook order."""
         return [m["grade_id"] for m in self._marks(lab, notebook) if m.get("solution")]
 
+    def test_ids(self, lab: str, notebook: str) -> list[str]:
+        """grade_ids of the autograded test cells (graded, not answered in), in notebook order."""
+        return [m["grade_id"] for m in self._marks(lab, notebook) if m.get("grade") and not m.get("solution")]
+
     def _marks(self, lab: str, notebook: str) -> list[dict]:
         import nbformat
 

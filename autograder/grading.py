@@ -94,13 +94,19 @@ def _late_reason(seconds: float, penalty: float) -> str:
 
 
 def _missing_reason(course: Course, lab: str, sub: collect.Submission) -> str:
-    missing = collect.missing_cells(sub.path, course.answer_ids(lab, sub.notebook)) if sub.path else []
-    if not missing:
+    """Which answer and test cells the submission lacks (nbgrader grades it without them: their points are 0)."""
+    if not sub.path:
         return ""
-    shown = ", ".join(missing[:6]) + (f" (+{len(missing) - 6})" if len(missing) > 6 else "")
-    cells = "cell" if len(missing) == 1 else "cells"
-    return (f"解答セルが {len(missing)} 個ありません (削除したか、メタデータが消えています) / {len(missing)} answer "
-            f"{cells} missing (deleted, or their metadata cleared): {shown}")
+    reasons = []
+    for ids, ja, en in ((course.answer_ids(lab, sub.notebook), "解答セル", "answer"),
+                        (course.test_ids(lab, sub.notebook), "テストセル", "test")):
+        missing = collect.missing_cells(sub.path, ids)
+        if missing:
+            shown = ", ".join(missing[:6]) + (f" (+{len(missing) - 6})" if len(missing) > 6 else "")
+            cells = "cell" if len(missing) == 1 else "cells"
+            reasons.append(f"{ja}が {len(missing)} 個ありません (削除したか、メタデータが消えています) / {len(missing)} "
+                           f"{en} {cells} missing (deleted, or their metadata cleared): {shown}")
+    return "; ".join(reasons)
 
 
 def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: int,

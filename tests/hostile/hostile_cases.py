@@ -53,6 +53,14 @@ def _cell(nb: dict, grade_id: str) -> dict:
     return next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
 
 
+def not_json() -> bytes:
+    return "これはノートブックではありません / this is not a notebook\n".encode()
+
+
+def empty() -> bytes:
+    return b""
+
+
 def truncated_json() -> bytes:
     data = HONEST.read_bytes()
     return data[: len(data) // 2]
@@ -414,6 +422,8 @@ def network_access() -> bytes:
 
 # student folder -> (how its notebook is made, what it must get)
 CORPUS: dict[str, tuple] = {
+    "not-json": (not_json, Case("invalid", 0, "JSON", "a line of text")),
+    "empty": (empty, Case("invalid", 0, "empty", "an empty file")),
     "truncated-json": (truncated_json, Case("invalid", 0, "JSON", "the file cut off halfway")),
     "nbformat-3": (nbformat_3, Case("graded", FULL_MARKS, "", "the honest answers in nbformat 3")),
     "no-cells": (no_cells, Case("graded", 0, "8 answer cells missing", "a notebook with no cells")),
@@ -431,7 +441,7 @@ CORPUS: dict[str, tuple] = {
     "huge-output-50mb": (huge_output, Case("graded", FULL_MARKS, "", "a 50 MB output saved in a cell")),
     "invalid-utf8": (invalid_utf8, Case("invalid", 0, "UTF-8", "two bytes that are not UTF-8")),
     "test-cells-edited": (test_cells_edited, Case("graded", 0, "", "release, tests replaced by print('OK')")),
-    "test-cells-deleted": (test_cells_deleted, Case("graded", 0, "", "release, every test cell deleted")),
+    "test-cells-deleted": (test_cells_deleted, Case("graded", 0, "8 test cells missing", "release, every test cell deleted")),
     "points-edited": (points_edited, Case("graded", 0, "", "release, tests emptied and worth 100 each")),
     "tests-moved-above-solutions": (tests_moved_above_solutions,
                                     Case("graded", 0, "", "honest answers, tests moved above them")),
