@@ -144,11 +144,18 @@ class Course:
         """grade_ids of the autograded test cells (graded, not answered in), in notebook order."""
         return [m["grade_id"] for m in self._marks(lab, notebook) if m.get("grade") and not m.get("solution")]
 
+    def cell_types(self, lab: str, notebook: str) -> dict[str, str]:
+        """grade_id -> "code" or "markdown", for the marked cells of a source notebook."""
+        return {m["grade_id"]: kind for m, kind in self._marked_cells(lab, notebook) if m.get("grade_id")}
+
     def _marks(self, lab: str, notebook: str) -> list[dict]:
+        return [m for m, _ in self._marked_cells(lab, notebook)]
+
+    def _marked_cells(self, lab: str, notebook: str) -> list[tuple[dict, str]]:
         import nbformat
 
         nb = nbformat.read(self.source_dir / lab / f"{notebook}.ipynb", as_version=4)
-        return [cell.metadata.get("nbgrader", {}) for cell in nb.cells]
+        return [(cell.metadata.get("nbgrader", {}), cell.cell_type) for cell in nb.cells]
 
     def nbgrader_config(self, **overrides: dict) -> Config:
         """nbgrader_config.py of this course, rooted here, with ``overrides`` merged on top.

@@ -109,6 +109,22 @@ def _missing_reason(course: Course, lab: str, sub: collect.Submission) -> str:
     return "; ".join(reasons)
 
 
+def _repaired_reason(course: Course, lab: str, sub: collect.Submission) -> str:
+    """What the grader put right in the submission before grading it (copied or retyped marked cells)."""
+    if not sub.path:
+        return ""
+    reasons = []
+    copied = collect.copied_cells(sub.path)
+    if copied:
+        reasons.append(f"印の付いたセルのコピー (grade_id の重複) は普通のセルとして採点しました / a copy of a marked cell "
+                       f"(duplicate grade_id) was graded as an ordinary cell: {', '.join(copied)}")
+    retyped = collect.retyped_cells(sub.path, course.cell_types(lab, sub.notebook))
+    if retyped:
+        reasons.append(f"コードとマークダウンが入れ替えられたセルを元に戻して採点しました / cells switched between code and "
+                       f"markdown were switched back: {', '.join(retyped)}")
+    return "; ".join(reasons)
+
+
 def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: int,
                    record: Record | None) -> NotebookResult | None:
     scores = gradebook.notebook_scores(course.db_url, lab, sub.notebook, sub.student_id)
@@ -128,7 +144,8 @@ def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: i
     run = record.notebooks.get(sub.notebook) if record else None
     stopped = run.reason if run else ""  # why it stopped early, or what of it was not kept
     cell_timeouts = "" if run and run.status == executor.NOTEBOOK_TIMEOUT else _timeout_reason(failures, timeout)
-    reasons = [r for r in (_missing_reason(course, lab, sub), stopped, cell_timeouts, _late_reason(late, penalty)) if r]
+    reasons = [r for r in (_missing_reason(course, lab, sub), _repaired_reason(course, lab, sub), stopped, cell_timeouts,
+                           _late_reason(late, penalty)) if r]
     return NotebookResult(
         sub.student_id, lab, sub.notebook, GRADED,
         score=max(0.0, sum(q.score for q in questions) - penalty),

@@ -5,7 +5,14 @@ import json
 import nbformat
 import pytest
 
-from autograder.collect import SubmissionsError, find_submissions, missing_cells, notebook_problem
+from autograder.collect import (
+    SubmissionsError,
+    copied_cells,
+    find_submissions,
+    missing_cells,
+    notebook_problem,
+    retyped_cells,
+)
 
 
 def _notebook(path):
@@ -65,3 +72,22 @@ def test_missing_cells_names_the_marked_cells_a_notebook_lacks(tmp_path):
     nbformat.write(nb, path)
     assert missing_cells(path, ["conv2d", "softmax", "one_hot"]) == ["conv2d", "one_hot"]
     assert missing_cells(path, ["softmax"]) == []
+
+
+def test_copied_and_retyped_marked_cells_are_named(tmp_path):
+    def marked(cell, grade_id):
+        cell.metadata.nbgrader = {"grade_id": grade_id, "solution": True}
+        return cell
+
+    nb = nbformat.v4.new_notebook(cells=[
+        marked(nbformat.v4.new_code_cell("def softmax(a): ..."), "softmax"),
+        marked(nbformat.v4.new_code_cell("def softmax(a): ..."), "softmax"),  # copied, marks and all
+        marked(nbformat.v4.new_markdown_cell("def one_hot(t, n): ..."), "one_hot"),  # switched to markdown
+        marked(nbformat.v4.new_code_cell("x = 1"), "conv2d"),
+    ])
+    path = tmp_path / "03_n.ipynb"
+    nbformat.write(nb, path)
+    types = {"softmax": "code", "one_hot": "code", "conv2d": "code", "pooling": "code"}
+    assert copied_cells(path) == ["softmax"]
+    assert retyped_cells(path, types) == ["one_hot"]
+    assert retyped_cells(path, {**types, "conv2d": "markdown"}) == ["one_hot", "conv2d"]

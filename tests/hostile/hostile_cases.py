@@ -432,12 +432,14 @@ CORPUS: dict[str, tuple] = {
                               Case("graded", FULL_MARKS - 2, "1 answer cell missing (deleted, or their metadata cleared): softmax",
                                    "the softmax solution deleted")),
     # nbgrader alone fails the whole notebook here ("schema version 0"); autograder.preprocessors.DeduplicateIds
-    "duplicate-grade-ids": (duplicate_grade_ids, Case("graded", FULL_MARKS, "", "a solution cell copied, marks and all")),
+    "duplicate-grade-ids": (duplicate_grade_ids, Case("graded", FULL_MARKS, "duplicate grade_id", "a solution cell copied, marks and all")),
     "test-cell-made-markdown": (test_cell_made_markdown,
-                                Case("graded", FULL_MARKS, "", "the softmax test cell turned into markdown")),
+                                Case("graded", FULL_MARKS, "switched back: test_softmax",
+                                     "the softmax test cell turned into markdown")),
     # nbgrader's OverwriteCells gives every marked cell back its type, so the code runs as written
     "solution-cell-made-markdown": (solution_cell_made_markdown,
-                                    Case("graded", FULL_MARKS, "", "the softmax solution turned into markdown")),
+                                    Case("graded", FULL_MARKS, "switched back: softmax",
+                                         "the softmax solution turned into markdown")),
     "huge-output-50mb": (huge_output, Case("graded", FULL_MARKS, "", "a 50 MB output saved in a cell")),
     "invalid-utf8": (invalid_utf8, Case("invalid", 0, "UTF-8", "two bytes that are not UTF-8")),
     "test-cells-edited": (test_cells_edited, Case("graded", 0, "", "release, tests replaced by print('OK')")),
