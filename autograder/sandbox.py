@@ -37,6 +37,7 @@ import autograder
 __all__ = ["SANDBOX_UID", "Sandbox", "available", "kernel_manager", "prepare", "wrap"]
 
 SANDBOX_UID = SANDBOX_GID = 65534  # nobody / nogroup: who student code runs as when the grader is root
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # Jupyter's own
 KERNEL_DIR = ".kernel"  # in scratch: the connection file and the kernel's unix sockets
 
 # Files in /etc that Python, glibc, matplotlib (fc-list), ssl and torch read. All of /etc would
@@ -244,7 +245,8 @@ def available() -> tuple[bool, str]:
 def _base_env(home: Path) -> dict[str, str]:
     """The kernel's whole environment before the caller's additions: nothing of the grader's leaks in."""
     path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
-    return {"PATH": path, "LANG": "C.UTF-8", "HOME": str(home), "MPLBACKEND": "Agg"}
+    # matplotlib as in Jupyter: a cell's figures become image outputs, so the feedback shows the student's plots
+    return {"PATH": path, "LANG": "C.UTF-8", "HOME": str(home), "MPLBACKEND": INLINE_BACKEND}
 
 
 def _kernel_spec(interrupt_mode: str) -> KernelSpec:
@@ -331,7 +333,7 @@ def kernel_manager(sandbox: Sandbox | None, env: dict[str, str]) -> AsyncKernelM
     """A not-yet-started async kernel manager for the python3 kernel of this venv (sys.executable -m ipykernel_launcher),
     using IPC transport (unix sockets in sandbox.scratch/.kernel/ or a temp dir when sandbox is None) so that a kernel in
     its own network namespace can still be reached; env is the kernel's environment (merged over a minimal base:
-    PATH, LANG=C.UTF-8, HOME=scratch, MPLBACKEND=Agg). sandbox None: an unsandboxed kernel (same transport).
+    PATH, LANG=C.UTF-8, HOME=scratch, MPLBACKEND=inline). sandbox None: an unsandboxed kernel (same transport).
 
     Start it with ``await km.start_kernel()`` (or let ``nbclient.NotebookClient(nb, km=km)`` start it);
     the kernel's cwd is scratch whatever ``cwd`` is passed. A NotebookClient given a km does not shut it

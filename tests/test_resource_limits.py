@@ -42,6 +42,7 @@ def test_an_output_flood_is_cut_while_it_runs_and_the_notebook_goes_on(tmp_path)
     outcome, nb, size = run(tmp_path, flood, "print('after the flood')", output_bytes=2**20)
     assert outcome.status == executor.COMPLETED
     assert "output over 1 MiB per cell was not kept (cell 1)" in outcome.reason
+    assert 2**20 - 2**12 < len(_text(nb.cells[0])) < 2**20 + 2**10  # the first MiB of it is kept
     assert size < 3 * 2**20
     assert "output over 1 MiB in this cell" in _text(nb.cells[0])
     assert _text(nb.cells[1]) == "after the flood\n"
@@ -93,3 +94,11 @@ def test_the_process_limit_is_a_grade_option_and_nonsense_is_refused(tmp_path):
     (tmp_path / "subs" / "someone").mkdir(parents=True)
     proc = run_autograder("grade", "lab03", "--submissions", str(tmp_path / "subs"), "--processes", "4", cwd=root)
     assert proc.returncode == 2 and "--processes must be at least 32, not 4" in proc.stdout + proc.stderr
+
+
+def test_a_cells_figures_become_image_outputs_as_in_jupyter(tmp_path):
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.title('loss')"
+    outcome, nb, _ = run(tmp_path, code, "print('no figure here')")
+    images = [o for o in nb.cells[0].outputs if "image/png" in o.get("data", {})]
+    assert outcome.status == executor.COMPLETED and len(images) == 1
+    assert not [o for o in nb.cells[1].outputs if "image/png" in o.get("data", {})]

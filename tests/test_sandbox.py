@@ -131,7 +131,7 @@ def test_numpy_torch_and_matplotlib_work(box):
     out = execute(km, "import numpy as np, torch\nprint(int(np.arange(4).sum()), int(torch.ones(3).sum()))",
                   "import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.savefig('plot.png')",
                   "import os\nprint(os.getcwd() == os.environ['HOME'], os.environ['MPLBACKEND'])")
-    assert out == ["6 3\n", "", "True Agg\n"]
+    assert out == ["6 3\n", "", f"True {sandbox.INLINE_BACKEND}\n"]
     assert (paths["scratch"] / "plot.png").stat().st_size > 0
 
 
@@ -245,4 +245,4 @@ def test_unsandboxed_kernel_runs_with_the_given_environment(monkeypatch):
                           " os.environ['MPLBACKEND'], int(numpy.ones(2).sum()))")
     finally:
         run_sync(km.shutdown_kernel)(now=True)
-    assert out == ["given None Agg 2\n"]
+    assert out == [f"given None {sandbox.INLINE_BACKEND} 2\n"]

@@ -398,11 +398,11 @@ def fork_bomb() -> bytes:
         f"exec sleep {CHILD_MARKER}0; }}; b 12'])"))
 
 
-FLOOD_BYTES = 500 * 10**6
+FLOOD_BYTES = 100 * 10**6  # twelve times the cut; small enough to finish within the 20 s cell limit on a busy machine
 
 
 def output_flood() -> bytes:
-    """Prints 500 MB in the last answer cell: the grader keeps the first few MiB of it."""
+    """Prints 100 MB in the last answer cell: the grader keeps the first few MiB of it."""
     return _honest_plus("cross_entropy", f"for _ in range({FLOOD_BYTES // 10**5}):\n    print('x' * 10**5)")
 
 
@@ -478,7 +478,7 @@ CORPUS: dict[str, tuple] = {
     "long-sleep": (long_sleep, Case("graded", FULL_MARKS, "timed out", "sleeps for 11 days after the last answer")),
     "memory-hog": (memory_hog, Case("graded", FULL_MARKS - 2, "memory limit", "fills 8 GB in the last answer cell")),
     "fork-bomb": (fork_bomb, Case("graded", FULL_MARKS - 2, "process limit", "a fork bomb (2^12 processes) in the last answer cell")),
-    "output-flood": (output_flood, Case("graded", FULL_MARKS, "not kept", "prints 500 MB after the last answer")),
+    "output-flood": (output_flood, Case("graded", FULL_MARKS, "not kept", "prints 100 MB after the last answer")),
     "network-access": (network_access, Case("graded", FULL_MARKS, "", "connects out if it can (it cannot)")),
     "deletes-its-files": (deletes_its_files, Case("graded", FULL_MARKS, "", "deletes every file in its folder")),
     "日本語の学生": (honest, Case("graded", FULL_MARKS, "", "a Japanese student folder name")),
