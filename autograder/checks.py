@@ -42,6 +42,7 @@ __all__ = [
     "rel_error",
     "report_metric",
     "require_callable",
+    "run_student",
     "student_errors",
     "METRIC_PREFIX",
 ]
@@ -363,15 +364,31 @@ def require_callable(fn: Any, fn_name: str) -> None:
         raise CheckFailure(f"{fn_name}: 関数ではありません / not a function: got {type(fn).__name__}")
 
 
-def call_student(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (), **kwargs: Any) -> Any:
+def run_student(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (), **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` under check_function's rules: it must be a function, must not call ``forbidden``,
-    and its errors become CheckFailures that start with ``label`` (the call, as the feedback shows it)."""
+    and its errors become CheckFailures that start with ``label`` (the call, as the feedback shows it).
+
+    Not recorded: a judged check calls this only inside :func:`call_student` or an observation
+    (:func:`autograder.transcript.observe`), which record what the call gives.
+    """
+    __tracebackhide__ = True
+    require_callable(fn, fn_name)
+    with student_errors(label), forbidden_calls(fn, forbidden, fn_name):
+        return fn(*args, **kwargs)
+
+
+def call_student(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (),
+                 as_data: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+    """:func:`run_student`, recorded: what it returns (through ``as_data``, in the kernel, if given) is the result.
+
+    ``as_data`` turns a result that is not data (a DataFrame, a model) into what the check needs of it; a
+    CheckFailure it raises is the call's failure.
+    """
     __tracebackhide__ = True
 
     def run() -> Any:
-        require_callable(fn, fn_name)
-        with student_errors(label), forbidden_calls(fn, forbidden, fn_name):
-            return fn(*args, **kwargs)
+        result = run_student(fn, fn_name, label, *args, forbidden=forbidden, **kwargs)
+        return result if as_data is None else as_data(result)
 
     # While grading, the call and its result go into the judged check's transcript (autograder.transcript);
     # when the grader replays that transcript, the recorded result comes back instead.

@@ -72,41 +72,40 @@ def notebook_problem(path: Path) -> str:
     return ""
 
 
-def _read(path: Path) -> nbformat.NotebookNode:
-    """A valid submission, read without nbformat's warnings (duplicate cell ids): the report says what is wrong."""
+def marked_cells(path: Path) -> list[tuple[str, str]]:
+    """(grade_id, cell type) of each marked cell of the (valid) notebook at ``path``, in order.
+
+    Read without nbformat's warnings (duplicate cell ids): the report says what is wrong with the cells.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)
+    return [(gid, cell.cell_type) for cell in nb.cells if (gid := cell.metadata.get("nbgrader", {}).get("grade_id"))]
 
 
-def missing_cells(path: Path, grade_ids: list[str]) -> list[str]:
-    """Those of ``grade_ids`` that no cell of the (valid) notebook at ``path`` carries.
+def missing_cells(marked: list[tuple[str, str]], grade_ids: list[str]) -> list[str]:
+    """Those of ``grade_ids`` that no cell of a notebook (its :func:`marked_cells`) carries.
 
     A cell is missing when the student deleted it or a tool cleared its metadata; nbgrader then
     grades the notebook without it, and the report should say why the points are gone.
     """
-    nb = _read(path)
-    present = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+    present = {gid for gid, _ in marked}
     return [gid for gid in grade_ids if gid not in present]
 
 
-def copied_cells(path: Path) -> list[str]:
-    """grade_ids that more than one cell of the (valid) notebook at ``path`` carries: a marked cell copied.
+def copied_cells(marked: list[tuple[str, str]]) -> list[str]:
+    """grade_ids that more than one cell carries: a marked cell copied.
 
     The grader keeps the first and grades the copies as ordinary cells (preprocessors.DeduplicateIds).
     """
-    nb = _read(path)
-    ids = [cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells]
-    return sorted({gid for gid in ids if gid and ids.count(gid) > 1})
+    ids = [gid for gid, _ in marked]
+    return sorted({gid for gid in ids if ids.count(gid) > 1})
 
 
-def retyped_cells(path: Path, cell_types: dict[str, str]) -> list[str]:
-    """grade_ids whose cell in the notebook at ``path`` is not of its type in the lab (``cell_types``): a cell
-    switched between code and markdown, which nbgrader switches back before grading."""
-    nb = _read(path)
-    return [gid for gid in dict.fromkeys(c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells)
-            if gid in cell_types and any(c.metadata.get("nbgrader", {}).get("grade_id") == gid
-                                         and c.cell_type != cell_types[gid] for c in nb.cells)]
+def retyped_cells(marked: list[tuple[str, str]], cell_types: dict[str, str]) -> list[str]:
+    """grade_ids whose cell is not of its type in the lab (``cell_types``): a cell switched between code and
+    markdown, which nbgrader switches back before grading."""
+    return list(dict.fromkeys(gid for gid, kind in marked if gid in cell_types and kind != cell_types[gid]))
 
 
 def _student_dirs(submissions_dir: Path) -> list[Path]:

@@ -379,13 +379,20 @@ class _ResourceWatch:
         while self.root is not None:
             rss, tasks = _tree_usage(self.root)
             self.peak = max(self.peak, rss)
-            if rss > self.limits.memory_bytes or tasks > self.limits.tasks:
-                # a fork bomb also passes the memory limit soon: the process count names the cause
-                self.exceeded = PROCESS_LIMIT if tasks > self.limits.tasks else MEMORY_LIMIT
+            # a fork bomb also passes the memory limit soon: the process count names the cause
+            self.exceeded = (PROCESS_LIMIT if tasks > self.limits.tasks else
+                             MEMORY_LIMIT if rss > self.limits.memory_bytes else "")
+            if self.exceeded:
                 # In the sandbox this ends every process of its pid namespace, also those forked since the count.
                 _kill_tree(self.root)
                 return
             await asyncio.sleep(_POLL_S)
+
+
+def _limit_reason(status: str, limits: Limits) -> str:
+    if status == MEMORY_LIMIT:
+        return f"メモリ制限を超えました / memory limit ({_gib(limits.memory_bytes)}) exceeded"
+    return f"プロセス数の制限を超えました / process limit ({limits.tasks} processes and threads) exceeded"
 
 
 def _timed_out(cell: NotebookNode) -> bool:
@@ -447,13 +454,9 @@ async def run_notebook(kernel: WarmKernel, notebook: Path, files: Path, output: 
             outcome.reason = (f"ノートブック全体の制限時間を超えました / notebook time limit "
                               f"({limits.notebook_timeout} s) reached")
     except Exception as exc:  # DeadKernelError, or the channels failing as the kernel goes
-        if watch.exceeded == MEMORY_LIMIT:
-            outcome.status = MEMORY_LIMIT
-            outcome.reason = f"メモリ制限を超えました / memory limit ({_gib(limits.memory_bytes)}) exceeded"
-        elif watch.exceeded == PROCESS_LIMIT:
-            outcome.status = PROCESS_LIMIT
-            outcome.reason = (f"プロセス数の制限を超えました / process limit ({limits.tasks} processes and threads) "
-                              "exceeded")
+        if watch.exceeded:
+            outcome.status = watch.exceeded
+            outcome.reason = _limit_reason(watch.exceeded, limits)
         else:
             outcome.status = KERNEL_DIED
             outcome.reason = "カーネルが終了しました / the kernel died (sys.exit, os._exit or a crash)"

@@ -93,14 +93,12 @@ def _late_reason(seconds: float, penalty: float) -> str:
     return reason + (f", 減点 / penalty -{penalty:g}" if penalty else "")
 
 
-def _missing_reason(course: Course, lab: str, sub: collect.Submission) -> str:
+def _missing_reason(course: Course, lab: str, sub: collect.Submission, marked: list[tuple[str, str]]) -> str:
     """Which answer and test cells the submission lacks (nbgrader grades it without them: their points are 0)."""
-    if not sub.path:
-        return ""
     reasons = []
     for ids, ja, en in ((course.answer_ids(lab, sub.notebook), "解答セル", "answer"),
                         (course.test_ids(lab, sub.notebook), "テストセル", "test")):
-        missing = collect.missing_cells(sub.path, ids)
+        missing = collect.missing_cells(marked, ids)
         if missing:
             shown = ", ".join(missing[:6]) + (f" (+{len(missing) - 6})" if len(missing) > 6 else "")
             cells = "cell" if len(missing) == 1 else "cells"
@@ -109,16 +107,14 @@ def _missing_reason(course: Course, lab: str, sub: collect.Submission) -> str:
     return "; ".join(reasons)
 
 
-def _repaired_reason(course: Course, lab: str, sub: collect.Submission) -> str:
+def _repaired_reason(course: Course, lab: str, sub: collect.Submission, marked: list[tuple[str, str]]) -> str:
     """What the grader put right in the submission before grading it (copied or retyped marked cells)."""
-    if not sub.path:
-        return ""
     reasons = []
-    copied = collect.copied_cells(sub.path)
+    copied = collect.copied_cells(marked)
     if copied:
         reasons.append(f"印の付いたセルのコピー (grade_id の重複) は普通のセルとして採点しました / a copy of a marked cell "
                        f"(duplicate grade_id) was graded as an ordinary cell: {', '.join(copied)}")
-    retyped = collect.retyped_cells(sub.path, course.cell_types(lab, sub.notebook))
+    retyped = collect.retyped_cells(marked, course.cell_types(lab, sub.notebook))
     if retyped:
         reasons.append(f"コードとマークダウンが入れ替えられたセルを元に戻して採点しました / cells switched between code and "
                        f"markdown were switched back: {', '.join(retyped)}")
@@ -144,8 +140,9 @@ def _graded_result(course: Course, lab: str, sub: collect.Submission, timeout: i
     run = record.notebooks.get(sub.notebook) if record else None
     stopped = run.reason if run else ""  # why it stopped early, or what of it was not kept
     cell_timeouts = "" if run and run.status == executor.NOTEBOOK_TIMEOUT else _timeout_reason(failures, timeout)
-    reasons = [r for r in (_missing_reason(course, lab, sub), _repaired_reason(course, lab, sub), stopped, cell_timeouts,
-                           _late_reason(late, penalty)) if r]
+    marked = collect.marked_cells(sub.path) if sub.path else None  # the cells as the student sent them
+    cells = (_missing_reason(course, lab, sub, marked), _repaired_reason(course, lab, sub, marked)) if marked is not None else ()
+    reasons = [r for r in (*cells, stopped, cell_timeouts, _late_reason(late, penalty)) if r]
     return NotebookResult(
         sub.student_id, lab, sub.notebook, GRADED,
         score=max(0.0, sum(q.score for q in questions) - penalty),

@@ -89,13 +89,9 @@ def judge_cells(answers: list[str], cells: list[tuple[str, list]], salt: str) ->
     return [v for source, outputs in cells for v in judge.judge_cell(source, outputs, answers, salt) or []]
 
 
-def record_and_judge(check: Callable, *args, salt: str = "", data_dir: str = "", answers: Sequence[str] = (),
-                     **kwargs) -> tuple[Exception | None, judge.Verdict]:
-    """Run ``check(*args, **kwargs)`` as a grading kernel runs it, then judge its transcript as the grader does.
-
-    Returns what the check raised in the kernel (None if it passed there) and the grader's verdict.
-    ``answers``: the student's cells' sources, for the grader's forbidden-library scan.
-    """
+def record(check: Callable, *args, salt: str = "", **kwargs) -> tuple[Exception | None, dict]:
+    """Run ``check(*args, **kwargs)`` as a grading kernel with the course salt ``salt`` runs it: what it raised
+    there (None if it passed) and the one transcript it left."""
     key = f"{check.__module__.rpartition('.')[2]}.{check.__name__}"
     assert key in transcript.REGISTRY, f"{key} is not @judged"
     raised = None
@@ -105,8 +101,26 @@ def record_and_judge(check: Callable, *args, salt: str = "", data_dir: str = "",
         except Exception as exc:  # noqa: BLE001 - the kernel's outcome, whatever it is
             raised = exc
     assert len(payloads) == 1, f"{key} left {len(payloads)} transcripts"
-    call = judge.CheckCall(key, len(args), tuple(kwargs), {})
-    return raised, judge.judge(call, payloads[0], list(answers), salt, data_dir)
+    return raised, payloads[0]
+
+
+def judge_transcript(check: Callable, payload: dict, *, salt: str = "", data_dir: str = "",
+                     answers: Sequence[str] = ()) -> judge.Verdict:
+    """The grader's verdict on ``payload`` as a transcript of ``check``, called as the transcript says it was.
+
+    ``answers``: the student's cells' sources, for the grader's forbidden-library scan.
+    """
+    key = f"{check.__module__.rpartition('.')[2]}.{check.__name__}"
+    call = judge.CheckCall(key, len(payload.get("args", [])), tuple(payload.get("kwargs", {})), {})
+    return judge.judge(call, payload, list(answers), salt, data_dir)
+
+
+def record_and_judge(check: Callable, *args, salt: str = "", data_dir: str = "", answers: Sequence[str] = (),
+                     **kwargs) -> tuple[Exception | None, judge.Verdict]:
+    """Run ``check(*args, **kwargs)`` as a grading kernel runs it, then judge its transcript as the grader does:
+    what the check raised in the kernel (None if it passed there) and the grader's verdict."""
+    raised, payload = record(check, *args, salt=salt, **kwargs)
+    return raised, judge_transcript(check, payload, salt=salt, data_dir=data_dir, answers=answers)
 
 
 def assert_same_verdict(check: Callable, *args, **kwargs) -> judge.Verdict:

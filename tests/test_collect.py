@@ -9,6 +9,7 @@ from autograder.collect import (
     SubmissionsError,
     copied_cells,
     find_submissions,
+    marked_cells,
     missing_cells,
     notebook_problem,
     retyped_cells,
@@ -70,8 +71,8 @@ def test_missing_cells_names_the_marked_cells_a_notebook_lacks(tmp_path):
     nb.cells = [kept, cleared]
     path = tmp_path / "03_n.ipynb"
     nbformat.write(nb, path)
-    assert missing_cells(path, ["conv2d", "softmax", "one_hot"]) == ["conv2d", "one_hot"]
-    assert missing_cells(path, ["softmax"]) == []
+    assert missing_cells(marked_cells(path), ["conv2d", "softmax", "one_hot"]) == ["conv2d", "one_hot"]
+    assert missing_cells(marked_cells(path), ["softmax"]) == []
 
 
 def test_copied_and_retyped_marked_cells_are_named(tmp_path):
@@ -88,6 +89,7 @@ def test_copied_and_retyped_marked_cells_are_named(tmp_path):
     path = tmp_path / "03_n.ipynb"
     nbformat.write(nb, path)
     types = {"softmax": "code", "one_hot": "code", "conv2d": "code", "pooling": "code"}
-    assert copied_cells(path) == ["softmax"]
-    assert retyped_cells(path, types) == ["one_hot"]
-    assert retyped_cells(path, {**types, "conv2d": "markdown"}) == ["one_hot", "conv2d"]
+    marked = marked_cells(path)
+    assert copied_cells(marked) == ["softmax"]
+    assert retyped_cells(marked, types) == ["one_hot"]
+    assert retyped_cells(marked, {**types, "conv2d": "markdown"}) == ["one_hot", "conv2d"]

@@ -18,9 +18,9 @@ import warnings
 import nbformat
 import numpy as np
 import pytest
-from replay_harness import assert_same_verdict, recorded_transcripts
+from replay_harness import assert_same_verdict, judge_transcript, record
 
-from autograder import judge, transcript
+from autograder import transcript
 from autograder.checks import CheckFailure
 from autograder.labs import lab01
 
@@ -366,19 +366,9 @@ def test_a_training_interrupted_at_its_budget_fails_on_replay_too(monkeypatch):
 
 def _record(check, fn, salt=REPLAY_SALT) -> dict:
     """The transcript ``check(fn)`` leaves in a grading kernel whose course salt is ``salt``."""
-    with recorded_transcripts(salt) as payloads, warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        try:
-            check(fn)
-        except CheckFailure:
-            pass
-    assert len(payloads) == 1
-    return payloads[0]
-
-
-def _judge(check, payload, salt=REPLAY_SALT) -> judge.Verdict:
-    call = judge.CheckCall(f"lab01.{check.__name__}", 1, (), {})
-    return judge.judge(call, payload, [], salt=salt)
+        return record(check, fn, salt=salt)[1]
 
 
 def _edit_result(payload: dict, position: int, edit) -> dict:
@@ -403,14 +393,14 @@ def test_the_grader_compares_the_kernels_cpu_seconds_with_the_budget(monkeypatch
 
     payload = _record(lab01.check_train_quantiles_classifier, slow_but_right)
     assert "failure" not in payload["calls"][0]  # the call itself succeeded: the verdict on its time is the grader's
-    verdict = _judge(lab01.check_train_quantiles_classifier, payload)
+    verdict = judge_transcript(lab01.check_train_quantiles_classifier, payload, salt=REPLAY_SALT)
     assert verdict.ename == "CheckFailure" and "budget 0.3 s" in verdict.message
 
 
 def test_the_grader_decides_from_the_data_the_kernel_sent(solution):
     check = lab01.check_train_quantiles_classifier
     payload = _record(check, solution["train_quantiles_classifier"])
-    assert _judge(check, payload).passed
+    assert judge_transcript(check, payload, salt=REPLAY_SALT).passed
 
     forged = {  # what the grader must say when the kernel's data says so
         "training takes too long: 99.0 s of CPU time": (0, lambda r: {**r, "cpu_seconds": 99.0}),
@@ -420,7 +410,7 @@ def test_the_grader_decides_from_the_data_the_kernel_sent(solution):
         "validation accuracy (40 points)": (1, lambda pred: 1 - pred),
     }
     for message, (position, edit) in forged.items():
-        verdict = _judge(check, _edit_result(payload, position, edit))
+        verdict = judge_transcript(check, _edit_result(payload, position, edit), salt=REPLAY_SALT)
         assert verdict.ename == "CheckFailure" and message in verdict.message, (message, verdict)
 
 
@@ -446,5 +436,5 @@ SALTED = {
 def test_a_transcript_recorded_with_another_salt_gets_no_verdict(solution, name):
     check = CHECKS[name]
     payload = _record(check, SALTED[name] or solution[name], salt="a")
-    verdict = _judge(check, payload, salt="b")
+    verdict = judge_transcript(check, payload, salt="b")
     assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message, verdict

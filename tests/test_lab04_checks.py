@@ -21,9 +21,8 @@ import matplotlib
 import nbformat
 import numpy as np
 import pytest
-from replay_harness import assert_same_verdict, record_and_judge, recorded_transcripts
+from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge
 
-from autograder import judge
 from autograder.checks import CheckFailure
 from autograder.datasets import DATA_ENV, REAL, STANDIN, mnist
 from autograder.labs import lab04
@@ -499,22 +498,6 @@ def test_the_replay_of_the_accuracy_checks_agrees(solution, variants, data_dir, 
     assert verdict.passed is (case == "reference")
 
 
-def _transcript(check, *args, salt: str = "") -> dict:
-    """The transcript a grading kernel with the course salt ``salt`` leaves for ``check(*args)``."""
-    with recorded_transcripts(salt) as payloads:
-        try:
-            check(*args)
-        except CheckFailure:
-            pass
-    (payload,) = payloads
-    return payload
-
-
-def _judge(check, payload: dict, n_args: int, salt: str = "", data_dir: str = "") -> judge.Verdict:
-    call = judge.CheckCall(f"lab04.{check.__name__}", n_args, (), {})
-    return judge.judge(call, payload, [], salt, data_dir)
-
-
 @pytest.mark.parametrize("name", ["preprocess", "build_mlp", "build_cnn", "train", "plot_history", "prepared"])
 def test_a_transcript_recorded_with_another_salt_gets_no_verdict(solution, data_dir, name):
     """The random inputs (and check_prepared's rows) are drawn with the course's salt: the grader's are others."""
@@ -522,8 +505,8 @@ def test_a_transcript_recorded_with_another_salt_gets_no_verdict(solution, data_
     args = ([solution[k] for k in ("x_train", "y_train", "x_test", "y_test")] if name == "prepared"
             else [solution[name]])
     assert record_and_judge(check, *args, salt="a", data_dir=str(data_dir))[1].passed
-    payload = _transcript(check, *args, salt="a")
-    verdict = _judge(check, payload, len(args), salt="b", data_dir=str(data_dir))
+    _, payload = record(check, *args, salt="a")
+    verdict = judge_transcript(check, payload, salt="b", data_dir=str(data_dir))
     assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message, verdict
 
 
@@ -532,11 +515,11 @@ def test_the_replay_builds_trains_and_plots_nothing(solution, data_dir):
     cases = [(lab04.check_build_mlp, [solution["build_mlp"]]), (lab04.check_build_cnn, [solution["build_cnn"]]),
              (lab04.check_train, [solution["train"]]), (lab04.check_plot_history, [solution["plot_history"]]),
              (lab04.check_mlp_accuracy, [solution[k] for k in ("mlp", "preprocess", "x_train", "mlp_seconds")])]
-    payloads = [(check, args, _transcript(check, *args)) for check, args in cases]
+    payloads = [(check, record(check, *args)[1]) for check, args in cases]
     with mock.patch.object(lab04, "_keras", side_effect=AssertionError("Keras in the grader's replay")), \
             mock.patch.object(plt, "get_fignums", side_effect=AssertionError("matplotlib in the grader's replay")):
-        for check, args, payload in payloads:
-            verdict = _judge(check, payload, len(args), data_dir=str(data_dir))
+        for check, payload in payloads:
+            verdict = judge_transcript(check, payload, data_dir=str(data_dir))
             assert verdict.passed, verdict
 
 
@@ -544,9 +527,8 @@ def test_the_big_arrays_stay_in_the_kernel(solution, data_dir):
     """The notebook's arrays and the preprocessed test images are summarised in the kernel: small transcripts."""
     import json
 
-    prepared = _transcript(lab04.check_prepared, *[solution[k] for k in ("x_train", "y_train", "x_test", "y_test")])
-    accuracy = _transcript(lab04.check_cnn_accuracy,
-                           *[solution[k] for k in ("cnn", "preprocess", "x_train", "cnn_seconds")])
+    _, prepared = record(lab04.check_prepared, *[solution[k] for k in ("x_train", "y_train", "x_test", "y_test")])
+    _, accuracy = record(lab04.check_cnn_accuracy, *[solution[k] for k in ("cnn", "preprocess", "x_train", "cnn_seconds")])
     assert prepared["args"][0] == {"__student__": f"ndarray {solution['x_train'].shape}"}
     # the rows the grader picked, and the small label arrays (arguments under ARGUMENT_MAX_BYTES cross whole)
     assert len(json.dumps(prepared)) < solution["x_train"].nbytes / 8

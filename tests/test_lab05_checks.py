@@ -20,9 +20,9 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from replay_harness import assert_same_verdict, record_and_judge, recorded_transcripts
+from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge, recorded_transcripts
 
-from autograder import judge, transcript
+from autograder import transcript
 from autograder.checks import CheckFailure
 from autograder.datasets import DATA_ENV, REAL, STANDIN, cifar10
 from autograder.labs import lab05
@@ -1005,8 +1005,7 @@ def test_the_evaluate_check_finds_a_clear_probe_whatever_the_salt(solution, salt
 def test_a_transcript_of_other_salted_inputs_gets_no_verdict(solution, key):
     """Random inputs are drawn with the course's salt: what the kernel recorded on others does not match the grader's."""
     check, answer = _answer(solution, key)
-    with recorded_transcripts("another course") as payloads, contextlib.redirect_stdout(io.StringIO()):
-        check(answer)
-    call = judge.CheckCall(f"lab05.{check.__name__}", 1, (), {})
-    verdict = judge.judge(call, payloads[0], [], salt="this course")
+    with contextlib.redirect_stdout(io.StringIO()):
+        _, payload = record(check, answer, salt="another course")
+    verdict = judge_transcript(check, payload, salt="this course")
     assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message, verdict

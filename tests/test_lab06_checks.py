@@ -14,7 +14,7 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from replay_harness import assert_same_verdict, record_and_judge, recorded_transcripts
+from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge, recorded_transcripts
 from sklearn.preprocessing import minmax_scale
 
 from autograder import judge, transcript
@@ -319,9 +319,8 @@ def test_prepared_arrays_are_judged_as_tensors_and_when_they_stay_in_the_kernel(
                                          (lab06.check_train_model, "train_model"),
                                          (lab06.check_predict, "predict")])
 def test_a_transcript_on_another_salts_inputs_gets_no_verdict(solution, check, name):
-    with recorded_transcripts("another salt") as payloads:
-        check(solution[name])
-    verdict = judge.judge(judge.CheckCall(f"lab06.{check.__name__}", 1, (), {}), payloads[0], [], salt=SALT)
+    _, payload = record(check, solution[name], salt="another salt")
+    verdict = judge_transcript(check, payload, salt=SALT)
     assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message
 
 

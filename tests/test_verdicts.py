@@ -283,12 +283,10 @@ def test_a_check_of_observed_objects_is_judged_by_the_grader(model, passes):
 
 
 def test_an_observation_on_other_inputs_does_not_match():
-    from replay_harness import record_and_judge, recorded_transcripts
+    from replay_harness import judge_transcript, record, record_and_judge
 
-    with recorded_transcripts("another salt") as payloads:
-        check_model_outputs(lambda x: 2 * x, np.ones(2))
-    call = judge.CheckCall("test_verdicts.check_model_outputs", 2, (), {})
-    verdict = judge.judge(call, payloads[0], [], salt="the course's salt")
+    _, payload = record(check_model_outputs, lambda x: 2 * x, np.ones(2), salt="another salt")
+    verdict = judge_transcript(check_model_outputs, payload, salt="the course's salt")
     assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message
     assert record_and_judge(check_model_outputs, lambda x: 2 * x, np.ones(2), salt="s")[1].passed
 

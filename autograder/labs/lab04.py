@@ -34,8 +34,7 @@ from autograder.checks import (
     case_rng,
     describe_array,
     report_metric,
-    require_callable,
-    student_errors,
+    run_student,
 )
 from autograder.datasets import REAL, STANDIN, mnist
 from autograder.transcript import judged, observe
@@ -163,18 +162,6 @@ def early_stopping_length(val_loss: Sequence[float], epochs: int, patience: int 
 # ---------------------------------------------------------------- calling the student's code
 
 
-def _run_student(fn: Any, fn_name: str, label: str, *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` inside an observation, under call_student's rules: not-a-function,
-    NotImplementedError and the student's errors become CheckFailures that start with ``label``.
-
-    The observation around it is the transcript's entry: what ``fn`` returns never crosses as it is,
-    only the data the observation makes of it.
-    """
-    require_callable(fn, fn_name)
-    with student_errors(label):
-        return fn(*args, **kwargs)
-
-
 def _numpy(value: Any) -> np.ndarray:
     if hasattr(value, "detach"):  # a torch tensor (Keras's torch backend)
         value = value.detach().cpu().numpy()
@@ -234,7 +221,7 @@ def preprocess_cases() -> list[tuple[np.ndarray, str]]:
 def _preprocess_facts(fn: Callable, label: str, x: np.ndarray) -> dict:
     """preprocess on a copy of ``x``, in the kernel: whether it changed its argument, and its result's facts."""
     given = x.copy()
-    got = _run_student(fn, "preprocess", label, given)
+    got = run_student(fn, "preprocess", label, given)
     return {"modified": not np.array_equal(given, x), **_array_facts(got)}
 
 
@@ -460,7 +447,7 @@ def _check_probabilities(out: np.ndarray, label: str) -> None:
 
 def _build(fn: Callable, name: str, label: str, held: dict) -> None:
     """Build the student's model, in the kernel; it waits in ``held`` for the next observations."""
-    model = _run_student(fn, name, label)
+    model = run_student(fn, name, label)
     _require_model(model, label)
     held["model"] = model
 
@@ -484,7 +471,7 @@ def _structure(held: dict) -> dict:
 
 def _require_new_model_each_call(fn: Callable, name: str, held: dict) -> None:
     label = f"{name}()"
-    if observe(f"{label} again", lambda: _run_student(fn, name, label) is held["model"]):
+    if observe(f"{label} again", lambda: run_student(fn, name, label) is held["model"]):
         raise CheckFailure(f"{label}: 呼ぶたびに新しいモデルを作って返してください / must build a new model on every "
                            "call, got the same object twice")
 
@@ -577,7 +564,7 @@ def _train_facts(fn: Callable, label: str, x: np.ndarray, y: np.ndarray) -> dict
     keras = _keras()
     model = _grader_model()
     before = [w.copy() for w in model.get_weights()]
-    history = _run_student(fn, "train", label, model, x.copy(), y.copy(), epochs=TRAIN_CHECK_EPOCHS,
+    history = run_student(fn, "train", label, model, x.copy(), y.copy(), epochs=TRAIN_CHECK_EPOCHS,
                            batch_size=TRAIN_CHECK_BATCH)
     facts: dict[str, Any] = {"returned": type(history).__name__,
                              "is_history": isinstance(history, keras.callbacks.History)}
@@ -734,7 +721,7 @@ def _figure_facts(fn: Callable, label: str, values: dict[str, np.ndarray]) -> di
 
     before = set(plt.get_fignums())
     try:
-        fig = _run_student(fn, "plot_history", label, fake_history(values))
+        fig = run_student(fn, "plot_history", label, fake_history(values))
         if not isinstance(fig, Figure):
             return {"returned": type(fig).__name__, "axes": None, "figure_legend": False}
         axes = [{"lines": [_ydata(line) for line in ax.get_lines()], "legend": ax.get_legend() is not None}
@@ -808,7 +795,7 @@ def _predictions(model: Any, preprocess: Callable, x_test: np.ndarray, label: st
     """In the kernel: the grader's test images through the student's preprocess (its result's shape, dtype and
     largest value), then through the model (its outputs' shape and, when they are (N, 10), the classes it
     predicts). A preprocess or predict that raises is a failure."""
-    inputs = _numpy(_run_student(preprocess, "preprocess", f"preprocess(the grader's test images "
+    inputs = _numpy(run_student(preprocess, "preprocess", f"preprocess(the grader's test images "
                                  f"{describe_array(x_test)})", x_test.copy()))
     facts = {"shape": tuple(int(n) for n in inputs.shape), "dtype": str(inputs.dtype), "max": _largest(inputs),
              "outputs_shape": None, "predicted": None}

@@ -42,9 +42,8 @@ from autograder.checks import (
     CheckFailure,
     case_rng,
     check_function,
-    forbidden_calls,
     report_metric,
-    require_callable,
+    run_student,
     student_errors,
 )
 from autograder.datasets import REAL, STANDIN, cifar10
@@ -161,9 +160,8 @@ def _student_rng():
 def _run(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (), **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)`` in the kernel with check_function's rules: forbidden calls, NotImplementedError, the
     student's errors; on a copy of torch's random state (:func:`_student_rng`). Only inside a thunk or :func:`_call`."""
-    require_callable(fn, fn_name)
-    with student_errors(label), forbidden_calls(fn, forbidden, fn_name), _student_rng():
-        return fn(*args, **kwargs)
+    with _student_rng():
+        return run_student(fn, fn_name, label, *args, forbidden=forbidden, **kwargs)
 
 
 def _kernel_copy(value: Any) -> Any:

@@ -34,11 +34,11 @@ from autograder.checks import (
     Case,
     CheckFailure,
     assert_close,
+    call_student,
     case_rng,
     describe_array,
-    forbidden_calls,
     report_metric,
-    require_callable,
+    run_student,
     student_errors,
 )
 from autograder.transcript import judged, observe
@@ -184,14 +184,6 @@ def split_data_cases() -> list[Case]:
 # ---------------------------------------------------------------- calling the student's code
 
 
-def _run_student(fn: Any, fn_name: str, label: str, *args: Any, forbidden: Sequence[str] = (), **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` in the kernel with check_function's rules: a callable, no forbidden calls,
-    NotImplementedError and the student's errors as CheckFailures that start with ``label``."""
-    require_callable(fn, fn_name)
-    with student_errors(label), forbidden_calls(fn, forbidden, fn_name):
-        return fn(*args, **kwargs)
-
-
 def _is_data(value: Any) -> bool:
     """Whether the transcript carries ``value`` as it is (numbers, strings, numeric arrays and tensors)."""
     encoded = transcript.encode(value)
@@ -217,18 +209,8 @@ def _as_data(value: Any) -> Any:
 
 def _call(fn: Any, fn_name: str, label: str, forbidden: Sequence[str], args: tuple, kwargs: dict | None = None, *,
           as_data: Callable[[Any], Any] = _as_data) -> Any:
-    """``fn(*args, **kwargs)`` as :func:`_run_student` runs it, recorded in the judged check's transcript.
-
-    ``as_data`` turns the result into data in the kernel (a CheckFailure it raises is recorded as the
-    call's failure); the grader's replay gets that data back, and scans the student's source for
-    ``forbidden`` itself.
-    """
-    kwargs = kwargs or {}
-
-    def run() -> Any:
-        return as_data(_run_student(fn, fn_name, label, *args, forbidden=forbidden, **kwargs))
-
-    return transcript.student_call(label, args, kwargs, run, fn_name=fn_name, forbidden=tuple(forbidden))
+    """``fn(*args, **kwargs)`` recorded in the judged check's transcript, its result made data by ``as_data``."""
+    return call_student(fn, fn_name, label, *args, forbidden=forbidden, as_data=as_data, **(kwargs or {}))
 
 
 def _copy(value: Any) -> Any:
@@ -391,7 +373,7 @@ def _build_student_model(cls: Any, name: str, label: str, hidden: int, models: d
     passes that follow; returns what the grader judges of it: its type, and the sizes of its nn.LSTM layers."""
     torch = _torch()
     torch.manual_seed(606)
-    model = _run_student(cls, name, label, hidden_size=hidden)
+    model = run_student(cls, name, label, hidden_size=hidden)
     models[hidden] = model
     is_module = isinstance(model, torch.nn.Module)
     lstms = [[m.input_size, m.hidden_size] for m in _lstm_layers(model)] if is_module else []
@@ -538,7 +520,7 @@ def _train_grader_model(fn: Callable, name: str, label: str, weights: dict, x: n
     else a failure) and the model's weights after it, as data."""
     model = _grader_model(weights)
     _torch().manual_seed(0)
-    losses = _run_student(fn, name, label, model, x.copy(), y.copy(), epochs=TRAIN_CHECK_EPOCHS, lr=TRAIN_CHECK_LR)
+    losses = run_student(fn, name, label, model, x.copy(), y.copy(), epochs=TRAIN_CHECK_EPOCHS, lr=TRAIN_CHECK_LR)
     try:
         values = np.array([float(v) for v in losses], dtype=np.float64)
     except (TypeError, ValueError):
@@ -593,7 +575,7 @@ def check_train_model(fn: Callable) -> None:
 
 def _predict_on_grader_model(fn: Callable, name: str, label: str, weights: dict, x: np.ndarray) -> Any:
     """In the kernel: the student's predict on the grader's model and windows; a torch tensor is a failure."""
-    got = _run_student(fn, name, label, _grader_model(weights), x.copy())
+    got = run_student(fn, name, label, _grader_model(weights), x.copy())
     if hasattr(got, "detach"):
         raise CheckFailure(f"{label}: NumPy の配列を返してください (.numpy()) / must return a NumPy array, "
                            "got a torch tensor (use .numpy())")
