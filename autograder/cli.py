@@ -82,7 +82,8 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         )
     if not run.sandboxed:
         console.print(f"[bold red]WARNING: student code ran WITHOUT isolation.[/] {run.sandbox_note}")
-    print_table(run.results, title=f"{args.lab}: {len(students)} students", console=console)
+    # the students graded and those the roster expects but who sent nothing
+    print_table(run.results, title=f"{args.lab}: {len({r.student_id for r in run.results})} students", console=console)
     for name, profile in run.data_profiles.items():  # thresholds differ by profile: say which graded
         console.print(f"data:              {name}: {datasets.describe_profile(profile)}")
     devices = sorted({s.gpus for s in run.slots if s.gpus}) or ["CPU"]

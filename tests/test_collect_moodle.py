@@ -135,6 +135,7 @@ def test_collected_class_grades_with_late_and_quarantined_students_listed(collec
     with open(root / "reports" / "lab03" / "grades.csv", encoding="utf-8") as fh:
         rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert len(rows) == 13  # 11 on the roster who uploaded + the absent one + the stranger
+    assert "lab03: 13 students" in proc.stdout  # the table's title counts the same students
     assert float(rows["s2401001"]["score"]) == 15
     assert "late by 9 h 31 min" in rows["s2401005"]["reason"]
     assert rows["s2401007"]["status"] == "missing" and "quarantined" in rows["s2401007"]["reason"]
