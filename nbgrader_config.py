@@ -34,6 +34,6 @@ c.LateSubmissionPlugin.penalty_method = "none"
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from autograder.preprocessors import TrimTestTracebacks  # noqa: E402
+from autograder.report.feedback import TrimTestTracebacks  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, TrimTestTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -1,4 +1,4 @@
-"""The ``autograder`` command: one subcommand per task, each a thin layer over the library.
+"""The ``autograder`` command: one subcommand per task, each a thin layer over :mod:`autograder.api`.
 
     autograder release [LAB ...]          generate release/ and solutions/ from source/
     autograder roster import FILE         add the class (CSV or Moodle participants export) to the gradebook
@@ -31,21 +31,20 @@ def _course(args: argparse.Namespace) -> Course:
 
 
 def cmd_release(args: argparse.Namespace, console: Console) -> int:
-    from autograder.release import release_labs
+    from autograder import api
 
     course = _course(args)
     for lab in args.labs or course.labs():
         with console.status(f"generating release/{lab} and solutions/{lab} …"):
-            release_labs(course, [lab], execute=not args.no_execute)
+            api.release(course, [lab], execute=not args.no_execute)
         console.print(f"[green]✓[/] {lab}: release/{lab}, solutions/{lab}")
     return 0
 
 
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
-    from autograder import datasets
-    from autograder.collect import SubmissionsError, find_submissions
-    from autograder.grading import GradeOptions, grade_lab
-    from autograder.reports import print_table
+    from autograder import api, datasets
+    from autograder.intake.submissions import SubmissionsError, find_submissions
+    from autograder.report.table import print_table
 
     course = _course(args)
     submissions = Path(args.submissions).resolve() if args.submissions else course.submitted_dir
@@ -60,7 +59,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     try:
         if args.processes < 32:  # a kernel alone has a dozen threads
             raise ValueError(f"--processes must be at least 32, not {args.processes}")
-        options = GradeOptions(
+        options = api.GradeOptions(
             jobs=args.jobs, gpus=_gpu_list(args.gpus), per_gpu=args.per_gpu, cell_timeout=args.cell_timeout,
             notebook_timeout=args.notebook_timeout, memory_bytes=_bytes(args.memory), threads=args.threads,
             tasks=args.processes,
@@ -76,7 +75,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     )
     with progress:
         task = progress.add_task("grade", total=len(students), lab=args.lab, student="")
-        run = grade_lab(
+        run = api.grade_lab(
             course, args.lab, submissions, options,
             on_student=lambda sid: progress.update(task, advance=1, student=sid),
         )
@@ -126,49 +125,29 @@ def _bytes(text: str) -> int:
 
 
 def cmd_roster(args: argparse.Namespace, console: Console) -> int:
-    from autograder.gradebook import save_students
-    from autograder.roster import RosterError, read_roster
+    from autograder import api
+    from autograder.intake.roster import RosterError
 
     course = _course(args)
     try:
-        students = read_roster(Path(args.file))
+        students = api.import_roster(course, args.file)
     except RosterError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
-    save_students(course.db_url, students)
     console.print(f"[green]✓[/] {len(students)} students in the gradebook ({course.gradebook_path})")
     return 0
 
 
 def cmd_collect(args: argparse.Namespace, console: Console) -> int:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from autograder.gradebook import load_students, set_due_date
-    from autograder.release import record_in_gradebook
-    from autograder.roster import Roster
-    from autograder.uploads import UploadError, collect_upload, read_folder, read_moodle_zip
+    from autograder import api
+    from autograder.intake.upload import UploadError
 
     course = _course(args)
-    course.notebooks(args.lab)
-    upload = Path(args.upload)
     try:
-        if upload.is_dir():
-            files = read_folder(upload, args.pattern, args.timezone)
-        else:
-            files = read_moodle_zip(upload, args.timezone)
-    except UploadError as exc:
+        report = api.collect(course, args.lab, args.upload, due=args.due, timezone=args.timezone, pattern=args.pattern)
+    except (UploadError, ValueError) as exc:  # an unreadable upload, a due date that is not ISO 8601
         console.print(f"[red]error:[/] {exc}")
         return 2
-    due = None
-    if args.due:
-        due = datetime.fromisoformat(args.due)
-        due = due if due.tzinfo else due.replace(tzinfo=ZoneInfo(args.timezone))
-        record_in_gradebook(course, args.lab)
-        set_due_date(course.db_url, args.lab, due)
-    roster = Roster(tuple(s for s in load_students(course.db_url) if s.family_name or s.given_name)) \
-        if course.gradebook_path.exists() else Roster(())
-    report = collect_upload(course, args.lab, files, roster, due=due)
     print_collect_report(report, console)
     return 0
 
@@ -176,7 +155,7 @@ def cmd_collect(args: argparse.Namespace, console: Console) -> int:
 def print_collect_report(report, console: Console) -> None:
     from rich.table import Table
 
-    from autograder.uploads import COLLECTED, QUARANTINED, SUPERSEDED
+    from autograder.intake.upload import COLLECTED, QUARANTINED, SUPERSEDED
 
     table = Table(title=f"collect {report.lab}", header_style="bold")
     for column in ("participant", "file", "student", "status", "notebook", "reason"):
@@ -198,7 +177,7 @@ def print_collect_report(report, console: Console) -> None:
 
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from autograder.selfcheck import check_notebook
+    from autograder.api import check_notebook
 
     path = Path(args.notebook)
     if not path.is_file():
@@ -222,8 +201,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
-    from autograder.calibrate import calibrate, describe
-    from autograder.grading import GradeOptions
+    from autograder.api import GradeOptions, calibrate
+    from autograder.authoring.calibrate import describe
 
     course = _course(args)
     course.notebooks(args.lab)  # a clear error for an unknown lab
@@ -294,7 +273,7 @@ def cmd_data(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_check_sync(args: argparse.Namespace, console: Console) -> int:
-    from autograder.sync import check_sync
+    from autograder.api import check_sync
 
     course = _course(args)
     with console.status("regenerating release/ and solutions/ from source/ to compare …"):

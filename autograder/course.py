@@ -51,7 +51,7 @@ class Course:
         ``$AUTOGRADER_CASE_SALT`` if set; otherwise ``.autograder/case-salt``, made on first use.
         It is never released: students cannot know the inputs their code will be graded on.
         """
-        from autograder.checks import CASE_SALT_ENV
+        from autograder.kernel.student import CASE_SALT_ENV
 
         if os.environ.get(CASE_SALT_ENV):
             return os.environ[CASE_SALT_ENV]

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from autograder.execute import cell_failures
+from autograder.score.cell_errors import cell_failures
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Judged checks run in this process as a grading kernel runs them, and their transcripts judged as the grader
-judges them: shared by tests/test_verdicts*.py, the hostile corpus and tests/benchmarks/judge.py."""
+"""Probes run in this process as a grading kernel runs them, and their transcripts judged as the grader judges
+them: shared by tests/test_verdicts*.py, the labs' check tests, the hostile corpus and tests/benchmarks/judge.py."""
 
 from __future__ import annotations
 
@@ -15,23 +15,27 @@ from unittest import mock
 
 import nbformat
 
-from autograder import checks, judge, transcript
+from autograder.kernel import transcript
+from autograder.kernel.compare import CheckFailure
+from autograder.kernel.student import CASE_SALT_ENV
+from autograder.labs import judged
+from autograder.score import judge
 
 REPO = Path(__file__).resolve().parents[1]
-# The answer keys whose test cells call judged checks.
+# The answer keys whose test cells call probes.
 JUDGED_NOTEBOOKS = ("lab01/01_n", "lab06/06_n", "lab02/02_n", "lab02/02_h", "lab03/03_n", "lab03/03_h")
 
 
 @contextmanager
 def recorded_transcripts(salt: str = "") -> Iterator[list[dict]]:
-    """Within the block, judged checks record as in a grading kernel whose course salt is ``salt``; the list
-    yielded gets each transcript as the grader reads it (through JSON) instead of its display."""
+    """Within the block, probes record as in a grading kernel whose course salt is ``salt``; the list yielded gets
+    each transcript as the grader reads it (through JSON) instead of its display."""
     payloads: list[dict] = []
 
     def emit(self):
         payloads.append(json.loads(json.dumps(self.payload())))
 
-    env = {transcript.RECORD_ENV: "1", checks.CASE_SALT_ENV: salt}
+    env = {transcript.RECORD_ENV: "1", CASE_SALT_ENV: salt}
     with mock.patch.dict(os.environ, env), mock.patch.object(transcript.Recording, "emit", emit):
         yield payloads
 
@@ -51,7 +55,7 @@ def answer_key(notebook: str) -> tuple[list[str], list[str]]:
 
 
 def _hidden_calls(source: str) -> list[ast.Call]:
-    """The judged check calls of a test cell, as expressions to evaluate."""
+    """The probe calls of a test cell, as expressions to evaluate."""
     keys = {c.key.rpartition(".")[2] for c in judge.expected_checks(source)}
     tree = ast.parse(source)
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
@@ -60,7 +64,7 @@ def _hidden_calls(source: str) -> list[ast.Call]:
 
 
 def record_cells(notebook: str, salt: str) -> tuple[list[str], list[tuple[str, list]]]:
-    """Run the answers, then each test cell's judged checks with recording on: (answers, [(test source, outputs)])."""
+    """Run the answers, then each test cell's probes with recording on: (answers, [(test source, outputs)])."""
     answers, tests = answer_key(notebook)
     namespace: dict = {}
     cells = []
@@ -76,7 +80,7 @@ def record_cells(notebook: str, salt: str) -> tuple[list[str], list[tuple[str, l
             first = len(payloads)
             for call in calls:
                 module = call.func.value.id if isinstance(call.func.value, ast.Name) else ""
-                exec(f"from autograder.labs import {module}", namespace)
+                exec(f"from {judged.PROBES_PACKAGE} import {module}", namespace)
                 eval(compile(ast.Expression(call), "<test>", "eval"), namespace)
             cells.append((source, as_outputs(payloads[first:])))
     if "matplotlib.pyplot" in sys.modules:  # the answer key's figures, as a kernel's end would
@@ -89,18 +93,23 @@ def judge_cells(answers: list[str], cells: list[tuple[str, list]], salt: str) ->
     return [v for source, outputs in cells for v in judge.judge_cell(source, outputs, answers, salt) or []]
 
 
+def _key(check: Callable) -> str:
+    key = getattr(check, "key", None)
+    assert key in judged.REGISTRY, f"{check} is not a @judged check"
+    return key
+
+
 def record(check: Callable, *args, salt: str = "", **kwargs) -> tuple[Exception | None, dict]:
-    """Run ``check(*args, **kwargs)`` as a grading kernel with the course salt ``salt`` runs it: what it raised
-    there (None if it passed) and the one transcript it left."""
-    key = f"{check.__module__.rpartition('.')[2]}.{check.__name__}"
-    assert key in transcript.REGISTRY, f"{key} is not @judged"
+    """Run the probe of ``check`` on ``args`` as a grading kernel with the course salt ``salt`` runs it: what it
+    raised there (None if nothing: the kernel shows only the student's own errors) and the one transcript it left."""
+    probe = judged.probe_of(_key(check))
     raised = None
     with recorded_transcripts(salt) as payloads:
         try:
-            check(*args, **kwargs)
+            probe(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the kernel's outcome, whatever it is
             raised = exc
-    assert len(payloads) == 1, f"{key} left {len(payloads)} transcripts"
+    assert len(payloads) == 1, f"{check.key} left {len(payloads)} transcripts"
     return raised, payloads[0]
 
 
@@ -110,26 +119,35 @@ def judge_transcript(check: Callable, payload: dict, *, salt: str = "", data_dir
 
     ``answers``: the student's cells' sources, for the grader's forbidden-library scan.
     """
-    key = f"{check.__module__.rpartition('.')[2]}.{check.__name__}"
-    call = judge.CheckCall(key, len(payload.get("args", [])), tuple(payload.get("kwargs", {})), {})
+    call = judge.CheckCall(_key(check), len(payload.get("args", [])), tuple(payload.get("kwargs", {})), {})
     return judge.judge(call, payload, list(answers), salt, data_dir)
 
 
 def record_and_judge(check: Callable, *args, salt: str = "", data_dir: str = "", answers: Sequence[str] = (),
                      **kwargs) -> tuple[Exception | None, judge.Verdict]:
-    """Run ``check(*args, **kwargs)`` as a grading kernel runs it, then judge its transcript as the grader does:
-    what the check raised in the kernel (None if it passed there) and the grader's verdict."""
+    """Run the probe of ``check`` as a grading kernel runs it, then judge its transcript as the grader does:
+    what the probe raised in the kernel (None if nothing) and the grader's verdict."""
     raised, payload = record(check, *args, salt=salt, **kwargs)
     return raised, judge_transcript(check, payload, salt=salt, data_dir=data_dir, answers=answers)
 
 
 def assert_same_verdict(check: Callable, *args, **kwargs) -> judge.Verdict:
-    """The grader's replay reaches the verdict the check reached in the kernel: pass, or the same failure."""
+    """The grader, judging the transcript a kernel left, reaches the verdict the check reaches when called here:
+    pass, or the same failure with the same message. And what the probe raised (an error of the student's code at some call, which the grader's check may fail on an
+    earlier call) is a failure in the grader too."""
+    try:
+        with mock.patch.dict(os.environ, {CASE_SALT_ENV: kwargs.get("salt", "")}):
+            check(*args, **{k: v for k, v in kwargs.items() if k not in ("salt", "data_dir", "answers")})
+        here = None
+    except CheckFailure as exc:
+        here = exc
     raised, verdict = record_and_judge(check, *args, **kwargs)
-    if raised is None:
-        assert verdict.passed, f"passed in the kernel, not in the grader's replay: {verdict}"
+    if here is None:
+        assert verdict.passed, f"passes when called here, not in the grader: {verdict}"
     else:
-        assert isinstance(raised, checks.CheckFailure), f"the kernel raised {type(raised).__name__}: {raised}"
         assert not verdict.passed and verdict.ename in ("CheckFailure", "ForbiddenCall"), verdict
-        assert verdict.message == str(raised), (verdict.message, str(raised))
+        assert verdict.message == str(here), (verdict.message, str(here))
+    if raised is not None:
+        assert isinstance(raised, CheckFailure), f"the probe raised {type(raised).__name__}: {raised}"
+        assert not verdict.passed, f"the probe raised {raised}, and the grader passed it"
     return verdict

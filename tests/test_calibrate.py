@@ -5,8 +5,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from autograder.calibrate import MetricSummary, metrics_in
-from autograder.checks import report_metric
+from autograder.authoring.calibrate import MetricSummary, metrics_in
+from autograder.labs.judged import report_metric
 
 from conftest import copy_course, run_autograder
 

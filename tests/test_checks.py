@@ -5,16 +5,9 @@ import warnings
 import numpy as np
 import pytest
 
-from autograder.checks import (
-    Case,
-    CheckFailure,
-    assert_close,
-    call_student,
-    check_function,
-    compare,
-    rel_error,
-    student_errors,
-)
+from autograder.kernel.compare import CheckFailure, assert_close, compare, rel_error
+from autograder.kernel.student import Case, call_student, student_errors
+from autograder.labs.judged import check_function
 
 
 def test_equal_values_pass():
@@ -126,7 +119,7 @@ def test_student_cannot_change_the_inputs_the_reference_sees():
 def test_forbidden_library_calls_are_caught_by_global_alias_and_at_call_time():
     import math
 
-    from autograder.checks import ForbiddenCall, forbidden_calls
+    from autograder.kernel.student import ForbiddenCall, forbidden_calls
 
     from_import = math.sqrt
 

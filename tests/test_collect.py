@@ -5,7 +5,7 @@ import json
 import nbformat
 import pytest
 
-from autograder.collect import (
+from autograder.intake.submissions import (
     SubmissionsError,
     copied_cells,
     find_submissions,

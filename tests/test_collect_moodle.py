@@ -12,8 +12,8 @@ import zipfile
 
 import pytest
 
-from autograder.naming import notebook_for, parse_notebook_name
-from autograder.roster import Roster, RosterError, Student, read_roster
+from autograder.intake.naming import notebook_for, parse_notebook_name
+from autograder.intake.roster import Roster, RosterError, Student, read_roster
 
 from conftest import REPO, copy_course, run_autograder
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from autograder import datasets, labs
+from autograder.authoring.release import ReleaseError, generate_solutions
 from autograder.course import Course
-from autograder.release import ReleaseError, generate_solutions
 
 from conftest import copy_course, run_autograder
 

@@ -14,8 +14,8 @@ import time
 import nbformat
 import pytest
 
-from autograder import sandbox
-from autograder.gradebook import Gradebook
+from autograder.run import sandbox
+from autograder.score.gradebook import Gradebook
 
 from conftest import AUTOGRADER, REPO, copy_course, run_autograder, run_nbgrader, tree_digest
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder.exports import MOODLE_WORKSHEET_HEADER, write_gradescope_results, write_moodle_worksheet
-from autograder.results import FAILED, GRADED, INVALID, MISSING, NotebookResult, QuestionResult
-from autograder.roster import Student
-from autograder.summary_plot import plot_summary
+from autograder.intake.roster import Student
+from autograder.report.gradescope import write_gradescope_results
+from autograder.report.moodle import MOODLE_WORKSHEET_HEADER, write_moodle_worksheet
+from autograder.report.summary_plot import plot_summary
+from autograder.score.results import FAILED, GRADED, INVALID, MISSING, NotebookResult, QuestionResult
 
 REASON_INVALID = "ノートブックではありません / not a notebook: JSON の解析に失敗"
 MESSAGE = "conv2d: 形状が違います / shape differs: expected (1, 3, 4, 4), got (1, 3, 5, 5)"

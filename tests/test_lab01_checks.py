@@ -21,7 +21,7 @@ import pytest
 from replay_harness import assert_same_verdict, judge_transcript, record
 
 from autograder import transcript
-from autograder.checks import CheckFailure
+from autograder.kernel.compare import CheckFailure
 from autograder.labs import lab01
 
 from conftest import REPO

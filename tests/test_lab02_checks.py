@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.checks import CheckFailure
+from autograder.kernel.compare import CheckFailure
 from autograder.labs import lab02
 
 from conftest import REPO, tree_digest

@@ -13,8 +13,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.checks import CheckFailure
+from autograder.kernel.compare import CheckFailure
+from autograder.kernel.probes import lab03 as probes
 from autograder.labs import lab03
+from autograder.labs.lab03 import reference
 
 from conftest import REPO
 
@@ -87,23 +89,23 @@ def test_unimplemented_function_fails_with_not_implemented():
 
 
 def test_checks_use_grader_chosen_inputs_beyond_the_seed_examples():
-    strides = {c.kwargs["stride"] for c in lab03.conv2d_cases()}
-    paddings = {c.kwargs["padding"] for c in lab03.conv2d_cases()}
+    strides = {c.kwargs["stride"] for c in probes.conv2d_cases()}
+    paddings = {c.kwargs["padding"] for c in probes.conv2d_cases()}
     assert {1, 2} <= strides and {0, 1} <= paddings
-    shapes = [c.args[0].shape for c in lab03.conv2d_cases()]
+    shapes = [c.args[0].shape for c in probes.conv2d_cases()]
     assert any(s[2] != s[3] for s in shapes) and any(s[1] > 1 for s in shapes)
-    extremes = [c.args[0] for c in lab03.softmax_cases()]
+    extremes = [c.args[0] for c in probes.softmax_cases()]
     assert max(float(np.abs(a).max()) for a in extremes) >= 1000
 
 
 def test_reference_matches_seed_worked_examples():
     x = np.arange(1, 26, dtype=float).reshape(5, 5)
     k = np.arange(1, 10, dtype=float).reshape(3, 3)
-    assert lab03.ref_conv2d_single(x, k)[0, 0] == 411
+    assert reference.conv2d_single(x, k)[0, 0] == 411
     pool = np.array([[3, 4, 3, 6], [7, 1, 1, 2], [4, 6, 3, 5], [9, 3, 7, 8]], dtype=float)[None, None]
-    np.testing.assert_array_equal(lab03.ref_max_pool2d(pool, 2, 2)[0, 0], [[7, 6], [9, 8]])
-    np.testing.assert_allclose(lab03.ref_avg_pool2d(pool, 2, 2)[0, 0], [[3.75, 3], [5.5, 5.75]])
-    assert lab03.ref_cross_entropy(np.array([0.2, 0.7, 0.1]), np.array([0.0, 1.0, 0.0])) == pytest.approx(0.357, abs=5e-4)
+    np.testing.assert_array_equal(reference.max_pool2d(pool, 2, 2)[0, 0], [[7, 6], [9, 8]])
+    np.testing.assert_allclose(reference.avg_pool2d(pool, 2, 2)[0, 0], [[3.75, 3], [5.5, 5.75]])
+    assert reference.cross_entropy(np.array([0.2, 0.7, 0.1]), np.array([0.0, 1.0, 0.0])) == pytest.approx(0.357, abs=5e-4)
 
 
 def test_an_answer_that_calls_the_library_gets_no_points_and_says_why():

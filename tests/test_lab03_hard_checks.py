@@ -14,8 +14,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.checks import CheckFailure
-from autograder.labs import lab03_hard
+from autograder.kernel.compare import CheckFailure
+from autograder.kernel.probes import lab03 as probes
+from autograder.labs import lab03 as lab03_hard
+from autograder.labs.lab03 import reference, thresholds
 
 from conftest import REPO
 
@@ -84,17 +86,17 @@ def test_each_mistake_fails_exactly_its_checks(solution, samples, student, faili
             check(fn)
 
 
-@pytest.mark.parametrize("case", [c for c in lab03_hard.conv2d_backward_cases()
-                                  if c.args[1].size <= lab03_hard.NUMGRAD_MAX_SIZE], ids=lambda c: c.note)
+@pytest.mark.parametrize("case", [c for c in probes.conv2d_backward_cases()
+                                  if c.args[1].size <= thresholds.NUMGRAD_MAX_SIZE], ids=lambda c: c.note)
 def test_autograd_reference_agrees_with_the_numerical_gradient(case):
     """On the cases the hidden check gradient-checks."""
-    by_autograd = lab03_hard.ref_conv2d_backward(*case.args, **case.kwargs)
-    by_differences = lab03_hard.numerical_conv2d_backward(*case.args, **case.kwargs)
+    by_autograd = reference.conv2d_backward(*case.args, **case.kwargs)
+    by_differences = reference.numerical_conv2d_backward(*case.args, **case.kwargs)
     for got, want in zip(by_differences, by_autograd, strict=True):
-        np.testing.assert_allclose(got, want, rtol=lab03_hard.NUMGRAD_RTOL / 10, atol=lab03_hard.NUMGRAD_ATOL / 10)
+        np.testing.assert_allclose(got, want, rtol=thresholds.NUMGRAD_RTOL / 10, atol=thresholds.NUMGRAD_ATOL / 10)
 
 
-@pytest.mark.parametrize("case", lab03_hard.max_pool2d_backward_cases(), ids=lambda c: c.note)
+@pytest.mark.parametrize("case", probes.max_pool2d_backward_cases(), ids=lambda c: c.note)
 def test_max_pool_cases_have_no_ties_and_references_agree(case):
     dout, x, size, stride = case.args
     for i in range((x.shape[2] - size) // stride + 1):
@@ -102,28 +104,28 @@ def test_max_pool_cases_have_no_ties_and_references_agree(case):
             window = np.sort(x[:, :, i * stride:i * stride + size, j * stride:j * stride + size].reshape(
                 x.shape[0], x.shape[1], -1), axis=-1)
             assert np.all(window[..., -1] - window[..., -2] > 1e-3)  # the maximum is unique, clearly
-    by_autograd = lab03_hard.ref_max_pool2d_backward(*case.args)
-    if x.size <= lab03_hard.NUMGRAD_MAX_SIZE:
-        np.testing.assert_allclose(lab03_hard.numerical_max_pool2d_backward(*case.args), by_autograd, atol=1e-7)
+    by_autograd = reference.max_pool2d_backward(*case.args)
+    if x.size <= thresholds.NUMGRAD_MAX_SIZE:
+        np.testing.assert_allclose(reference.numerical_max_pool2d_backward(*case.args), by_autograd, atol=1e-7)
 
 
 def test_hidden_cases_cover_strides_paddings_and_batches():
-    cases = lab03_hard.conv2d_backward_cases()
+    cases = probes.conv2d_backward_cases()
     assert {c.kwargs["stride"] for c in cases} >= {1, 2, 3}
     assert {c.kwargs["padding"] for c in cases} >= {0, 1, 2}
     assert any(c.args[1].shape[0] > 1 and c.args[2].shape[0] > 1 for c in cases)  # N > 1 and K > 1
     # a case where the stride leaves the last input row out of every window
     assert any((c.args[1].shape[2] + 2 * c.kwargs["padding"] - c.args[2].shape[2]) % c.kwargs["stride"] for c in cases)
-    pools = lab03_hard.max_pool2d_backward_cases()
+    pools = probes.max_pool2d_backward_cases()
     assert any(c.args[3] < c.args[2] for c in pools) and any(c.args[3] > c.args[2] for c in pools)
 
 
 def test_reference_matches_the_notebook_worked_examples():
     x = np.arange(1, 26, dtype=float).reshape(1, 1, 5, 5)
     w = np.arange(1, 10, dtype=float).reshape(1, 1, 3, 3)
-    dx, dw, db = lab03_hard.ref_conv2d_backward(np.ones((1, 1, 3, 3)), x, w)
+    dx, dw, db = reference.conv2d_backward(np.ones((1, 1, 3, 3)), x, w)
     assert db.tolist() == [9.0] and dw[0, 0, 0, 0] == 63 and dx[0, 0, 0, 0] == 1 and dx[0, 0, 2, 2] == 45
-    pool_dx = lab03_hard.ref_max_pool2d_backward(np.ones((1, 1, 2, 2)), lab03_hard.SEED_POOL, 2, 2)
+    pool_dx = reference.max_pool2d_backward(np.ones((1, 1, 2, 2)), probes.SEED_POOL, 2, 2)
     np.testing.assert_array_equal(pool_dx[0, 0], [[0, 0, 0, 1], [1, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 1]])
 
 

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge
 
-from autograder.checks import CheckFailure
 from autograder.datasets import DATA_ENV, REAL, STANDIN, mnist
+from autograder.kernel.compare import CheckFailure
 from autograder.labs import lab04
 
 from conftest import REPO

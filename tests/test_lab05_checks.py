@@ -23,8 +23,8 @@ import torch
 from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge, recorded_transcripts
 
 from autograder import transcript
-from autograder.checks import CheckFailure
 from autograder.datasets import DATA_ENV, REAL, STANDIN, cifar10
+from autograder.kernel.compare import CheckFailure
 from autograder.labs import lab05
 
 from conftest import REPO

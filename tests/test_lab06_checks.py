@@ -18,7 +18,7 @@ from replay_harness import assert_same_verdict, judge_transcript, record, record
 from sklearn.preprocessing import minmax_scale
 
 from autograder import judge, transcript
-from autograder.checks import CheckFailure
+from autograder.kernel.compare import CheckFailure
 from autograder.labs import lab06
 
 from conftest import REPO

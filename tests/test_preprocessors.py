@@ -8,7 +8,7 @@ import nbclient
 import nbformat
 import pytest
 
-from autograder.preprocessors import TrimTestTracebacks
+from autograder.report.feedback import TrimTestTracebacks
 
 HIDDEN_CALL = "lab03.check_conv2d_single(conv2d_single)"
 
@@ -88,7 +88,7 @@ def _marked(grade_id: str, source: str) -> nbformat.NotebookNode:
 def test_a_copied_cell_becomes_an_ordinary_cell_and_the_notebook_stays_valid():
     from nbgrader.preprocessors import CheckCellMetadata
 
-    from autograder.preprocessors import DeduplicateIds
+    from autograder.score.preprocessors import DeduplicateIds
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [_marked("softmax", "def softmax(a): ...  # first try"), _marked("softmax", "def softmax(a): ...")]

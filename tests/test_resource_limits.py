@@ -12,7 +12,9 @@ import psutil
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder import executor, sandbox, transcript
+from autograder.kernel import transcript
+from autograder.run import execution as executor
+from autograder.run import sandbox
 
 MARKER = "4242421"  # the fork bomb's processes sleep this long: none may be left afterwards
 

@@ -16,8 +16,8 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import autograder
-from autograder import sandbox
-from autograder.sandbox import Sandbox, kernel_manager, wrap
+from autograder.run import sandbox
+from autograder.run.sandbox import Sandbox, kernel_manager, wrap
 
 REPO = Path(autograder.__file__).resolve().parents[1]
 AVAILABLE, WHY = sandbox.available()
@@ -107,9 +107,12 @@ def test_wrap_isolates_and_binds_only_what_is_named(tmp_path):
     pairs = list(zip(cmd, cmd[1:], cmd[2:], strict=False))
     assert ("--bind", str(tmp_path / "scratch"), str(tmp_path / "scratch")) in pairs
     assert ("--ro-bind", str(data), str(data)) in pairs
-    assert ("--ro-bind", str(REPO / "autograder"), str(REPO / "autograder")) in pairs
+    package = REPO / "autograder"
+    assert ["--tmpfs", str(package)] == cmd[cmd.index(str(package)) - 1:cmd.index(str(package)) + 1]
+    for name in ("__init__.py", "kernel", "datasets"):  # the kernel's half of the package, and no more of it
+        assert ("--ro-bind", str(package / name), str(package / name)) in pairs
     bound = {Path(src) for flag, src, _ in pairs if flag in ("--bind", "--ro-bind", "--ro-bind-try", "--dev-bind")}
-    assert not {REPO, REPO / "source", Path("/etc"), Path("/")} & bound
+    assert not {REPO, REPO / "source", package, package / "labs", Path("/etc"), Path("/")} & bound
     assert not any(c.startswith("/dev/nvidia") for c in cmd) and "CUDA_VISIBLE_DEVICES" not in cmd
 
 

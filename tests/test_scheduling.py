@@ -6,9 +6,10 @@ import nbformat
 import pytest
 
 from autograder.cli import _bytes, _gpu_list
-from autograder.ledger import Ledger, NotebookRun, Record, fingerprint
-from autograder.preprocessors import EXECUTED_MARK, NOT_RUN_ERROR, ReplayExecution
-from autograder.scheduler import Slot, plan_slots
+from autograder.run.execution import EXECUTED_MARK
+from autograder.run.scheduler import Slot, plan_slots
+from autograder.score.ledger import Ledger, NotebookRun, Record, fingerprint
+from autograder.score.preprocessors import NOT_RUN_ERROR, ReplayExecution
 
 
 def test_cpu_slots_default_to_the_cores(monkeypatch):
@@ -125,6 +126,6 @@ def test_an_executed_notebook_that_does_not_match_is_refused(tmp_path):
 
 def test_our_preprocessors_are_enabled_by_default():
     # nbconvert's preprocessors are off unless enabled; nbgrader's pipelines would skip ours silently
-    from autograder.preprocessors import TrimTestTracebacks
+    from autograder.report.feedback import TrimTestTracebacks
 
     assert ReplayExecution().enabled and TrimTestTracebacks().enabled

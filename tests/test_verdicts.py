@@ -1,8 +1,8 @@
-"""The grader's own verdicts (autograder.transcript, autograder.judge): a hidden check's record leaves the
-kernel as data, and the grader replays the check on it in its own process.
+"""The grader's own verdicts (autograder.kernel.transcript, autograder.labs.judged, autograder.score.judge): a
+probe's record leaves the kernel as data, and the grader runs the check of the same name on it in its own process.
 
-In-process, on lab 03's answer key: the kernel's side is a judged check run with recording on (its
-display replaced by a list), the grader's side is judge.judge_cell on the outputs that display would make.
+In-process, on lab 03's answer key: the kernel's side is a probe run with recording on (its display replaced
+by a list), the grader's side is judge.judge_cell on the outputs that display would make.
 """
 
 from __future__ import annotations
@@ -14,12 +14,16 @@ import numpy as np
 import pytest
 from replay_harness import as_outputs, recorded_transcripts
 
-from autograder import checks, judge, transcript
-from autograder.labs import lab03
+from autograder.kernel import transcript
+from autograder.kernel.compare import CheckFailure
+from autograder.kernel.probes import lab03 as probes
+from autograder.kernel.student import case_rng
+from autograder.labs import judged, lab03
+from autograder.score import judge
 
 from conftest import REPO
 
-TEST_CELL = "from autograder.labs import lab03\nlab03.check_{name}({name})\n"
+TEST_CELL = "from autograder.kernel.probes import lab03\nlab03.check_{name}({name})\n"
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +41,12 @@ def solution(answers) -> dict:
 
 
 def record(name: str, fn, salt: str = "") -> tuple[list, Exception | None]:
-    """Run lab03's check of ``name`` on ``fn`` as the kernel does while grading: the outputs it leaves, its error."""
+    """Run lab03's probe of ``name`` on ``fn`` as the kernel does while grading: the outputs it leaves, its error."""
     error = None
     with recorded_transcripts(salt) as payloads:
         try:
-            getattr(lab03, f"check_{name}")(fn)
-        except checks.CheckFailure as exc:
+            getattr(probes, f"check_{name}")(fn)
+        except CheckFailure as exc:
             error = exc
     return as_outputs(payloads), error
 
@@ -106,12 +110,17 @@ def test_the_honest_answers_pass_on_the_graders_replay(solution, answers):
         assert verdicts(name, outputs, answers, salt="s1") == [judge.Verdict(f"lab03.check_{name}", True)]
 
 
-def test_a_wrong_answer_fails_with_the_checks_own_message(answers):
-    outputs, error = record("softmax", lambda a: np.exp(a) / np.sum(np.exp(a)))
-    assert error is not None
+def test_a_wrong_answer_fails_in_the_grader_with_the_checks_own_message(answers):
+    def wrong(a):
+        return np.exp(a) / np.sum(np.exp(a))
+
+    outputs, error = record("softmax", wrong)
+    assert error is None  # the kernel does not know the answer: it only records
     (verdict,) = verdicts("softmax", outputs, answers)
     assert not verdict.passed and verdict.ename == "CheckFailure"
-    assert verdict.message == str(error)
+    with pytest.raises(CheckFailure) as here:  # the check called directly: probe and verdict in this process
+        lab03.check_softmax(wrong)
+    assert verdict.message == str(here.value)
 
 
 def test_no_transcript_is_no_verdict(answers):
@@ -165,9 +174,9 @@ def test_a_cell_without_judged_checks_is_left_to_the_kernel(answers):
 
 
 def test_literal_arguments_come_from_the_test_cell_not_the_transcript():
-    (call,) = judge.expected_checks("import autograder.labs.lab03 as L\nL.check_softmax(softmax)\n")
+    (call,) = judge.expected_checks("import autograder.kernel.probes.lab03 as L\nL.check_softmax(softmax)\n")
     assert call.key == "lab03.check_softmax" and call.positional == 1
-    (call,) = judge.expected_checks("from autograder.labs import lab03\nlab03.check_one_hot(f, 3)")
+    (call,) = judge.expected_checks("from autograder.kernel.probes import lab03\nlab03.check_one_hot(f, 3)")
     assert call.constants == {1: 3}
 
 
@@ -182,22 +191,23 @@ def test_literal_arguments_come_from_the_test_cell_not_the_transcript():
     "def softmax(a):\n    from torch.nn.functional import softmax as f\n    return f(a)",
 ])
 def test_a_forbidden_library_is_found_in_the_source(source):
-    message = judge.forbidden_in_source([source], "softmax", lab03.FORBIDDEN_SOFTMAX)
+    message = judge.forbidden_in_source([source], "softmax", probes.FORBIDDEN_SOFTMAX)
     assert message and "softmax" in message and "(no points for it)" in message
 
 
 def test_the_forbidden_scan_looks_only_at_the_function_checked():
     source = "import torch\ndef helper(a):\n    return torch.softmax(a, -1)\ndef softmax(a):\n    return a / a.sum()"
-    assert judge.forbidden_in_source([source], "softmax", lab03.FORBIDDEN_SOFTMAX) is None
-    assert judge.forbidden_in_source(["%matplotlib inline\n" + source], "softmax", lab03.FORBIDDEN_SOFTMAX) is None
+    assert judge.forbidden_in_source([source], "softmax", probes.FORBIDDEN_SOFTMAX) is None
+    assert judge.forbidden_in_source(["%matplotlib inline\n" + source], "softmax", probes.FORBIDDEN_SOFTMAX) is None
 
 
 @pytest.mark.parametrize("source", [
-    "import autograder.labs.lab03 as L\nL.check_softmax = lambda f: None",
-    "from autograder import checks\nchecks.assert_close = print",
-    "import autograder.labs.lab03 as L\nsetattr(L, 'check_softmax', None)",
-    "from autograder.labs import lab03\ndef softmax(a):\n    return lab03.ref_softmax(a)",
-    "from autograder import transcript\ntranscript.recording_enabled()",
+    "import autograder.kernel.probes.lab03 as L\nL.check_softmax = lambda f: None",
+    "from autograder import kernel\nkernel.assert_close = print",
+    "import autograder.kernel.probes.lab03 as L\nsetattr(L, 'check_softmax', None)",
+    "from autograder.labs.lab03 import reference\ndef softmax(a):\n    return reference.softmax(a)",
+    "from autograder.kernel import transcript\ntranscript.recording_enabled()",
+    "import autograder.score.judge as j\nj.NO_VERDICT",
 ])
 def test_changing_or_using_the_graders_code_is_tampering(source, answers):
     assert judge.tampering_in_source([source])
@@ -206,16 +216,16 @@ def test_changing_or_using_the_graders_code_is_tampering(source, answers):
 
 
 def test_trying_a_hidden_check_and_importing_assert_close_are_not_tampering():
-    source = ("from autograder.checks import assert_close\nfrom autograder.labs import lab03\n"
+    source = ("from autograder.kernel import assert_close\nfrom autograder.kernel.probes import lab03\n"
               "lab03.check_softmax(softmax)\nassert_close = None\n")
     assert judge.tampering_in_source([source]) is None
 
 
-def test_a_labs_student_api_is_not_tampering_and_its_answers_are():
-    assert judge.tampering_in_source(["from autograder.labs.lab06 import load_airline_passengers\n"
+def test_the_kernels_data_loaders_are_not_tampering_and_the_labs_answers_are():
+    assert judge.tampering_in_source(["from autograder.kernel.data import load_airline_passengers\n"
                                       "data = load_airline_passengers()\n"]) is None
-    assert judge.tampering_in_source(["from autograder.labs.lab06 import ref_create_dataset\n"
-                                      "create_dataset = ref_create_dataset\n"])
+    assert judge.tampering_in_source(["from autograder.labs.lab06 import reference\n"
+                                      "create_dataset = reference.create_dataset\n"])
 
 
 # ------------------------------------------------------------------ the cell's outputs
@@ -252,26 +262,30 @@ def test_a_pass_keeps_the_kernels_errors():
 # ------------------------------------------------------------------ checks of the students' objects
 
 
-@transcript.judged
+@transcript.probe
 def check_model_outputs(model, images) -> None:
-    """A check of the shape the model labs use: the kernel observes data, the grader judges it."""
-    x = checks.case_rng(7).normal(size=(4, 3))
+    """A probe of the shape the model labs use: the kernel observes data..."""
+    x = case_rng(7).normal(size=(4, 3))
+    transcript.observe("model(x)", lambda: model(x) + images.mean() * 0, x)
+
+
+@judged.judged
+def check_model_outputs(model, images) -> None:  # noqa: F811 - the grader's check of the same name
+    """...and the grader judges it."""
+    x = case_rng(7).normal(size=(4, 3))
     out = np.asarray(transcript.observe("model(x)", lambda: model(x) + images.mean() * 0, x))
     if not np.allclose(out, 2 * x):
-        raise checks.CheckFailure("model(x) is not 2x")
+        raise CheckFailure("model(x) is not 2x")
 
 
 def test_big_arrays_and_objects_stay_in_the_kernel_and_small_arrays_cross():
-    from replay_harness import recorded_transcripts
-
     big = np.zeros(transcript.ARGUMENT_MAX_BYTES // 8 + 1)
-    with recorded_transcripts() as payloads:
-        check_model_outputs(lambda x: 2 * x, big)
-    args = payloads[0]["args"]
+    probe = judged.probe_of("test_verdicts.check_model_outputs")
+    payload, _ = transcript.record(probe, (lambda x: 2 * x, big), {})
+    args = payload["args"]
     assert args[0] == {"__student__": "<lambda>"} and args[1] == {"__student__": f"ndarray {big.shape}"}
-    with recorded_transcripts() as payloads:
-        check_model_outputs(lambda x: 2 * x, np.ones(3))
-    assert transcript.decode(payloads[0]["args"][1]).tolist() == [1.0, 1.0, 1.0]
+    payload, _ = transcript.record(probe, (lambda x: 2 * x, np.ones(3)), {})
+    assert transcript.decode(payload["args"][1]).tolist() == [1.0, 1.0, 1.0]
 
 
 @pytest.mark.parametrize("model, passes", [(lambda x: 2 * x, True), (lambda x: 3 * x, False)])
@@ -291,18 +305,28 @@ def test_an_observation_on_other_inputs_does_not_match():
     assert record_and_judge(check_model_outputs, lambda x: 2 * x, np.ones(2), salt="s")[1].passed
 
 
-@transcript.judged
+@transcript.probe
 def check_data_dir_seen() -> None:
+    """Nothing to record: the check reads the grader's own data directory."""
+
+
+@judged.judged
+def check_data_dir_seen() -> None:  # noqa: F811 - the grader's check of the same name
     import os
 
     from autograder import datasets
 
     if os.environ.get(datasets.DATA_ENV) != "/the/course/data":
-        raise checks.CheckFailure(f"data dir {os.environ.get(datasets.DATA_ENV)}")
+        raise CheckFailure(f"data dir {os.environ.get(datasets.DATA_ENV)}")
 
 
 def test_the_replay_sees_the_data_directory_the_kernels_had():
     from replay_harness import record_and_judge
 
     raised, verdict = record_and_judge(check_data_dir_seen, data_dir="/the/course/data")
-    assert raised is not None and verdict.passed  # the kernel here has no such directory; the grader's replay does
+    assert raised is None and verdict.passed
+
+
+def test_the_figures_a_check_measures_are_shown_in_the_cell():
+    out = judge.verdict_outputs([], [judge.Verdict("k", True, printed="[metric] rmse = 0.07 (threshold <= 0.15)\n")])
+    assert out[0]["output_type"] == "stream" and out[0]["name"] == "stdout" and "rmse" in out[0]["text"]

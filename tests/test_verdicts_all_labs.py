@@ -1,5 +1,6 @@
-"""Every judged check of every answer key passes on the grader's replay, with and without a course salt:
-a check that reaches the student's code other than through call_student / observe would fail here."""
+"""Every check of every answer key passes on the grader's replay of its probe's transcript, with and without a
+course salt: a check that reaches the student's code other than through call_student / observe, or whose probe
+makes other calls than the check, would fail here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import re
 import pytest
 from replay_harness import JUDGED_NOTEBOOKS, REPO, answer_key, judge_cells, record_cells
 
-from autograder import judge, transcript
+from autograder.kernel import transcript
+from autograder.labs import judged
+from autograder.score import judge
 
 
 @pytest.mark.parametrize("notebook", JUDGED_NOTEBOOKS)
@@ -22,16 +25,19 @@ def test_the_answer_key_passes_every_judged_check_on_replay(notebook, salt):
     assert not failed, failed
 
 
-LAB_MODULES = sorted(p.stem for p in (REPO / "autograder" / "labs").glob("lab*.py"))
+LABS = sorted(p.parent.name for p in (REPO / "autograder" / "labs").glob("lab*/checks.py"))
 
 
-@pytest.mark.parametrize("lab", LAB_MODULES)
-def test_every_check_of_every_lab_is_judged_by_the_grader(lab):
-    module = importlib.import_module(f"autograder.labs.{lab}")
+@pytest.mark.parametrize("lab", LABS)
+def test_every_check_of_every_lab_has_its_probe_and_every_probe_its_check(lab):
+    module = importlib.import_module(f"autograder.labs.{lab}.checks")
     names = [n for n, v in vars(module).items()
              if n.startswith("check_") and callable(v) and v.__module__ == module.__name__]  # not those imported
     assert names, f"{lab} has no checks"
-    assert [n for n in names if f"{lab}.{n}" not in transcript.REGISTRY] == []
+    assert [n for n in names if f"{lab}.{n}" not in judged.REGISTRY] == [], "checks not marked @judged"
+    probes = importlib.import_module(f"{judged.PROBES_PACKAGE}.{lab}")
+    probe_names = {n for n in vars(probes) if f"{lab}.{n}" in transcript.PROBES}
+    assert probe_names == set(names), "a probe without its check, or a check without its probe"
 
 
 @pytest.mark.parametrize("notebook", sorted(str(p.relative_to(REPO / "source").with_suffix(""))

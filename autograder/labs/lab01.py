@@ -32,7 +32,7 @@ import numpy as np
 
 from autograder import transcript
 from autograder.checks import CASE_SALT_ENV, CheckFailure, call_student, case_rng, compare
-from autograder.transcript import judged, observe
+from autograder.transcript import DATA_DTYPES, judged, observe
 
 # ---------------------------------------------------------------- thresholds
 # Each threshold sits beside the figure the reference solution (solutions/lab01/01_n.ipynb)
@@ -228,9 +228,7 @@ def _predict(model: Any, X: np.ndarray, name: str) -> np.ndarray:
 def _as_data(values: Any) -> Any:
     """An array as transcript data: as it is if numeric, else the (nested) list of its values (an object array)."""
     values = np.asarray(values)
-    if values.dtype.kind in "biuf" and values.dtype.itemsize <= 8:
-        return values
-    return values.tolist()
+    return values if str(values.dtype) in DATA_DTYPES else values.tolist()
 
 
 def _predictions(holder: dict, X: np.ndarray, name: str) -> np.ndarray:

@@ -37,7 +37,7 @@ from autograder.checks import (
     run_student,
 )
 from autograder.datasets import REAL, STANDIN, mnist
-from autograder.transcript import judged, observe
+from autograder.transcript import DATA_DTYPES, judged, observe
 
 # ----------------------------------------------------------------- constants (stated once)
 
@@ -113,10 +113,6 @@ VAL_LOSS_RTOL = 1e-3  # the grader's recomputed validation loss vs the History's
 # are added) with the grader's own reference: the arrays themselves are too big to leave the kernel.
 PREPARED_ROWS = 48
 
-# The array dtypes a transcript carries as data (autograder.transcript.encode); other arrays cross as facts only.
-_DATA_DTYPES = frozenset({"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                          "float16", "float32", "float64", "complex64", "complex128"})
-
 
 def thresholds(profile: str | None = None) -> Thresholds:
     """The thresholds for a data profile (default: the profile of the data the grader provides)."""
@@ -175,7 +171,7 @@ def _array_facts(value: Any) -> dict:
     numbers (``"array"``, else None). A TensorFlow or torch tensor counts as the array it holds."""
     arr = _numpy(value)
     return {"shape": tuple(int(n) for n in arr.shape), "dtype": str(arr.dtype),
-            "array": arr if str(arr.dtype) in _DATA_DTYPES else None}
+            "array": arr if str(arr.dtype) in DATA_DTYPES else None}
 
 
 def _stand_in(shape: Sequence[int], dtype: str) -> np.ndarray:
@@ -321,7 +317,7 @@ def _prepared_facts(value: Any, rows: np.ndarray, image: bool) -> dict:
         facts["max"] = float(np.nanmax(arr))
     if arr.dtype.kind in "biufc" and arr.ndim and len(arr) > int(rows.max()):
         picked = arr[rows]
-        if str(picked.dtype) not in _DATA_DTYPES:  # e.g. float128 or big-endian: as plain numbers
+        if str(picked.dtype) not in DATA_DTYPES:  # e.g. float128 or big-endian: as plain numbers
             picked = picked.astype(np.complex128 if picked.dtype.kind == "c" else np.float64)
         facts["rows"] = picked
     return facts

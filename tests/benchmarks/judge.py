@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for the 
 
 from replay_harness import JUDGED_NOTEBOOKS, judge_cells, record_cells  # noqa: E402
 
-from autograder import judge  # noqa: E402
 from autograder.course import Course  # noqa: E402
+from autograder.score import judge  # noqa: E402
 
 
 def _timed(run, repeat: int) -> tuple[float, list]:

@@ -456,7 +456,7 @@ CORPUS: dict[str, tuple] = {
     "excepthook-replaced": (excepthook_replaced,
                             Case("graded", 0, "", "zeros, sys.excepthook and showtraceback silenced")),
     "prints-passing-output": (prints_passing_output, Case("graded", 0, "", "zeros, printing OK and accuracy: 0.99")),
-    # the verdicts are the grader's (autograder.judge): the grader sees the checks being replaced in the source,
+    # the verdicts are the grader's (autograder.score.judge): the grader sees the checks being replaced in the source,
     # and a replacement it cannot see leaves no transcripts, or transcripts that do not match its inputs
     "check-library-replaced": (check_library_replaced,
                                Case("graded", 0, "change or use the grader's own code", "zeros, the checks monkeypatched")),

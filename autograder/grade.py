@@ -1,0 +1,389 @@
+"""Grade a lab: collect → prepare → execute in isolation → score → grades_csv.
+
+This is the library behind ``autograder grade``; it prints nothing, and reports
+progress through an optional callback. Students are graded concurrently, one per
+scheduler slot: execution runs in parallel in sandboxed kernels, while the steps
+that read or write the gradebook (nbgrader's sanitizing and scoring) take turns,
+so gradebook writes never collide.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder import datasets, labs
+from autograder.course import Course
+from autograder.intake.submissions import (
+    Submission,
+    copied_cells,
+    find_submissions,
+    marked_cells,
+    missing_cells,
+    retyped_cells,
+    stage,
+)
+from autograder.report import feedback, grades_csv, gradescope, moodle, summary_plot
+from autograder.run import execution, sandbox, scheduler
+from autograder.run.worker import Job
+from autograder.score import cell_errors, gradebook, nbgrader_autograde
+from autograder.score.gradebook import record_in_gradebook
+from autograder.score.ledger import Ledger, NotebookRun, Record, fingerprint, now
+from autograder.score.results import FAILED, GRADED, INVALID, MISSING, NotebookResult, QuestionResult
+
+
+@dataclass
+class GradingRun:
+    """Everything one ``grade`` produced."""
+
+    lab: str
+    results: list[NotebookResult]
+    grades_csv: Path
+    nbgrader_csv: Path
+    feedback_dir: Path
+    graded: list[str] = field(default_factory=list)  # students graded by this run
+    skipped: list[str] = field(default_factory=list)  # unchanged since their last grading
+    sandboxed: bool = True
+    sandbox_note: str = ""
+    slots: list[scheduler.Slot] = field(default_factory=list)
+    wall_s: float = 0.0
+    data_profiles: dict[str, str] = field(default_factory=dict)  # dataset -> "real" / "standin" / "absent"
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    """How ``grade_lab`` runs: concurrency, devices, limits, isolation."""
+
+    jobs: int | None = None  # concurrent kernels (default: CPU cores, or GPUs x per_gpu)
+    gpus: list[str] | None = None  # GPU indices to use (default: those present)
+    per_gpu: int = 1
+    cell_timeout: int | None = None  # default: Execute.timeout in nbgrader_config.py
+    notebook_timeout: int = 3600
+    memory_bytes: int = 4 * 2**30
+    threads: int | None = None  # CPU threads per kernel (default: cores / jobs)
+    tasks: int = execution.Limits.tasks  # processes and threads per kernel
+    sandbox: bool = True  # False: run without bubblewrap even where it is available
+    force: bool = False  # grade again even unchanged submissions
+    seed: int = 0
+
+
+def _timeout_reason(failures: list[cell_errors.CellFailure], timeout: int) -> str:
+    timed_out = [f for f in failures if f.timed_out]
+    if not timed_out:
+        return ""
+    where = ", ".join(f"cell {f.cell_index}" + (f" ({f.grade_id})" if f.grade_id else "") for f in timed_out)
+    return f"タイムアウト / timed out after {timeout} s: {where}"
+
+
+def _late_reason(seconds: float, penalty: float) -> str:
+    if seconds <= 0:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    reason = f"提出遅れ / late by {hours} h {rest // 60:02d} min"
+    return reason + (f", 減点 / penalty -{penalty:g}" if penalty else "")
+
+
+def _missing_reason(course: Course, lab: str, sub: Submission, marked: list[tuple[str, str]]) -> str:
+    """Which answer and test cells the submission lacks (nbgrader grades it without them: their points are 0)."""
+    reasons = []
+    for ids, ja, en in ((course.answer_ids(lab, sub.notebook), "解答セル", "answer"),
+                        (course.test_ids(lab, sub.notebook), "テストセル", "test")):
+        missing = missing_cells(marked, ids)
+        if missing:
+            shown = ", ".join(missing[:6]) + (f" (+{len(missing) - 6})" if len(missing) > 6 else "")
+            cells = "cell" if len(missing) == 1 else "cells"
+            reasons.append(f"{ja}が {len(missing)} 個ありません (削除したか、メタデータが消えています) / {len(missing)} "
+                           f"{en} {cells} missing (deleted, or their metadata cleared): {shown}")
+    return "; ".join(reasons)
+
+
+def _repaired_reason(course: Course, lab: str, sub: Submission, marked: list[tuple[str, str]]) -> str:
+    """What the grader put right in the submission before grading it (copied or retyped marked cells)."""
+    reasons = []
+    copied = copied_cells(marked)
+    if copied:
+        reasons.append(f"印の付いたセルのコピー (grade_id の重複) は普通のセルとして採点しました / a copy of a marked cell "
+                       f"(duplicate grade_id) was graded as an ordinary cell: {', '.join(copied)}")
+    retyped = retyped_cells(marked, course.cell_types(lab, sub.notebook))
+    if retyped:
+        reasons.append(f"コードとマークダウンが入れ替えられたセルを元に戻して採点しました / cells switched between code and "
+                       f"markdown were switched back: {', '.join(retyped)}")
+    return "; ".join(reasons)
+
+
+def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
+                   record: Record | None) -> NotebookResult | None:
+    scores = gradebook.notebook_scores(course.db_url, lab, sub.notebook, sub.student_id)
+    if scores is None:
+        return None
+    order = {gid: i for i, gid in enumerate(course.question_ids(lab, sub.notebook))}
+    autograded = cell_errors.autograded_notebook(course.autograded_dir, sub.student_id, lab, sub.notebook)
+    failures = cell_errors.cell_failures(nbformat.read(autograded, as_version=4))
+    messages = {f.grade_id: f.summary for f in failures if f.grade_id}
+    questions = [
+        QuestionResult(s.grade_id, s.score, s.max_score, s.needs_manual_grade,
+                       messages.get(s.grade_id, "") if s.score < s.max_score and not s.needs_manual_grade else "")
+        for s in sorted(scores, key=lambda s: order.get(s.grade_id, len(order)))
+    ]
+    late = gradebook.seconds_late(course.db_url, lab, sub.student_id)
+    penalty = gradebook.late_penalty(course.db_url, lab, sub.notebook, sub.student_id)
+    run = record.notebooks.get(sub.notebook) if record else None
+    stopped = run.reason if run else ""  # why it stopped early, or what of it was not kept
+    cell_timeouts = "" if run and run.status == execution.NOTEBOOK_TIMEOUT else _timeout_reason(failures, timeout)
+    marked = marked_cells(sub.path) if sub.path else None  # the cells as the student sent them
+    cells = (_missing_reason(course, lab, sub, marked), _repaired_reason(course, lab, sub, marked)) if marked is not None else ()
+    reasons = [r for r in (*cells, stopped, cell_timeouts, _late_reason(late, penalty)) if r]
+    return NotebookResult(
+        sub.student_id, lab, sub.notebook, GRADED,
+        score=max(0.0, sum(q.score for q in questions) - penalty),
+        max_score=sum(q.max_score for q in questions),
+        reason="; ".join(reasons),
+        questions=questions,
+        elapsed=run.elapsed if run else 0.0,
+    )
+
+
+
+
+def _ungraded_result(lab: str, sub: Submission, status: str, reason: str, max_score: float) -> NotebookResult:
+    return NotebookResult(sub.student_id, lab, sub.notebook, status, 0.0, max_score, reason)
+
+
+_HEAVY_MODULES = {"numpy", "scipy", "pandas", "matplotlib", "sklearn", "torch", "torchvision", "tensorflow", "keras"}
+_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.MULTILINE)
+
+
+def lab_imports(course: Course, lab: str) -> tuple[str, ...]:
+    """Heavy library modules the lab's notebooks import: what a warm kernel imports before its notebook."""
+    found: dict[str, None] = {}
+    for path in sorted((course.source_dir / lab).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            for match in _IMPORT.finditer(cell.source):
+                module = match.group(1) or match.group(2)
+                if module.split(".")[0] in _HEAVY_MODULES:
+                    found.setdefault(module, None)
+    if "matplotlib" in found:
+        found.setdefault("matplotlib.pyplot", None)
+    return tuple(found)
+
+
+def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int, api_config,
+                    sandboxed: bool) -> execution.KernelSettings:
+    """How this run's kernels start: limits, sandbox, what they may read, what they preload."""
+    data = course.data_dir
+    readable = [p for p in (course.release_dir / lab, data) if p.is_dir()]
+    threads = options.threads or max(1, (os.cpu_count() or 1) // slots)
+    return execution.KernelSettings(
+        work_root=course.root / ".autograder" / "kernels",
+        sandboxed=sandboxed,
+        readable=tuple(readable),
+        preload=lab_imports(course, lab),
+        extra_arguments=tuple(api_config.Execute.get("extra_arguments", [])),
+        seed=options.seed,
+        data_dir=data if data.is_dir() else None,
+        case_salt=course.case_salt(),
+        limits=execution.Limits(
+            cell_timeout=options.cell_timeout or int(api_config.Execute.get("timeout", 30)),
+            notebook_timeout=options.notebook_timeout,
+            memory_bytes=options.memory_bytes,
+            threads=threads,
+            tasks=options.tasks,
+        ),
+    )
+
+
+class _StudentGrader:
+    """Grades one student's notebooks of one lab on a slot: prepare, execute each notebook, score.
+
+    The gradebook steps hold ``lock``; execution does not.
+    """
+
+    def __init__(self, course: Course, lab: str, ledger: Ledger, lock: threading.Lock, fingerprints: dict[str, str],
+                 kernel_inputs: nbgrader_autograde.KernelInputs):
+        self.course, self.lab, self.ledger, self.lock = course, lab, ledger, lock
+        self.fingerprints, self.kernel_inputs = fingerprints, kernel_inputs
+        self.executed_dir = course.root / ".autograder" / "executed"
+
+    def __call__(self, student: str, slot: scheduler.SlotExecutor) -> nbgrader_autograde.AutogradeRun:
+        start = time.monotonic()
+        with self.lock:
+            prepared = nbgrader_autograde.prepare(self.course, self.lab, student)
+        if not prepared.success:
+            return prepared
+        out_dir = self.executed_dir / student / self.lab
+        shutil.rmtree(out_dir, ignore_errors=True)  # never score a previous run's outputs
+        files = nbgrader_autograde.prepared_dir(self.course, self.lab, student)
+        runs = {}
+        for notebook in sorted(files.glob("*.ipynb")):
+            outcome = slot.execute(Job(notebook, files, out_dir / notebook.name))
+            runs[notebook.stem] = NotebookRun(outcome.status, outcome.reason, outcome.elapsed, outcome.peak_memory)
+        with self.lock:
+            scored = nbgrader_autograde.score(self.course, self.lab, student, self.executed_dir, self.kernel_inputs)
+            if scored.success:
+                self.ledger.record(Record(student, self.fingerprints[student], now(), time.monotonic() - start, runs))
+        return scored
+
+
+def _sandbox_choice(options: GradeOptions) -> tuple[bool, str]:
+    if not options.sandbox:
+        return False, "サンドボックスなし / no sandbox: disabled with --no-sandbox"
+    ok, why = sandbox.available()
+    if ok:
+        return True, why
+    return False, f"サンドボックスなし / no sandbox: {why}"
+
+
+def grade_lab(
+    course: Course,
+    lab: str,
+    submissions_dir: Path,
+    options: GradeOptions | None = None,
+    *,
+    on_student: Callable[[str], None] | None = None,
+) -> GradingRun:
+    """Grade every student folder in ``submissions_dir`` for ``lab``; write CSVs and feedback.
+
+    ``on_student`` is called with each student id once that student is done
+    (graded, skipped as unchanged, or without anything to grade).
+    """
+    options = options or GradeOptions()
+    started = time.monotonic()
+    notebooks = course.notebooks(lab)
+    submissions = find_submissions(Path(submissions_dir), lab, notebooks)
+    if course.gradebook_path.exists():  # roster students with no folder at all are listed as missing
+        present = {s.student_id for s in submissions}
+        submissions += [
+            Submission(student.id, nb, None)
+            for student in gradebook.load_students(course.db_url)
+            if (student.family_name or student.given_name) and student.id not in present
+            for nb in notebooks
+        ]
+
+    record_in_gradebook(course, lab)
+    max_scores = {
+        nb: sum(c.max_score for c in gradebook.grade_cells(course.db_url, lab, nb)) for nb in notebooks
+    }
+    api = course.api()
+    staged = set(stage(course, lab, submissions))
+    ledger = Ledger(course.root / ".autograder", lab)
+    students = sorted({s.student_id for s in submissions})
+    fingerprints = {s: fingerprint(course.staged_dir / s / lab, course.source_dir / lab) for s in staged}
+
+    to_grade, skipped = [], []
+    for student in students:
+        gradebook.ensure_student(course.db_url, student)
+        if student not in staged:
+            gradebook.forget_submission(course.db_url, lab, student)
+            ledger.forget(student)
+        elif (not options.force and ledger.is_current(student, fingerprints[student])
+              and all(gradebook.notebook_scores(course.db_url, lab, nb, student) is not None
+                      for nb in notebooks if (course.staged_dir / student / lab / f"{nb}.ipynb").exists())):
+            skipped.append(student)
+        else:
+            ledger.forget(student)
+            to_grade.append(student)
+        if student not in to_grade and on_student:
+            on_student(student)
+
+    gpus = scheduler.detect_gpus() if options.gpus is None else options.gpus
+    slots = scheduler.plan_slots(options.jobs, gpus, options.per_gpu)
+    sandboxed, sandbox_note = _sandbox_choice(options)
+    settings = kernel_settings(course, lab, options, len(slots), api.config, sandboxed)
+    runs: dict[str, nbgrader_autograde.AutogradeRun] = {}
+    if to_grade:
+        kernel_inputs = nbgrader_autograde.KernelInputs(settings.case_salt, str(settings.data_dir or ""))
+        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, kernel_inputs)
+        local = scheduler.LocalScheduler(slots, settings, course.root / ".autograder" / "logs")
+        for student, future in local.map(to_grade, grader):
+            error = future.exception()
+            runs[student] = future.result() if error is None else nbgrader_autograde.AutogradeRun(
+                student, False, "", f"{type(error).__name__}: {error}")
+            if on_student:
+                on_student(student)
+
+    results = _results(course, lab, submissions, runs, ledger, max_scores, settings.limits.cell_timeout)
+    if any(r.status == GRADED for r in results):
+        api.generate_feedback(lab)
+    for result in results:
+        path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
+        if result.status != GRADED:
+            feedback.write_problem_feedback(result, path)
+        result.feedback = path if path.exists() else None
+
+    out = course.reports_dir / lab
+    for result in results:
+        gradescope.write_gradescope_results(result, out / "gradescope" / result.student_id / result.notebook / "results.json")
+    roster = gradebook.load_students(course.db_url)
+    moodle.write_moodle_worksheet(results, roster, out / "moodle_grades.csv", lab=lab)
+    summary_plot.plot_summary(results, out / "summary.png", title=lab)
+    run = GradingRun(
+        lab,
+        results,
+        grades_csv=grades_csv.write_grades_csv(results, out / "grades.csv"),
+        nbgrader_csv=grades_csv.export_nbgrader_csv(course.db_url, lab, out / "nbgrader_grades.csv"),
+        feedback_dir=course.feedback_dir,
+        graded=sorted(runs),
+        skipped=skipped,
+        sandboxed=sandboxed,
+        sandbox_note=sandbox_note,
+        slots=slots,
+        wall_s=time.monotonic() - started,
+        data_profiles=datasets.profiles(settings.data_dir or course.data_dir, labs.datasets_of(lab)),
+    )
+    _write_run_summary(run, settings, out / "run.json")
+    return run
+
+
+def _write_run_summary(run: GradingRun, settings: execution.KernelSettings, path: Path) -> None:
+    """How this grading ran (isolation, slots, limits, time): the facts a TA may be asked about later."""
+    summary = {
+        "lab": run.lab,
+        "graded": len(run.graded),
+        "skipped_unchanged": len(run.skipped),
+        "sandbox": run.sandboxed,
+        "sandbox_note": run.sandbox_note,
+        "slots": len(run.slots),
+        "gpus": [s.gpus for s in run.slots],
+        "limits": asdict(settings.limits),
+        "data_dir": str(settings.data_dir) if settings.data_dir else None,
+        "data_profiles": run.data_profiles,
+        "wall_s": round(run.wall_s, 1),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _results(course: Course, lab: str, submissions: list[Submission], runs: dict[str, nbgrader_autograde.AutogradeRun],
+             ledger: Ledger, max_scores: dict[str, float], timeout: int) -> list[NotebookResult]:
+    results = []
+    for sub in submissions:
+        run = runs.get(sub.student_id)
+        record = ledger.get(sub.student_id)
+        result = None
+        if sub.path is None:
+            quarantined = (course.quarantine_dir / lab / sub.student_id).is_dir()
+            reason = (f"提出ファイルは隔離されました / upload quarantined: see reports/{lab}/collect.csv"
+                      if quarantined else "提出なし / not submitted")
+            result = _ungraded_result(lab, sub, MISSING, reason, max_scores[sub.notebook])
+        elif sub.problem:
+            result = _ungraded_result(lab, sub, INVALID, sub.problem, max_scores[sub.notebook])
+        elif record is not None and (run is None or run.success):
+            result = _graded_result(course, lab, sub, timeout, record)
+        if result is None:
+            reason = run.reason if run else "not graded"
+            result = _ungraded_result(lab, sub, FAILED, f"採点できませんでした / grading failed: {reason}",
+                                      max_scores[sub.notebook])
+        results.append(result)
+    return results

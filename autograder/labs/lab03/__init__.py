@@ -1,0 +1,29 @@
+"""Lab 03, "CNN building blocks" (03_n) and backpropagation through them (03_h): the grader's side.
+
+``checks`` (the verdicts), ``reference`` (the answers), ``thresholds`` (the tolerances). The probes the
+hidden tests call in the student's kernel are ``autograder.kernel.probes.lab03``.
+"""
+
+from autograder.labs.lab03.checks import (
+    check_avg_pool2d,
+    check_conv2d,
+    check_conv2d_backward_db,
+    check_conv2d_backward_dw,
+    check_conv2d_backward_dx,
+    check_conv2d_forward,
+    check_conv2d_single,
+    check_conv_output_size,
+    check_cross_entropy,
+    check_max_pool2d,
+    check_max_pool2d_backward,
+    check_max_pool2d_forward,
+    check_one_hot,
+    check_softmax,
+)
+
+__all__ = [
+    "check_avg_pool2d", "check_conv2d", "check_conv2d_backward_db", "check_conv2d_backward_dw",
+    "check_conv2d_backward_dx", "check_conv2d_forward", "check_conv2d_single", "check_conv_output_size",
+    "check_cross_entropy", "check_max_pool2d", "check_max_pool2d_backward", "check_max_pool2d_forward",
+    "check_one_hot", "check_softmax",
+]

@@ -1,0 +1,53 @@
+"""The grades CSVs: ours (one row per student and notebook) and nbgrader's own export."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from autograder.report import points as _points
+from autograder.report.table import question_ids
+from autograder.score.results import NotebookResult
+
+
+def failure_summary(result: NotebookResult) -> str:
+    """One line per question that lost points: "grade_id: first line of its error"."""
+    return "\n".join(f"{q.grade_id}: {q.message}" for q in result.questions if q.message)
+
+
+def write_grades_csv(results: list[NotebookResult], path: Path) -> Path:
+    """One row per student and notebook: status, score, reason, one column per question, failure messages."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    questions = question_ids(results)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(
+            ["student_id", "lab", "notebook", "status", "score", "max_score", "manual_pending", "reason", *questions,
+             "failures"]
+        )
+        for r in results:
+            by_id = {q.grade_id: q for q in r.questions}
+            cells = [
+                "" if q not in by_id else ("manual" if by_id[q].needs_manual_grade else _points(by_id[q].score))
+                for q in questions
+            ]
+            writer.writerow(
+                [r.student_id, r.lab, r.notebook, r.status, _points(r.score), _points(r.max_score),
+                 _points(r.manual_pending), r.reason, *cells, failure_summary(r)]
+            )
+    return path
+
+
+def export_nbgrader_csv(db_url: str, lab: str, path: Path) -> Path:
+    """nbgrader's own CSV export (one row per student) for ``lab``."""
+    from nbgrader.plugins import CsvExportPlugin
+
+    from autograder.score.gradebook import Gradebook
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plugin = CsvExportPlugin(to=str(path), assignment=[lab])
+    with Gradebook(db_url) as gb:
+        plugin.export(gb)
+    return path
+
+

@@ -1,0 +1,54 @@
+"""Gradescope's autograder ``results.json``, one per student's notebook. A pure writer: a result in, one file out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from autograder.report import exported_points as _points
+from autograder.score.results import NotebookResult
+
+
+def write_gradescope_results(result: NotebookResult, path: Path, *, visibility: str = "visible") -> Path:
+    """Gradescope's autograder ``results.json`` for one student's notebook.
+
+    Format (https://gradescope-autograders.readthedocs.io/en/latest/specs/), UTF-8 JSON::
+
+        {"score": 7.0,                      # the notebook's grade; Gradescope takes it over the tests' sum
+         "execution_time": 12,              # seconds (result.elapsed, rounded)
+         "output": "status: graded\\nreason: ...",
+         "tests": [{"name": "test_conv2d", "score": 0.0, "max_score": 2.0, "status": "failed",
+                    "output": "<first line of the failure>", "visibility": "visible"}, ...]}
+
+    One test per graded question, named by its grade_id. A question awaiting hand grading has no
+    ``status`` (it has neither passed nor failed; Gradescope allows only those two) and says so in its
+    output. A late penalty is one more test, ``late_penalty``, with the (negative) points taken, so
+    that the tests still add up to ``score``. Missing, invalid and failed notebooks have score 0, no
+    tests, and the reason in ``output``.
+    """
+    tests = []
+    for q in result.questions:
+        test = {"name": q.grade_id, "score": q.score, "max_score": q.max_score}
+        if q.needs_manual_grade:
+            test["output"] = f"採点待ち / awaits hand grading ({_points(q.max_score)} points)"
+        else:
+            test["status"] = "passed" if q.score >= q.max_score else "failed"
+            test["output"] = q.message
+        test["visibility"] = visibility
+        tests.append(test)
+    penalty = result.score - sum(q.score for q in result.questions)
+    if result.questions and abs(penalty) > 1e-9:
+        tests.append({"name": "late_penalty", "score": round(penalty, 6), "max_score": 0.0, "status": "failed",
+                      "output": result.reason, "visibility": visibility})
+    output = f"status: {result.status}" + (f"\nreason: {result.reason}" if result.reason else "")
+    if result.manual_pending:
+        output += f"\n採点待ち / awaiting hand grading: {_points(result.manual_pending)} points"
+    payload = {
+        "score": result.score,
+        "execution_time": round(result.elapsed),
+        "output": output,
+        "tests": tests,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,365 @@
+"""Sandbox: run a student's notebook kernel inside bubblewrap (``bwrap``).
+
+Student code can read only what it needs to run (the system's libraries, Python, this venv, and of the
+``autograder`` package only its in-kernel half, ``autograder.kernel`` and ``autograder.datasets``: never
+the labs' reference answers, thresholds or checks), its own scratch directory (read-write; its cwd and HOME), and the
+read-only directories the caller names. It cannot read the rest of the course (``source/``,
+``solutions/``, the gradebook, other students' folders), cannot write outside its scratch
+directory (``/tmp`` is a private tmpfs), and has no network.
+
+When the grader runs as root, bwrap itself needs root to mount, but student code must not keep it:
+the sandboxed command is started through ``setpriv`` as ``nobody`` (uid and gid 65534), with no
+capabilities and ``no_new_privs``. bwrap's own ``--unshare-user --uid 65534`` would only *look*
+unprivileged: inside that user namespace 65534 maps back to root, so root-owned files stay
+readable. As a normal user, bwrap puts the command in a user namespace and it runs with that
+user's uid and no capabilities.
+
+The kernel talks to the grader over unix sockets (ZeroMQ's ``ipc`` transport) in the scratch
+directory: TCP on localhost cannot reach a kernel that has its own network namespace.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+
+import autograder
+
+__all__ = ["SANDBOX_UID", "Sandbox", "available", "kernel_manager", "prepare", "wrap"]
+
+SANDBOX_UID = SANDBOX_GID = 65534  # nobody / nogroup: who student code runs as when the grader is root
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # Jupyter's own
+KERNEL_DIR = ".kernel"  # in scratch: the connection file and the kernel's unix sockets
+
+# Files in /etc that Python, glibc, matplotlib (fc-list), ssl and torch read. All of /etc would
+# hand over much more (shadow, ssh host keys, /etc/ssl/private), so only these are bound.
+_ETC = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf", "hosts",
+    "localtime", "timezone", "os-release", "fonts", "ssl/certs", "ssl/openssl.cnf",
+    "ca-certificates.conf", "alternatives", "mime.types",
+)
+_OTHER_SYSTEM = ("/var/cache/fontconfig",)  # matplotlib runs fc-list; without its cache fc-list rescans
+_MERGED_USR = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # symlinks into /usr on modern distros
+_MADE_BY_BWRAP = (Path("/tmp"), Path("/dev"), Path("/proc"))
+_SUN_PATH_MAX = 107  # longest unix socket path (sockaddr_un.sun_path is 108 bytes with its NUL)
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """Where a sandboxed command may read and write."""
+
+    scratch: Path  # read-write; the kernel's cwd and HOME
+    readable: tuple[Path, ...] = ()  # extra read-only binds, at the same paths
+    gpus: str | None = None  # CUDA_VISIBLE_DEVICES value, e.g. "0" or "0,1"; None: no GPU devices exposed
+
+    def __post_init__(self) -> None:
+        # Callers pass str or lists too. Inside the sandbox there are no symlinked parents: scratch
+        # is bound at its real path, where jupyter_client (which resolves the connection file's path)
+        # and the kernel agree; readable dirs at the absolute path given, which notebooks may use.
+        object.__setattr__(self, "scratch", Path(self.scratch).resolve())
+        object.__setattr__(self, "readable", tuple(Path(os.path.abspath(p)) for p in self.readable))
+
+
+# --- the bwrap command line ------------------------------------------------------------------
+
+
+def wrap(argv: list[str], sandbox: Sandbox) -> list[str]:
+    """The bwrap command line that runs argv inside the sandbox.
+
+    The command starts in ``sandbox.scratch`` and inherits bwrap's environment (``kernel_manager``
+    starts it with a minimal one). As root, scratch must be writable by :data:`SANDBOX_UID`
+    (see :func:`prepare`).
+    """
+    return _wrap(argv, sandbox)
+
+
+def _wrap(argv: list[str], sandbox: Sandbox, writable: Iterable[Path] = ()) -> list[str]:
+    """:func:`wrap`, with more read-write binds (a short socket directory)."""
+    ro = _dedupe([*_python_paths(), *sandbox.readable])
+    rw = [sandbox.scratch, *writable]
+    # sorted() is stable: at one depth the package's tmpfs (from _kernel_package) comes before its contents
+    binds = sorted([("--ro-bind", p) for p in ro] + [("--bind", p) for p in rw] + _kernel_package(),
+                   key=lambda b: len(b[1].parts))
+    cmd = [shutil.which("bwrap") or "bwrap", *_namespaces(), *_base_filesystem()]
+    cmd += _parent_dirs([p for _, p in binds] + _system_files())
+    cmd += _system_binds()
+    for flag, path in binds:  # parents before children, so a nested bind is not hidden
+        cmd += [flag, str(path)] if flag == "--tmpfs" else [flag, str(path), str(path)]
+    if sandbox.gpus is not None:
+        cmd += _gpu_binds(sandbox.gpus)
+    # The skeleton bwrap built (/etc, /work, ...) is a tmpfs; a user-namespace sandbox owns it and
+    # could write there. Read-only now; binds and /tmp keep their own flags.
+    cmd += ["--remount-ro", "/"]
+    cmd += ["--chdir", str(sandbox.scratch), "--setenv", "HOME", str(sandbox.scratch)]
+    # Inside the pid namespace the kernel's parent is bwrap's init, pid 1. With the grader's pid here,
+    # ipykernel would take pid 1 for "my parent died" and exit; with 1 it does not watch its parent
+    # (--die-with-parent does) and, unlike when unset, prints no "Ctrl-C will not work" banner.
+    cmd += ["--setenv", "JPY_PARENT_PID", "1"]
+    return [*cmd, "--", *_drop_privileges(), *argv]
+
+
+def _namespaces() -> list[str]:
+    """No network; own pid/ipc/uts namespaces; killed with the grader; no TIOCSTI on its terminal."""
+    cmd = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox",
+           "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    if os.geteuid() == 0 and not _drops_to_nobody():
+        # No way to become a real unprivileged uid: at least have bwrap drop every capability.
+        cmd += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
+    return cmd
+
+
+def _base_filesystem() -> list[str]:
+    """Fresh /proc and /dev; /tmp and /dev/shm are private tmpfs, writable by anyone (sticky)."""
+    return ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
+            "--perms", "1777", "--tmpfs", "/tmp"]
+
+
+def _system_binds() -> list[str]:
+    """/usr, the /bin, /lib... links into it, and the few files of /etc and /var that are needed."""
+    cmd = ["--ro-bind", "/usr", "/usr"]
+    for name in _MERGED_USR:
+        host = Path("/", name)
+        if host.is_symlink():
+            cmd += ["--symlink", os.readlink(host), str(host)]
+        elif host.is_dir():
+            cmd += ["--ro-bind", str(host), str(host)]
+    for path in _system_files():
+        cmd += ["--ro-bind-try", str(path), str(path)]  # -try: distributions differ
+    return cmd
+
+
+def _system_files() -> list[Path]:
+    """The files of /etc and /var bound read-only (when they exist)."""
+    return [*(Path("/etc", name) for name in _ETC), *map(Path, _OTHER_SYSTEM)]
+
+
+def _python_paths() -> list[Path]:
+    """This interpreter and its venv, bound where Python will look for them (the paths as Python knows them),
+    and the interpreter's real directory too, where the venv's ``bin/python`` symlink leads."""
+    prefixes = (sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix)
+    return [Path(os.path.abspath(p)) for p in prefixes] + [Path(os.path.realpath(sys.executable)).parent]
+
+
+# What a grading kernel may see of the autograder package: the files the notebooks import. The rest
+# (the labs' references, thresholds and checks, the grader itself) stays out of the sandbox.
+KERNEL_VISIBLE = ("__init__.py", "kernel", "datasets")
+
+
+def _kernel_package() -> list[tuple[str, Path]]:
+    """An empty folder where the ``autograder`` package is (an editable install's source folder, or its folder in
+    site-packages), with only :data:`KERNEL_VISIBLE` bound into it."""
+    root = Path(os.path.abspath(os.path.dirname(autograder.__file__)))
+    return [("--tmpfs", root)] + [("--ro-bind", root / name) for name in KERNEL_VISIBLE if (root / name).exists()]
+
+
+def _dedupe(paths: Iterable[Path]) -> list[Path]:
+    """Drop paths inside another one of the list (or inside /usr, bound anyway)."""
+    unique = sorted(set(paths), key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for path in unique:
+        if not any(path.is_relative_to(k) for k in [Path("/usr"), *kept]):
+            kept.append(path)
+    return kept
+
+
+def _parent_dirs(destinations: Iterable[Path]) -> list[str]:
+    """Create the parents of every bind as 0755 dirs: bwrap makes missing parents 0700 as root,
+    which nobody could not traverse."""
+    destinations = list(destinations)
+    parents = {parent for dest in destinations for parent in dest.parents if parent != Path("/")}
+    # /tmp, /dev, /proc already exist; a parent inside a bind comes with that bind.
+    needed = [p for p in parents if p not in _MADE_BY_BWRAP and not any(p.is_relative_to(d) for d in destinations)]
+    cmd: list[str] = []
+    for parent in sorted(needed, key=lambda p: len(p.parts)):
+        cmd += ["--perms", "0755", "--dir", str(parent)]
+    return cmd
+
+
+def _gpu_binds(gpus: str) -> list[str]:
+    """The NVIDIA device nodes (--dev-bind: the fresh /dev is nodev), and /sys, which CUDA reads
+    to find the devices. All nodes are bound because CUDA's numbering need not match /dev/nvidiaN;
+    CUDA_VISIBLE_DEVICES picks the GPUs (a selection, not a security boundary)."""
+    cmd = ["--ro-bind", "/sys", "/sys"]
+    for node in sorted(Path("/dev").glob("nvidia*")):
+        cmd += ["--dev-bind", str(node), str(node)]
+    return [*cmd, "--setenv", "CUDA_VISIBLE_DEVICES", gpus]
+
+
+def _drops_to_nobody() -> bool:
+    """Whether sandboxed commands run as :data:`SANDBOX_UID` (the grader is root and has setpriv)."""
+    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+
+
+def _drop_privileges() -> list[str]:
+    """As root: become nobody, with no capabilities, and never regain them (no_new_privs)."""
+    if not _drops_to_nobody():
+        return []
+    return [shutil.which("setpriv") or "setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+
+
+def prepare(sandbox: Sandbox) -> None:
+    """Create scratch and, as root, give it (recursively) to :data:`SANDBOX_UID`, who runs the code.
+
+    ``kernel_manager`` calls this at every kernel start, after the caller has copied the submission in.
+    """
+    sandbox.scratch.mkdir(parents=True, exist_ok=True)
+    if _drops_to_nobody():
+        _give_to_sandbox_user(sandbox.scratch)
+
+
+def _give_to_sandbox_user(root: Path) -> None:
+    """chown -R without following symlinks: a student's symlink to /etc/shadow must stay harmless."""
+    os.lchown(root, SANDBOX_UID, SANDBOX_GID)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.lchown(os.path.join(dirpath, name), SANDBOX_UID, SANDBOX_GID)
+
+
+# --- is it usable here? ------------------------------------------------------------------------
+
+
+@functools.cache
+def available() -> tuple[bool, str]:
+    """(True, "bwrap X.Y") when a trial sandbox runs here, else (False, why). Cached."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return False, "bwrap is not installed (scripts/install-sandbox installs it)"
+    version = subprocess.run([bwrap, "--version"], capture_output=True, text=True).stdout.split()[-1:]
+    name = f"bwrap {version[0] if version else '?'}"
+    with tempfile.TemporaryDirectory(prefix="ag-sandbox-") as tmp:
+        trial = Sandbox(scratch=Path(tmp))
+        prepare(trial)
+        # The trial imports the kernel's half of the package (and so numpy): the binds are enough to run probes.
+        argv = wrap([sys.executable, "-c", "import autograder.kernel"], trial)
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=_base_env(trial.scratch))
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return False, f"{name} cannot run a sandbox here: {exc}"
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        return False, f"{name} cannot run a sandbox here: {last}"
+    return True, name
+
+
+# --- the kernel ----------------------------------------------------------------------------------
+
+
+def _base_env(home: Path) -> dict[str, str]:
+    """The kernel's whole environment before the caller's additions: nothing of the grader's leaks in."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    # matplotlib as in Jupyter: a cell's figures become image outputs, so the feedback shows the student's plots
+    return {"PATH": path, "LANG": "C.UTF-8", "HOME": str(home), "MPLBACKEND": INLINE_BACKEND}
+
+
+def _kernel_spec(interrupt_mode: str) -> KernelSpec:
+    """This venv's ipykernel; never a python3 kernelspec found in the user's Jupyter paths."""
+    return KernelSpec(
+        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        display_name="Python 3 (autograder)", language="python", interrupt_mode=interrupt_mode,
+    )
+
+
+class _OneSpecManager(KernelSpecManager):
+    """A KernelSpecManager that knows one kernel: how a KernelManager is given its argv in
+    jupyter_client 8 (``kernel_cmd`` is gone; the manager reads ``kernel_spec_manager``)."""
+
+    def __init__(self, spec: KernelSpec, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._spec = spec
+
+    def find_kernel_specs(self) -> dict[str, str]:
+        return {}
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        return self._spec
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager whose kernel runs in a :class:`Sandbox` (or unsandboxed when it is None),
+    over unix sockets in ``socket_dir``, with exactly ``kernel_env`` as its environment."""
+
+    def __init__(self, *, sandbox: Sandbox | None, kernel_env: dict[str, str], socket_dir: Path,
+                 temporary_dir: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sandbox = sandbox
+        self.kernel_env = kernel_env
+        self.socket_dir = socket_dir
+        self.temporary_dir = temporary_dir  # socket_dir is a temporary dir (not scratch/.kernel)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        """The kernel's argv (with nbclient's extra arguments), wrapped in bwrap when sandboxed."""
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if self.sandbox is None:
+            return cmd
+        outside = [] if self.socket_dir.is_relative_to(self.sandbox.scratch) else [self.socket_dir]
+        return _wrap(cmd, self.sandbox, writable=outside)
+
+    async def _async_pre_start_kernel(self, **kw):
+        """Before each start: the socket dir exists and belongs to the kernel's user; the kernel gets
+        our environment, not the grader's (jupyter_client would pass on os.environ)."""
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        if self.sandbox is not None:
+            prepare(self.sandbox)  # also gives scratch/.kernel to the kernel's user
+            if self.temporary_dir and _drops_to_nobody():
+                _give_to_sandbox_user(self.socket_dir)  # the kernel creates its sockets there
+            kw.setdefault("cwd", str(self.sandbox.scratch))
+        kw["env"] = {**self.kernel_env, **kw.get("env", {})}
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        if self.sandbox is not None and _drops_to_nobody():
+            # Written 0600 by root just now: the kernel, as nobody, must read it.
+            os.chown(self.connection_file, SANDBOX_UID, SANDBOX_GID)
+        return cmd, kw
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        """Also remove the socket directory once the kernel is gone for good."""
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+    # AsyncKernelManager aliases the public names to the base class's coroutines: point them at ours.
+    pre_start_kernel = _async_pre_start_kernel
+    cleanup_resources = _async_cleanup_resources
+
+
+def _socket_dir(sandbox: Sandbox | None) -> tuple[Path, bool]:
+    """scratch/.kernel, or a new temporary dir when there is no sandbox or that path is too long
+    for a unix socket (True: the directory is a temporary one)."""
+    if sandbox is not None:
+        wanted = sandbox.scratch / KERNEL_DIR
+        if len(str(wanted / "k-99999")) <= _SUN_PATH_MAX:
+            return wanted, False
+    return Path(tempfile.mkdtemp(prefix="ag-kernel-")), True
+
+
+def kernel_manager(sandbox: Sandbox | None, env: dict[str, str]) -> AsyncKernelManager:
+    """A not-yet-started async kernel manager for the python3 kernel of this venv (sys.executable -m ipykernel_launcher),
+    using IPC transport (unix sockets in sandbox.scratch/.kernel/ or a temp dir when sandbox is None) so that a kernel in
+    its own network namespace can still be reached; env is the kernel's environment (merged over a minimal base:
+    PATH, LANG=C.UTF-8, HOME=scratch, MPLBACKEND=inline). sandbox None: an unsandboxed kernel (same transport).
+
+    Start it with ``await km.start_kernel()`` (or let ``nbclient.NotebookClient(nb, km=km)`` start it);
+    the kernel's cwd is scratch whatever ``cwd`` is passed. A NotebookClient given a km does not shut it
+    down: call ``await km.shutdown_kernel(now=True)``, which kills everything the kernel started.
+    When scratch/.kernel is too long a path for a unix socket, a short temporary dir is used instead.
+    """
+    socket_dir, temporary = _socket_dir(sandbox)
+    home = sandbox.scratch if sandbox is not None else socket_dir
+    # Sandboxed kernels are interrupted by a message: a SIGINT to bwrap's process group would
+    # reach bwrap, not the kernel (its own session), and kill it.
+    spec = _kernel_spec("message" if sandbox is not None else "signal")
+    return SandboxKernelManager(
+        sandbox=sandbox, kernel_env={**_base_env(home), **env}, socket_dir=socket_dir, temporary_dir=temporary,
+        kernel_name="python3", kernel_spec_manager=_OneSpecManager(spec), transport="ipc",
+        ip=str(socket_dir / "k"), connection_file=str(socket_dir / "kernel.json"),
+    )
