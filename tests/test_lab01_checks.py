@@ -3,9 +3,10 @@
 Runs in-process on the functions of solutions/lab01/01_n.ipynb (no nbgrader), so a broken
 check shows here first, with the check's own message. Also: the time budget interrupts a slow
 training function, the thresholds separate the reference from the mistakes with a margin, and
-the notebook's visible tests state the same thresholds as autograder/labs/lab01.py. Every check is
-judged: the grader's replay of its transcript reaches the kernel's verdict, decides from the data the
-kernel sent (CPU seconds, the model's facts, its predictions), and finds no verdict on other salted inputs.
+the notebook's visible tests state the same thresholds as autograder/labs/lab01/thresholds.py. Every
+check is judged: the grader's replay of its probe's transcript (autograder/kernel/probes/lab01.py) reaches
+the verdict a direct call reaches, decides from the data the kernel sent (CPU seconds, the model's facts,
+its predictions), and finds no verdict on other salted inputs.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import warnings
 import nbformat
 import numpy as np
 import pytest
-from replay_harness import assert_same_verdict, judge_transcript, record
+from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge
 
-from autograder import transcript
+from autograder.kernel import transcript
 from autograder.kernel.compare import CheckFailure
+from autograder.kernel.probes import lab01 as probes
 from autograder.labs import lab01
+from autograder.labs.lab01 import reference, thresholds
 
 from conftest import REPO
 
@@ -178,19 +181,30 @@ def test_each_mistake_fails_its_checks_with_a_message_naming_it(solution, sample
                 CHECKS[name](ns[name])
 
 
-def test_a_slow_training_function_is_interrupted_at_its_budget(monkeypatch):
-    monkeypatch.setattr(lab01, "TRAIN_BUDGET_S", 1.0)
+def _train_budget(monkeypatch, seconds: float) -> None:
+    """The grader's budget for a training, and the kernel's limit that interrupts it, both ``seconds``."""
+    monkeypatch.setattr(thresholds, "TRAIN_BUDGET_S", seconds)
+    monkeypatch.setattr(probes, "TRAIN_TIME_LIMIT_S", seconds)
 
-    start = time.perf_counter()
+
+def test_the_kernel_interrupts_a_call_at_the_graders_budget():
+    assert probes.TRAIN_TIME_LIMIT_S == thresholds.TRAIN_BUDGET_S
+    assert probes.TSNE_TIME_LIMIT_S == thresholds.TSNE_BUDGET_S
+
+
+def test_a_slow_training_function_is_interrupted_at_its_budget(monkeypatch):
+    _train_budget(monkeypatch, 1.0)
+
+    start = time.process_time()  # CPU seconds, as the budget counts them: a busy machine does not stretch them
     with pytest.raises(CheckFailure, match=r"training takes too long: \d+\.\d s of CPU time > budget 1 s"):
         lab01.check_train_sin_regressor(busy_forever)
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
 
 
 def test_a_budget_overrun_without_the_timer_is_still_caught(monkeypatch):
     import signal
 
-    monkeypatch.setattr(lab01, "TRAIN_BUDGET_S", 0.3)
+    _train_budget(monkeypatch, 0.3)
     monkeypatch.delattr(signal, "setitimer")  # e.g. Windows: only the measured time is left
 
     def train_quantiles_classifier(X_train, y_train):
@@ -241,6 +255,16 @@ def test_data_generators_must_be_random_and_reproducible():
         lab01.check_make_sin_data(sin_data_one_d)
 
 
+def test_the_kernels_probes_hold_no_verdict(samples):
+    """In the student's kernel a wrong answer goes through its probe without a failure: only the grader fails it."""
+    ns: dict = {"np": np}
+    exec(compile(samples.MISTAKES["data-generation"]["make_sin_data"], "<mistake>", "exec"), ns)
+    for fn in (sin_data_one_d, sin_data_linspace, ns["make_sin_data"]):
+        probes.check_make_sin_data(fn)
+        with pytest.raises(CheckFailure):
+            lab01.check_make_sin_data(fn)
+
+
 def test_pca_scores_may_flip_sign_but_not_change(solution):
     lab01.check_pca_digits(pca_flipped(solution))
     with pytest.raises(CheckFailure, match="scores"):
@@ -248,48 +272,54 @@ def test_pca_scores_may_flip_sign_but_not_change(solution):
 
 
 def test_thresholds_separate_the_reference_from_the_mistakes_with_a_margin(solution):
-    """The figures written beside the thresholds in lab01.py, measured here the way the checks measure them."""
+    """The figures written beside the thresholds in thresholds.py, measured here the way the checks measure them."""
     from sklearn.metrics import r2_score
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        X, y = lab01.sin_data(lab01.SIN_N_TRAIN, 101)
-        grid = np.linspace(0.0, 4.0, 2000, endpoint=False)[:, None]
-        r2 = r2_score(np.sin(np.pi * grid[:, 0]), solution["train_sin_regressor"](X, y).predict(grid))
-        X, y = lab01.sequence_data(lab01.SEQ_N_TRAIN, 202)
-        X_test, y_test = lab01.sequence_data(lab01.SEQ_N_TEST, 203)
+        X, y = probes.sin_data(probes.SIN_N_TRAIN, probes.SIN_TRAIN_SEED)
+        grid = probes.sin_grid()
+        r2 = r2_score(reference.sin_curve(grid[:, 0]), solution["train_sin_regressor"](X, y).predict(grid))
+        X, y = probes.sequence_data(probes.SEQ_N_TRAIN, probes.SEQ_TRAIN_SEED)
+        X_test, y_test = probes.sequence_data(probes.SEQ_N_TEST, probes.SEQ_TEST_SEED)
         seq = solution["train_sequence_classifier"](X, y).score(X_test, y_test)
         base_rate = float(np.mean(y_test))
-        X_train, X_test, y_train, y_test = lab01.digits_split()
+        X_train, X_test, y_train, y_test = probes.digits_split()
         digits = solution["train_digits_classifier"](X_train, y_train).score(X_test, y_test)
-        X, labels = lab01.tsne_subset()
-        tsne = lab01.knn_accuracy(solution["tsne_digits"](X, 0), labels)
-        pca2 = lab01.knn_accuracy(lab01.ref_pca(X, 2)[0], labels)
-        X_train, X_valid, y_train, y_valid = lab01.quantiles_split()
+        X, labels = probes.tsne_subset()
+        tsne = reference.knn_accuracy(solution["tsne_digits"](X, probes.TSNE_SEED), labels)
+        pca2 = reference.knn_accuracy(reference.pca(X, 2)[0], labels)
+        X_train, X_valid, y_train, y_valid = probes.quantiles_split()
         quant = solution["train_quantiles_classifier"](X_train, y_train).score(X_valid, y_valid)
 
-    assert r2 >= lab01.SIN_R2_MIN + 0.04
-    assert seq >= lab01.SEQ_ACC_MIN + 0.04 and base_rate < lab01.SEQ_ACC_MIN - 0.25
-    assert digits >= lab01.DIGITS_ACC_MIN + 0.03
-    assert tsne >= lab01.TSNE_KNN_MIN + 0.07 and pca2 < lab01.TSNE_KNN_MIN - 0.2
-    assert quant >= lab01.QUANT_ACC_MIN + 0.1
+    assert r2 >= thresholds.SIN_R2_MIN + 0.04
+    assert seq >= thresholds.SEQ_ACC_MIN + 0.04 and base_rate < thresholds.SEQ_ACC_MIN - 0.25
+    assert digits >= thresholds.DIGITS_ACC_MIN + 0.03
+    assert tsne >= thresholds.TSNE_KNN_MIN + 0.07 and pca2 < thresholds.TSNE_KNN_MIN - 0.2
+    assert quant >= thresholds.QUANT_ACC_MIN + 0.1
+
+
+def test_the_probes_data_is_the_reference_data():
+    """The quantiles the kernel trains on are seed 002's, which the grader's reference recomputes."""
+    for got, want in zip(probes.quantiles_split(), reference.make_quantiles_split(), strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_notebook_states_the_thresholds_of_the_checks():
     nb = nbformat.read(REPO / "source" / "lab01" / "01_n.ipynb", as_version=4)
     tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if c.metadata["nbgrader"].get("grade")
              and c.cell_type == "code"}
-    assert f"r2 >= {lab01.SIN_R2_MIN}" in tests["test_train_sin_regressor"]
-    assert f"accuracy >= {lab01.SEQ_ACC_MIN}" in tests["test_train_sequence_classifier"]
-    assert f"accuracy >= {lab01.DIGITS_ACC_MIN}" in tests["test_train_digits_classifier"]
-    assert f"knn_accuracy >= {lab01.TSNE_KNN_MIN}" in tests["test_tsne_digits"]
-    assert f"valid_accuracy >= {lab01.QUANT_ACC_MIN}" in tests["test_train_quantiles_classifier"]
+    assert f"r2 >= {thresholds.SIN_R2_MIN}" in tests["test_train_sin_regressor"]
+    assert f"accuracy >= {thresholds.SEQ_ACC_MIN}" in tests["test_train_sequence_classifier"]
+    assert f"accuracy >= {thresholds.DIGITS_ACC_MIN}" in tests["test_train_digits_classifier"]
+    assert f"knn_accuracy >= {thresholds.TSNE_KNN_MIN}" in tests["test_tsne_digits"]
+    assert f"valid_accuracy >= {thresholds.QUANT_ACC_MIN}" in tests["test_train_quantiles_classifier"]
     imports = next(c.source for c in nb.cells if c.metadata["nbgrader"]["grade_id"] == "imports")
-    assert f"TRAIN_BUDGET_S = {lab01.TRAIN_BUDGET_S:g}" in imports
-    assert f"TSNE_BUDGET_S = {lab01.TSNE_BUDGET_S:g}" in imports
-    assert f"size=({lab01.SEQ_N_TRAIN}, 10)" in tests["test_train_sequence_classifier"]
-    assert f"size=({lab01.SIN_N_TRAIN}, 1)" in tests["test_train_sin_regressor"]
+    assert f"TRAIN_BUDGET_S = {thresholds.TRAIN_BUDGET_S:g}" in imports
+    assert f"TSNE_BUDGET_S = {thresholds.TSNE_BUDGET_S:g}" in imports
+    assert f"size=({probes.SEQ_N_TRAIN}, 10)" in tests["test_train_sequence_classifier"]
+    assert f"size=({probes.SIN_N_TRAIN}, 1)" in tests["test_train_sin_regressor"]
 
 
 # ------------------------------------------------------------------ the grader's replay (judged checks)
@@ -359,9 +389,11 @@ def test_the_graders_replay_reaches_the_kernels_verdict(solution, samples, name,
 
 
 def test_a_training_interrupted_at_its_budget_fails_on_replay_too(monkeypatch):
-    monkeypatch.setattr(lab01, "TRAIN_BUDGET_S", 1.0)
-    verdict = assert_same_verdict(lab01.check_train_sin_regressor, busy_forever, salt=REPLAY_SALT)
-    assert "training takes too long" in verdict.message
+    _train_budget(monkeypatch, 1.0)
+    # not assert_same_verdict: the message holds the CPU seconds measured, which differ by a tick from run to run
+    raised, verdict = record_and_judge(lab01.check_train_sin_regressor, busy_forever, salt=REPLAY_SALT)
+    assert isinstance(raised, CheckFailure) and "training takes too long" in str(raised)
+    assert verdict.ename == "CheckFailure" and verdict.message == str(raised)
 
 
 def _record(check, fn, salt=REPLAY_SALT) -> dict:
@@ -379,20 +411,30 @@ def _edit_result(payload: dict, position: int, edit) -> dict:
     return payload
 
 
+def slow_but_right(X_train, y_train):
+    end = time.process_time() + 0.5
+    while time.process_time() < end:
+        pass
+    return wide_quantiles_network(X_train, y_train)
+
+
 def test_the_grader_compares_the_kernels_cpu_seconds_with_the_budget(monkeypatch):
     import signal
 
-    monkeypatch.setattr(lab01, "TRAIN_BUDGET_S", 0.3)
+    _train_budget(monkeypatch, 0.3)
     monkeypatch.delattr(signal, "setitimer")  # no interruption: the kernel only measures the time
-
-    def slow_but_right(X_train, y_train):
-        end = time.process_time() + 0.5
-        while time.process_time() < end:
-            pass
-        return wide_quantiles_network(X_train, y_train)
 
     payload = _record(lab01.check_train_quantiles_classifier, slow_but_right)
     assert "failure" not in payload["calls"][0]  # the call itself succeeded: the verdict on its time is the grader's
+    verdict = judge_transcript(lab01.check_train_quantiles_classifier, payload, salt=REPLAY_SALT)
+    assert verdict.ename == "CheckFailure" and "budget 0.3 s" in verdict.message
+
+
+def test_a_longer_time_limit_in_the_kernel_leaves_the_graders_budget_as_it_is(monkeypatch):
+    monkeypatch.setattr(thresholds, "TRAIN_BUDGET_S", 0.3)
+    monkeypatch.setattr(probes, "TRAIN_TIME_LIMIT_S", 100.0)  # as code in the student's kernel could set it
+    payload = _record(lab01.check_train_quantiles_classifier, slow_but_right)
+    assert "failure" not in payload["calls"][0]  # not interrupted: 0.5 s is far inside the kernel's limit
     verdict = judge_transcript(lab01.check_train_quantiles_classifier, payload, salt=REPLAY_SALT)
     assert verdict.ename == "CheckFailure" and "budget 0.3 s" in verdict.message
 

@@ -9,14 +9,20 @@ cell in place of the answer key's.
 from __future__ import annotations
 
 import importlib
+import time
 import warnings
 
 import nbformat
 import numpy as np
 import pytest
+from replay_harness import assert_same_verdict, record
 
+from autograder.kernel import transcript
 from autograder.kernel.compare import CheckFailure
+from autograder.kernel.probes import lab02 as probes
 from autograder.labs import lab02
+from autograder.labs.judged import Replay, StudentCode
+from autograder.labs.lab02 import checks, reference, thresholds
 
 from conftest import REPO, tree_digest
 
@@ -264,38 +270,60 @@ def test_an_answer_that_calls_the_library_gets_no_points_and_says_why(solution_n
 
 
 def test_checks_use_grader_chosen_inputs_beyond_the_seed_examples():
-    extremes = [c.args[0] for c in lab02.activation_cases(212)]
+    extremes = [c.args[0] for c in probes.activation_cases(probes.SIGMOID_SEED)]
     assert max(float(np.abs(a).max()) for a in extremes) >= 1000
     assert {a.ndim for a in extremes} >= {1, 2, 3}
-    shapes = {(p["W1"].shape, p["W2"].shape) for _, p, _, _ in lab02.network_cases(243)}
+    shapes = {(p["W1"].shape, p["W2"].shape) for _, p, _, _ in probes.network_cases(probes.GRADIENT_SEED)}
     assert len(shapes) == 5 and ((64, 20), (20, 10)) in shapes
-    assert {x0.ndim for _, x0, *_ in lab02.numerical_gradient_cases()} == {1, 2, 3}
-    assert any(closure for *_, closure in lab02.numerical_gradient_cases())
-    assert any(c.args[2] == -0.5 for c in lab02.perceptron_cases())  # a case exactly on the boundary
+    assert {case.x0.ndim for case in probes.numerical_gradient_cases()} == {1, 2, 3}
+    assert any(case.in_place for case in probes.numerical_gradient_cases())
+    assert any(c.args[2] == -0.5 for c in probes.perceptron_cases())  # a case exactly on the boundary
+    # the accuracy cases' labels are neither all right nor all wrong on the 40 digits-sized rows
+    _, params, x, labels = probes.accuracy_cases()[0]
+    assert 0 < reference.accuracy(params, x, labels) < 1
+
+
+def test_the_kernel_probes_hold_no_answer_of_lab02():
+    """The probes name what f computes, never its gradient, and the gates' inputs, never their outputs."""
+    assert not hasattr(probes, "TRUTH_TABLES")
+    for case in probes.numerical_gradient_cases():
+        x = case.x0.copy()
+        value = case.function(x)(x)
+        assert isinstance(value, float)
+        np.testing.assert_array_equal(x, case.x0)  # f does not change x
 
 
 def test_reference_matches_seed_worked_examples():
-    assert lab02.ref_cross_entropy(np.array([0.2, 0.7, 0.1]), np.array([0.0, 1.0, 0.0])) == pytest.approx(0.357, abs=5e-4)
+    assert reference.cross_entropy(np.array([0.2, 0.7, 0.1]), np.array([0.0, 1.0, 0.0])) == pytest.approx(0.357, abs=5e-4)
     beer = (np.array([120.0, 95.0, 150.0]), np.array([110.0, 100.0, 160.0]))
-    assert lab02.ref_mean_squared_error(*beer) == pytest.approx(75.0)
-    assert lab02.ref_sum_squared_error(*beer) == pytest.approx(112.5)
+    assert reference.mean_squared_error(*beer) == pytest.approx(75.0)
+    assert reference.sum_squared_error(*beer) == pytest.approx(112.5)
     y = np.array([0.1, 0.05, 0.6, 0.0, 0.05, 0.1, 0.0, 0.1, 0.0, 0.0])
-    assert lab02.ref_sum_squared_error(y, np.eye(10)[2]) == pytest.approx(0.0975)
-    assert float(lab02.ref_gradient_step(3.0, 2.0, 0.1)) == pytest.approx(2.8)  # gradient > 0: w moves left
-    assert lab02.ref_softmax_cross_entropy(np.array([[1000.0, 0.0, -1000.0]]), np.array([[0.0, 0.0, 1.0]])) == 2000.0
-    assert lab02.ref_perceptron(np.array([1.0, 0.0]), np.array([0.5, 0.5]), -0.5) == 0  # w.x <= theta -> 0
+    assert reference.sum_squared_error(y, np.eye(10)[2]) == pytest.approx(0.0975)
+    assert float(reference.gradient_step(3.0, 2.0, 0.1)) == pytest.approx(2.8)  # gradient > 0: w moves left
+    assert reference.softmax_cross_entropy(np.array([[1000.0, 0.0, -1000.0]]), np.array([[0.0, 0.0, 1.0]])) == 2000.0
+    assert reference.perceptron(np.array([1.0, 0.0]), np.array([0.5, 0.5]), -0.5) == 0  # w.x <= theta -> 0
+    assert [reference.gate("XOR", *pair) for pair in probes.GATE_INPUTS] == [0, 1, 1, 0]
+
+
+def test_exact_gradients_agree_with_central_differences(solution_n):
+    numerical_gradient = solution_n["numerical_gradient"]
+    for case in probes.numerical_gradient_cases():
+        x = case.x0.copy()
+        expected = reference.gradient_of(case.formula, case.x0, case.constants)
+        np.testing.assert_allclose(numerical_gradient(case.function(x), x), expected, rtol=1e-6, atol=1e-7)
 
 
 def test_backward_reference_agrees_with_central_differences(solution_n):
     # the torch.autograd reference and the notebook's gradient check measure the same thing
     numerical_gradient = solution_n["numerical_gradient"]
-    for _, params, x, t in lab02.network_cases(243)[:3]:
-        expected = lab02.ref_two_layer_gradient(params, x, t)
-        for key in lab02.PARAM_KEYS:
+    for _, params, x, t in probes.network_cases(probes.GRADIENT_SEED)[:3]:
+        expected = reference.two_layer_gradient(params, x, t)
+        for key in reference.PARAM_KEYS:
             p = {k: v.copy() for k, v in params.items()}
 
             def loss(_, p=p, x=x, t=t):
-                return lab02.ref_softmax_cross_entropy(lab02.ref_two_layer_forward(p, x), t)
+                return reference.softmax_cross_entropy(reference.two_layer_forward(p, x), t)
 
             num = numerical_gradient(loss, p[key])
             np.testing.assert_allclose(num, expected[key], rtol=1e-5, atol=1e-8)
@@ -309,10 +337,15 @@ def test_gradient_check_in_the_answer_key_is_below_1e_7():
 
 
 def test_reference_training_clears_the_threshold_with_a_margin(solution_h):
-    figures = lab02.measure_train(solution_h["train"])
-    assert figures["accuracy"] >= lab02.TRAIN_ACCURACY_MIN + 0.02, figures  # measured 0.9644 vs 0.93
+    start = time.perf_counter()
+    raised, payload = record(lab02.check_train, solution_h["train"])  # the probe: the training, in the kernel
+    seconds = time.perf_counter() - start
+    assert raised is None, raised
+    with transcript.using(Replay(payload)):
+        figures = checks.measure_train(StudentCode("train"))  # the grader's figures on its record
+    assert figures["accuracy"] >= thresholds.TRAIN_ACCURACY_MIN + 0.02, figures  # measured 0.9644 vs 0.93
     assert figures["loss_last"] < 0.1 * figures["loss_first"], figures
-    assert figures["seconds"] < 30, figures
+    assert seconds < 30, seconds
 
 
 def test_other_correct_answers_pass_too(solution_n):
@@ -366,3 +399,86 @@ def test_committed_sample_class_is_up_to_date(samples, tmp_path):
     assert tree_digest(tmp_path / "lab02") == tree_digest(committed), (
         "examples/submissions/lab02 is stale: run `.venv/bin/python examples/make_lab02_samples.py`"
     )
+
+
+SALT = "another-course"
+
+
+@pytest.mark.parametrize("student", sorted(FAILING_N))
+def test_the_grader_judges_each_02_n_mistake_as_called_here_with_a_course_salt(samples, student):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ns = _run_cells(_notebook("02_n"), CELLS_N, samples.MISTAKES_N[student])
+    for name, (check, names) in CHECKS_N.items():
+        if name in FAILING_N[student] or name in ("xor", "two_layer_gradient", "numerical_gradient"):
+            verdict = assert_same_verdict(check, *(ns[n] for n in names), salt=SALT)
+            assert verdict.passed == (name not in FAILING_N[student]), verdict
+
+
+@pytest.mark.parametrize("student", sorted(FAILING_H))
+def test_the_grader_judges_each_02_h_mistake_as_called_here_with_a_course_salt(samples, student):
+    nb = _notebook("02_h")
+    edited = {}
+    for grade_id, (old, new) in samples.MISTAKES_H[student].items():
+        source = next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+        edited[grade_id] = source.replace(old, new)
+    ns = _run_cells(nb, CELLS_H, edited)
+    for name in FAILING_H[student]:
+        check, names = CHECKS_H[name]
+        verdict = assert_same_verdict(check, *(ns[n] for n in names), salt=SALT)
+        assert not verdict.passed and FAILING_H[student][name] in verdict.message, verdict
+
+
+def test_what_the_grader_learns_of_the_code_is_observed_in_the_kernel(solution_n):
+    """XOR's gates and two_layer_gradient's use of numerical_gradient are read from the student's code in the
+    kernel (the grader has only the record): a stand-in that answers right still fails for them."""
+    numerical_gradient, two_layer_loss = solution_n["numerical_gradient"], solution_n["two_layer_loss"]
+
+    def XOR(x1, x2):  # noqa: N802 (the gate's name)
+        return int(x1 != x2)
+
+    def two_layer_gradient(params, x, t):
+        return {k: numerical_gradient(lambda _: two_layer_loss(params, x, t), params[k]) for k in params}
+
+    for check, fn, why in [(lab02.check_xor, XOR, "build XOR from two layers"),
+                           (lab02.check_two_layer_gradient, two_layer_gradient, "backpropagation")]:
+        verdict = assert_same_verdict(check, fn, salt=SALT)
+        assert not verdict.passed and why in verdict.message, verdict
+    assert assert_same_verdict(lab02.check_xor, solution_n["XOR"], salt=SALT).passed
+
+
+def test_in_place_changes_of_x_reach_the_grader():
+    def not_restored(f, x):
+        grad = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            tmp = x[idx]
+            x[idx] = tmp + 1e-4
+            plus = f(x)
+            x[idx] = tmp - 1e-4
+            grad[idx] = (plus - f(x)) / 2e-4
+        return grad
+
+    verdict = assert_same_verdict(lab02.check_numerical_gradient, not_restored, salt=SALT)
+    assert not verdict.passed and "not restored" in verdict.message
+
+
+def test_an_overflow_in_the_kernel_reaches_the_grader_with_the_hint(samples):
+    ns = {"np": np}
+    exec(samples.SIGMOID_OVERFLOW, ns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = assert_same_verdict(lab02.check_sigmoid, ns["sigmoid"], salt=SALT)
+    assert "overflow" in verdict.message and "exp(-|x|)" in verdict.message
+
+
+def test_mini_batches_from_a_generator_are_read_out_in_the_kernel():
+    def make_minibatches(n, batch_size, rng):
+        order = rng.permutation(n)
+        return (order[i:i + batch_size] for i in range(0, n, batch_size))
+
+    def not_a_list(n, batch_size, rng):
+        return 42
+
+    assert assert_same_verdict(lab02.check_make_minibatches, make_minibatches, salt=SALT).passed
+    verdict = assert_same_verdict(lab02.check_make_minibatches, not_a_list, salt=SALT)
+    assert "must return a list of index arrays, got int" in verdict.message

@@ -5,9 +5,10 @@ temporary data directory, so a broken check shows here first, with the check's o
 reference MLP and CNN are trained once (about 25 s on the stand-in); the mistakes are judged on
 those models or on the checks' own toy problems, without training again.
 
-Every check is judged (autograder.transcript): the last section records each check as a grading kernel
-runs it and replays its transcript as the grader does (tests/replay_harness.py), for the reference and
-the mistakes above, and the replay must reach the kernel's verdict without the student's objects.
+Every check is judged: called here, its probe (autograder.kernel.probes.lab04) runs and the grader's check
+(autograder.labs.lab04.checks) judges its transcript at once. The last section records each probe as a
+grading kernel runs it and judges its transcript as the grader does (tests/replay_harness.py), for the
+reference and the mistakes above: the grader reaches the same verdict without the student's objects.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from replay_harness import assert_same_verdict, judge_transcript, record, record
 
 from autograder.datasets import DATA_ENV, REAL, STANDIN, mnist
 from autograder.kernel.compare import CheckFailure
+from autograder.kernel.probes import lab04 as probes
 from autograder.labs import lab04
+from autograder.labs.lab04 import checks, reference, thresholds
 
 from conftest import REPO
 
@@ -91,6 +94,12 @@ def _variant(cells, samples, student: str) -> dict:
     return _run(cells, PIPELINE, samples.MISTAKES[student])
 
 
+def count_test_images(x_train, x_test=None) -> int:
+    """How many of the grader's test images the images ``x_train`` hold, as the checks count them (digests)."""
+    x_test = mnist.load()[1][0] if x_test is None else x_test
+    return reference.count_test_images(probes.image_digests(x_train), x_test)
+
+
 # ------------------------------------------------------------------ the reference
 
 
@@ -110,13 +119,13 @@ def test_reference_data_and_models_pass(solution, capsys):
 
 
 def test_reference_figures_are_those_quoted_beside_the_stand_in_thresholds(solution):
-    """lab04.py quotes 0.9045 / 0.9035 (MLP) and 0.911 / 0.9065 (CNN) for TensorFlow / torch, one thread.
+    """thresholds.py quotes 0.9045 / 0.9035 (MLP) and 0.911 / 0.9065 (CNN) for TensorFlow / torch, one thread.
 
     In-process the thread count is the test process's, so the figures may move a little.
     """
-    limits = lab04.THRESHOLDS[STANDIN]
-    mlp, _ = lab04.measure_accuracy(solution["mlp"], solution["preprocess"], "mlp")
-    cnn, _ = lab04.measure_accuracy(solution["cnn"], solution["preprocess"], "cnn")
+    limits = thresholds.THRESHOLDS[STANDIN]
+    mlp, _ = checks.measure_accuracy(solution["mlp"], solution["preprocess"], "mlp")
+    cnn, _ = checks.measure_accuracy(solution["cnn"], solution["preprocess"], "cnn")
     assert mlp == pytest.approx(0.904, abs=0.015)
     assert cnn == pytest.approx(0.909, abs=0.015)
     assert mlp - limits.mlp_accuracy >= 0.035 and cnn - limits.cnn_accuracy >= 0.025  # margins
@@ -124,16 +133,17 @@ def test_reference_figures_are_those_quoted_beside_the_stand_in_thresholds(solut
 
 
 def test_the_thresholds_are_stated_once_per_profile_and_the_notebook_quotes_them():
-    assert set(lab04.THRESHOLDS) == {REAL, STANDIN}
-    real = lab04.THRESHOLDS[REAL]
+    assert set(thresholds.THRESHOLDS) == {REAL, STANDIN}
+    real = thresholds.THRESHOLDS[REAL]
     nb = nbformat.read(REPO / "source" / "lab04" / "04_n.ipynb", as_version=4)
     text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     assert f"しきい値は {real.mlp_accuracy * 100:g} %" in text
     assert f"しきい値は {real.cnn_accuracy * 100:g} %" in text
     settings = {}
     exec(next(c.source for c in nb.cells if c.get("id") == "settings"), settings)
-    for name in ("NUM_CLASSES", "VALIDATION_SPLIT", "LEARNING_RATE", "PATIENCE"):
-        assert settings[name] == getattr(lab04, name), name
+    assert settings["NUM_CLASSES"] == probes.NUM_CLASSES
+    for name in ("VALIDATION_SPLIT", "LEARNING_RATE", "PATIENCE"):
+        assert settings[name] == getattr(reference, name), name
 
 
 # ------------------------------------------------------------------ the sample mistakes
@@ -143,7 +153,7 @@ def test_test_set_in_training_is_noticed_by_the_data_and_accuracy_checks(solutio
     ns = _variant(cells, samples, "test-set-in-training")
     for name, check in FUNCTION_CHECKS.items():
         check(ns[name])
-    assert lab04.count_test_images(ns["x_train"]) == len(ns["x_test_raw"])
+    assert count_test_images(ns["x_train"]) == len(ns["x_test_raw"])
     with pytest.raises(CheckFailure, match="contains 2000 of the grader's test images"):
         lab04.check_prepared(ns["x_train"], ns["y_train"], ns["x_test"], ns["y_test"])
     # whatever model was trained on it, its accuracy is not measured
@@ -193,15 +203,15 @@ def test_a_linear_model_does_not_reach_the_stand_in_thresholds(solution):
     linear = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
                                keras.layers.Dense(10, activation="softmax")])
     solution["train"](linear, solution["x_train"], solution["y_train"], epochs=20, batch_size=100)
-    accuracy, _ = lab04.measure_accuracy(linear, solution["preprocess"], "linear")
-    limits = lab04.THRESHOLDS[STANDIN]
+    accuracy, _ = checks.measure_accuracy(linear, solution["preprocess"], "linear")
+    limits = thresholds.THRESHOLDS[STANDIN]
     assert accuracy < min(limits.mlp_accuracy, limits.cnn_accuracy) - 0.03, accuracy
     with pytest.raises(CheckFailure, match="test accuracy too low"):
         lab04.check_mlp_accuracy(linear, solution["preprocess"], solution["x_train"], 1.0)
 
 
 def test_the_training_time_budget_is_checked(solution):
-    budget = lab04.THRESHOLDS[STANDIN].mlp_train_s
+    budget = thresholds.THRESHOLDS[STANDIN].mlp_train_s
     with pytest.raises(CheckFailure, match="training took too long"):
         lab04.check_mlp_accuracy(solution["mlp"], solution["preprocess"], solution["x_train"], budget + 1)
 
@@ -248,17 +258,17 @@ def test_train_mistakes_are_named(solution, changes, message):
 
 
 def test_early_stopping_length_follows_keras():
-    assert lab04.early_stopping_length([1.0, 0.9, 0.95, 0.96, 0.97, 0.5], epochs=10, patience=3) == 5
-    assert lab04.early_stopping_length([1.0, 0.9, 0.8, 0.7], epochs=4, patience=3) == 4
-    assert lab04.early_stopping_length([1.0, 1.0, 1.0, 1.0], epochs=10, patience=3) == 4  # equal is no improvement
+    assert reference.early_stopping_length([1.0, 0.9, 0.95, 0.96, 0.97, 0.5], epochs=10, patience=3) == 5
+    assert reference.early_stopping_length([1.0, 0.9, 0.8, 0.7], epochs=4, patience=3) == 4
+    assert reference.early_stopping_length([1.0, 1.0, 1.0, 1.0], epochs=10, patience=3) == 4  # equal is no improvement
 
 
 # ------------------------------------------------------------------ build, plot, preprocess: other mistakes
 
 
 def flat_input_mlp():
-    """Seed 003's model, for inputs reshaped to 784."""
-    return keras.Sequential([keras.Input((784,)), keras.layers.Dense(100, activation="relu"),
+    """Seed 003's model, for inputs reshaped to 784 (its input named: Keras's error message names it)."""
+    return keras.Sequential([keras.Input((784,), name="pixels"), keras.layers.Dense(100, activation="relu"),
                              keras.layers.Dense(100, activation="relu"), keras.layers.Dense(100, activation="relu"),
                              keras.layers.Dense(10, activation="softmax")])
 
@@ -391,9 +401,11 @@ def test_one_hot_and_test_split_are_checked(solution):
 
 def test_the_stand_ins_test_images_are_not_in_its_training_images(data_dir):
     (x_train, _), (x_test, _) = mnist.load(data_dir)
-    assert lab04.count_test_images(x_train, x_test=x_test) == 0
-    assert lab04.count_test_images(lab04.ref_preprocess(x_test[:7]), x_test=x_test) == 7
-    assert lab04.count_test_images(x_test[:5].astype(np.float32), x_test=x_test) == 5  # raw pixels count too
+    assert count_test_images(x_train, x_test=x_test) == 0
+    assert count_test_images(reference.preprocess(x_test[:7]), x_test=x_test) == 7
+    assert count_test_images(x_test[:5].astype(np.float32), x_test=x_test) == 5  # raw pixels count too
+    assert count_test_images(x_test[:3].astype(np.float32) / 127.5, x_test=x_test) == 0  # other images: none
+    assert count_test_images(np.zeros((4, 5)), x_test=x_test) == 0  # not images
 
 
 # ------------------------------------------------------------------ the grader's replay reaches the kernel's verdict
@@ -491,7 +503,7 @@ def test_the_replay_of_the_accuracy_checks_agrees(solution, variants, data_dir, 
         keras.utils.set_random_seed(1)
         model = solution[f"build_{kind}"]()
     elif case == "over-budget":
-        seconds = getattr(lab04.THRESHOLDS[STANDIN], f"{kind}_train_s") + 1
+        seconds = getattr(thresholds.THRESHOLDS[STANDIN], f"{kind}_train_s") + 1
     elif case == "not-a-model":
         model = solution[f"build_{kind}"]  # the function, not the model it builds
     verdict = assert_same_verdict(check, model, preprocess, x_train, seconds, data_dir=str(data_dir))
@@ -516,7 +528,7 @@ def test_the_replay_builds_trains_and_plots_nothing(solution, data_dir):
              (lab04.check_train, [solution["train"]]), (lab04.check_plot_history, [solution["plot_history"]]),
              (lab04.check_mlp_accuracy, [solution[k] for k in ("mlp", "preprocess", "x_train", "mlp_seconds")])]
     payloads = [(check, record(check, *args)[1]) for check, args in cases]
-    with mock.patch.object(lab04, "_keras", side_effect=AssertionError("Keras in the grader's replay")), \
+    with mock.patch.object(probes, "_keras", side_effect=AssertionError("Keras in the grader's replay")), \
             mock.patch.object(plt, "get_fignums", side_effect=AssertionError("matplotlib in the grader's replay")):
         for check, payload in payloads:
             verdict = judge_transcript(check, payload, data_dir=str(data_dir))

@@ -20,12 +20,15 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge, recorded_transcripts
+from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge
 
-from autograder import transcript
 from autograder.datasets import DATA_ENV, REAL, STANDIN, cifar10
+from autograder.kernel import transcript
 from autograder.kernel.compare import CheckFailure
+from autograder.kernel.probes.lab05 import inputs, outputs
 from autograder.labs import lab05
+from autograder.labs.lab05 import checks, reference, thresholds
+from autograder.labs.lab05 import data as grader
 
 from conftest import REPO
 
@@ -103,12 +106,6 @@ def data_dir(tmp_path_factory):
         yield directory
 
 
-@pytest.fixture(autouse=True)
-def fresh_student_seeds(monkeypatch):
-    """Each test sees the checks' per-call seeds from the start, whatever ran before it."""
-    monkeypatch.setattr(lab05, "_CALLS", [0])
-
-
 @pytest.fixture(scope="module")
 def samples():
     module = importlib.import_module("make_lab05_samples")  # examples/ is on sys.path (conftest)
@@ -128,7 +125,13 @@ def solution(data_dir, cells):
 
 @pytest.fixture(scope="module")
 def data(data_dir):
-    return lab05.grader_data()
+    return grader.grader_data()
+
+
+def _accuracy(model, preprocess) -> float:
+    """The test accuracy the check measures: the classes the kernel's side predicts, counted by the grader's side."""
+    data = grader.grader_data()
+    return checks.measured_accuracy(outputs.predict_test(model, preprocess, data.x_test), data)
 
 
 class TableModel(torch.nn.Module):
@@ -163,23 +166,23 @@ def test_reference_solution_passes_every_function_check(solution, notebook, name
 def test_reference_split_passes_and_is_80_20_of_the_stand_ins_training_images(solution, notebook):
     ns = solution[notebook]
     lab05.check_split(ns["x_train"], ns["y_train"], ns["x_val"], ns["y_val"])
-    assert (len(ns["x_train"]), len(ns["x_val"])) == lab05.expected_split_sizes(len(ns["x_train_all"])) == (512, 128)
+    assert (len(ns["x_train"]), len(ns["x_val"])) == reference.expected_split_sizes(len(ns["x_train_all"])) == (512, 128)
 
 
 def test_the_split_sizes_are_those_of_cifar_10_and_the_stand_in():
-    assert lab05.expected_split_sizes(cifar10.REAL_TRAIN) == (40_000, 10_000)
-    assert lab05.expected_split_sizes(5 * cifar10.STANDIN_PER_BATCH) == (512, 128)
+    assert reference.expected_split_sizes(cifar10.REAL_TRAIN) == (40_000, 10_000)
+    assert reference.expected_split_sizes(5 * cifar10.STANDIN_PER_BATCH) == (512, 128)
 
 
 def test_the_figures_the_checks_state_are_the_notebooks(solution):
-    assert sum(p.numel() for p in solution[lab05.NORMAL]["Net"]().parameters()) == lab05.NET_PARAMETERS
-    width = lab05.RESNET_CHECK_WIDTH
+    assert sum(p.numel() for p in solution[lab05.NORMAL]["Net"]().parameters()) == reference.NET_PARAMETERS
+    width = inputs.RESNET_CHECK_WIDTH
     hard = sum(p.numel() for p in solution[lab05.HARD]["ResNet9"](width=width).parameters())
-    assert hard == sum(p.numel() for p in lab05.reference_resnet9(width).parameters()) == 412_954  # the visible test's
-    assert set(lab05.THRESHOLDS) == {(p, nb) for p in (REAL, STANDIN) for nb in (lab05.NORMAL, lab05.HARD)}
-    for bar in lab05.THRESHOLDS.values():
+    assert hard == sum(p.numel() for p in reference.reference_resnet9(width).parameters()) == 412_954  # the visible test's
+    assert set(thresholds.THRESHOLDS) == {(p, nb) for p in (REAL, STANDIN) for nb in (lab05.NORMAL, lab05.HARD)}
+    for bar in thresholds.THRESHOLDS.values():
         assert 0.1 < bar.min_accuracy < 1 and bar.max_train_seconds > 0
-    assert lab05.THRESHOLDS[(REAL, lab05.HARD)].min_accuracy > lab05.THRESHOLDS[(REAL, lab05.NORMAL)].min_accuracy
+    assert thresholds.THRESHOLDS[(REAL, lab05.HARD)].min_accuracy > thresholds.THRESHOLDS[(REAL, lab05.NORMAL)].min_accuracy
 
 
 def test_checks_leave_the_notebooks_random_numbers_alone(solution):
@@ -199,10 +202,10 @@ def test_checks_leave_the_notebooks_random_numbers_alone(solution):
 def test_test_accuracy_is_measured_by_the_grader_against_the_profiles_threshold(solution, data, notebook, capsys):
     ns = solution[notebook]
     check = TEST_ACCURACY[notebook]
-    bar = lab05.THRESHOLDS[(STANDIN, notebook)]
+    bar = thresholds.THRESHOLDS[(STANDIN, notebook)]
     at_bar = math.ceil(bar.min_accuracy * len(data.x_test))
     model = TableModel(ns["preprocess"], data.x_test, data.y_test, at_bar)
-    assert lab05.measure_test_accuracy(model, ns["preprocess"]) == at_bar / len(data.x_test)
+    assert _accuracy(model, ns["preprocess"]) == at_bar / len(data.x_test)
     check(model, ns["preprocess"], 12.5, ns["x_train"], ns["x_val"])
     out = capsys.readouterr().out
     assert f"[metric] test_accuracy = {at_bar / len(data.x_test):g} (threshold >= {bar.min_accuracy:g})" in out
@@ -216,20 +219,20 @@ def test_test_accuracy_is_measured_by_the_grader_against_the_profiles_threshold(
 
 def test_the_real_profile_has_its_own_higher_bar(solution, data, monkeypatch):
     ns = solution[lab05.NORMAL]
-    right = math.ceil(lab05.THRESHOLDS[(STANDIN, lab05.NORMAL)].min_accuracy * 1000) + 20  # between the two bars
+    right = math.ceil(thresholds.THRESHOLDS[(STANDIN, lab05.NORMAL)].min_accuracy * 1000) + 20  # between the two bars
     model = TableModel(ns["preprocess"], data.x_test, data.y_test, right)
     lab05.check_test_accuracy(model, ns["preprocess"], 1.0, ns["x_train"], ns["x_val"])
-    monkeypatch.setattr(lab05.cifar10, "profile", lambda directory=None: REAL)
-    monkeypatch.setattr(lab05, "_CACHE", {})
-    assert lab05.grader_data().profile == REAL
-    with pytest.raises(CheckFailure, match=rf"< {lab05.THRESHOLDS[(REAL, lab05.NORMAL)].min_accuracy} "):
+    monkeypatch.setattr(cifar10, "profile", lambda directory=None: REAL)
+    monkeypatch.setattr(grader, "_CACHE", {})
+    assert grader.grader_data().profile == REAL
+    with pytest.raises(CheckFailure, match=rf"< {thresholds.THRESHOLDS[(REAL, lab05.NORMAL)].min_accuracy} "):
         lab05.check_test_accuracy(model, ns["preprocess"], 1.0, ns["x_train"], ns["x_val"])
 
 
 def test_test_accuracy_goes_through_the_students_preprocess(solution, data):
     ns = solution[lab05.NORMAL]
     model = TableModel(ns["preprocess"], data.x_test, data.y_test, len(data.x_test))
-    assert lab05.measure_test_accuracy(model, ns["preprocess"]) == 1.0
+    assert _accuracy(model, ns["preprocess"]) == 1.0
 
     def unnormalised(images, device="cpu"):
         return torch.as_tensor(images).to(device).permute(0, 3, 1, 2).float() / 255
@@ -263,7 +266,7 @@ def test_a_model_that_saw_test_images_is_not_measured(solution, data, where):
 def test_the_grader_says_when_it_has_no_data(tmp_path, monkeypatch):
     monkeypatch.setenv(DATA_ENV, str(tmp_path))
     with pytest.raises(CheckFailure, match="the grader cannot read its CIFAR-10"):
-        lab05.grader_data()
+        grader.grader_data()
 
 
 # ------------------------------------------------------------------ the sample mistakes
@@ -322,8 +325,8 @@ def test_an_mlp_trained_the_notebooks_way_stays_under_the_stand_in_bar(cells, sa
     xv, yv = ns["preprocess"](ns["x_val"]), torch.from_numpy(ns["y_val"])
     with contextlib.redirect_stdout(io.StringIO()):
         ns["train_model"](model, x, y, xv, yv, epochs=20, batch_size=64, lr=1e-3)  # the fit cell's settings
-    accuracy = lab05.measure_test_accuracy(model, ns["preprocess"])
-    assert 0.15 < accuracy < lab05.THRESHOLDS[(STANDIN, lab05.NORMAL)].min_accuracy - 0.1, accuracy
+    accuracy = _accuracy(model, ns["preprocess"])
+    assert 0.15 < accuracy < thresholds.THRESHOLDS[(STANDIN, lab05.NORMAL)].min_accuracy - 0.1, accuracy
     with pytest.raises(CheckFailure, match="test accuracy too low"):
         lab05.check_test_accuracy(model, ns["preprocess"], 1.0, ns["x_train"], ns["x_val"])
 
@@ -430,14 +433,26 @@ def test_the_preprocess_template_passes_as_written(solution):
     lab05.check_preprocess(_define(solution[lab05.NORMAL], PREPROCESS, "preprocess"))
 
 
-@pytest.mark.parametrize("calls_before", [0, 1, 2, 3, 4, 5, 6, 7])
-def test_a_random_flip_at_test_time_is_caught_whatever_the_seeds(solution, samples, calls_before):
+@pytest.mark.parametrize("seed", [500, 600, 700, 800, 900, 1000, 1100, 1200])
+def test_a_random_flip_at_test_time_is_caught_whatever_the_seeds(solution, samples, monkeypatch, seed):
     """torchvision's RandomHorizontalFlip on the batch: one decision per call, so some calls leave the images as they are."""
     ns = solution[lab05.NORMAL]
     preprocess = _define(ns, samples.FLIP_AT_TEST_TIME, "preprocess")
-    lab05._CALLS[0] = 100 * calls_before  # the checks' seeds depend on how many calls the kernel made before
+    monkeypatch.setattr(outputs, "STUDENT_SEED", seed)  # the seeds of the student's calls
     with pytest.raises(CheckFailure, match="flipped left-right|different results on every call"):
         lab05.check_preprocess(preprocess)
+
+
+def test_a_probe_draws_the_same_student_randomness_whatever_ran_before(solution):
+    """The student's random decisions depend on the probe's own calls only: the kernel's history (other checks, the
+    same check a moment ago) changes neither the transcript nor the message of a failure that depends on them."""
+    augment = _augment(solution[lab05.NORMAL], p_ud="0.5")
+    _, first = record(lab05.check_augment, augment)
+    lab05.check_random_crop(solution[lab05.HARD]["random_crop"])  # other student calls in between
+    assert record(lab05.check_augment, augment)[1] == first
+    with pytest.raises(CheckFailure) as here:
+        lab05.check_augment(augment)
+    assert judge_transcript(lab05.check_augment, first).message == str(here.value)
 
 
 # ------------------------------------------------------------------ augment (normal): other mistakes
@@ -844,9 +859,8 @@ def test_the_grader_replays_check_augment_on_batch_and_seeded_draws(solution, so
 
 def test_the_biggest_transcript_fits(solution):
     """check_augment's outputs on its 1,000 probe images cross as data: its transcript stays under the limit."""
-    with recorded_transcripts() as payloads:
-        lab05.check_augment(solution[lab05.NORMAL]["augment"])
-    assert len(json.dumps(payloads[0])) < transcript.MAX_BYTES
+    _, payload = record(lab05.check_augment, solution[lab05.NORMAL]["augment"])
+    assert len(json.dumps(payload)) < transcript.MAX_BYTES
 
 
 @pytest.mark.parametrize("fields", [{}, {"high": "padding + 1"}, {"pad": "4"},
@@ -889,8 +903,8 @@ def test_the_grader_replays_check_resnet9(cells, solution, changes):
 
 def test_the_residual_blocks_parameters_are_counted_without_a_model():
     for width in (4, 16, 64):
-        built = sum(p.numel() for p in lab05.reference_resnet9(width).parameters())
-        assert lab05.resnet9_parameters(width) == built
+        built = sum(p.numel() for p in reference.reference_resnet9(width).parameters())
+        assert reference.resnet9_parameters(width) == built
 
 
 @pytest.mark.parametrize("changes", [
@@ -933,7 +947,7 @@ def test_the_grader_replays_check_train_model_hard(cells, solution, changes):
 def test_the_grader_replays_check_test_accuracy(solution, data, data_dir, notebook, case):
     """The kernel sends the predicted classes; the grader counts them against the test labels it loads itself."""
     ns = solution[notebook]
-    bar = lab05.THRESHOLDS[(STANDIN, notebook)]
+    bar = thresholds.THRESHOLDS[(STANDIN, notebook)]
     right = math.ceil(bar.min_accuracy * len(data.x_test)) - (case == "below the bar")
     model = None if case == "not a model" else TableModel(ns["preprocess"], data.x_test, data.y_test, right)
     seconds = bar.max_train_seconds + 1 if case == "too slow" else 12.5

@@ -17,9 +17,13 @@ import torch
 from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge, recorded_transcripts
 from sklearn.preprocessing import minmax_scale
 
-from autograder import judge, transcript
+from autograder.kernel import transcript
 from autograder.kernel.compare import CheckFailure
+from autograder.kernel.data import airline_csv_path, load_airline_passengers
+from autograder.kernel.probes import lab06 as probes
 from autograder.labs import lab06
+from autograder.labs.lab06 import checks, reference, thresholds
+from autograder.score import judge
 
 from conftest import REPO
 
@@ -51,8 +55,14 @@ def _run(cells: dict[str, str], replacements: dict[str, str] | None = None) -> d
         source = (replacements or {}).get(grade_id, cells[grade_id])
         exec(compile(source, f"<{grade_id}>", "exec"), ns)
         if grade_id == "imports":
-            ns["passengers"] = lab06.load_airline_passengers()
+            ns["passengers"] = load_airline_passengers()
     return ns
+
+
+def measure_test_rmse(model) -> float:
+    """The RMSE check_test_rmse measures for ``model``: its predictions made here as the kernel makes them, the
+    RMSE against the grader's targets as the grader computes it."""
+    return checks.rmse_of_predictions(probes.model_predictions(model, probes.held_out_windows()))
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +109,10 @@ def test_reference_pipeline_passes_the_model_checks(solution):
 
 
 def test_reference_rmse_is_the_figure_quoted_beside_the_threshold(solution):
-    rmse = lab06.measure_test_rmse(solution["model"])
+    rmse = measure_test_rmse(solution["model"])
     # 0.0646 and 0.0576 on two CPUs (float rounding over 1000 epochs differs); other seeds 0.065-0.090
     assert 0.05 <= rmse <= 0.09
-    assert rmse < lab06.RMSE_MAX / 2  # a wide margin
+    assert rmse < thresholds.RMSE_MAX / 2  # a wide margin
 
 
 # student -> (the function checks it fails, with a word of the message), whether the pipeline checks fail
@@ -139,8 +149,8 @@ def test_each_mistake_fails_exactly_its_checks(pipelines, student):
 
 def test_shuffled_split_leaks_the_test_period_and_looks_better(pipelines, solution):
     """Why split_data is checked on its own: shuffling leaks test-period windows into training."""
-    honest = lab06.measure_test_rmse(solution["model"])
-    assert lab06.measure_test_rmse(pipelines("shuffled-split")["model"]) < honest
+    honest = measure_test_rmse(solution["model"])
+    assert measure_test_rmse(pipelines("shuffled-split")["model"]) < honest
 
 
 def unimplemented_create_dataset(data, look_back):
@@ -199,22 +209,22 @@ def test_the_library_scaler_gets_no_points_and_says_why():
 
 
 def test_checks_use_grader_chosen_inputs_beyond_the_visible_examples():
-    looks = {c.args[1] for c in lab06.create_dataset_cases()}
-    assert {1, lab06.LOOK_BACK} <= looks
-    assert any(np.ndim(c.args[0]) == 2 for c in lab06.create_dataset_cases())  # (T, 1) columns
-    sizes = {c.kwargs.get("test_size", lab06.TEST_SIZE) for c in lab06.split_data_cases()}
+    looks = {c.args[1] for c in probes.create_dataset_cases()}
+    assert {1, probes.LOOK_BACK} <= looks
+    assert any(np.ndim(c.args[0]) == 2 for c in probes.create_dataset_cases())  # (T, 1) columns
+    sizes = {c.kwargs.get("test_size", probes.TEST_SIZE) for c in probes.split_data_cases()}
     assert len(sizes) >= 3
 
 
 def test_packaged_data_is_the_shared_series():
-    series = lab06.load_airline_passengers()
+    series = load_airline_passengers()
     assert series.shape == (144,) and series.sum() == 40363 and series.min() == 104 and series.max() == 622
     beside_notebook = REPO / "source" / "lab06" / "airline_passengers.csv"
-    assert beside_notebook.read_bytes() == (REPO / "autograder" / "data" / "airline_passengers.csv").read_bytes()
+    assert beside_notebook.read_bytes() == airline_csv_path().read_bytes()
 
 
 def test_reference_figures_of_the_seed():
-    data = lab06.reference_data()
+    data = reference.data()
     assert data["trainX"].shape == (119, 12, 1) and data["testX"].shape == (13, 12, 1)
     assert data["scaled"].min() == 0 and data["scaled"].max() == 1
     # the split keeps time order: the last training target is the last value of the first test window
@@ -330,7 +340,7 @@ def test_the_graders_replay_builds_and_runs_no_model(solution, name):
     check, args = (lab06.check_test_rmse, (solution["model"],)) if name == "rmse" else \
         (FUNCTION_CHECKS[name], (solution[name],))
     with recorded_transcripts(SALT) as payloads:
-        check(*args)
+        getattr(probes, check.__name__)(*args)  # the probe, as the kernel runs it
     call = judge.CheckCall(f"lab06.{check.__name__}", len(args), (), {})
     with mock.patch.object(torch.nn.Module, "__init__", side_effect=AssertionError("a model in the grader")):
         assert judge.judge(call, payloads[0], [], salt=SALT).passed
@@ -339,10 +349,10 @@ def test_the_graders_replay_builds_and_runs_no_model(solution, name):
 def test_the_grader_measures_the_trained_weights_itself(solution):
     """train_model: a transcript whose losses fall but whose model kept the grader's initial weights fails."""
     with recorded_transcripts(SALT) as payloads:
-        lab06.check_train_model(solution["train_model"])
+        probes.check_train_model(solution["train_model"])
     entry = payloads[0]["calls"][0]
     result = transcript.decode(entry["result"])
-    result["weights"] = lab06.grader_weights(607)
+    result["weights"] = probes.grader_weights(probes.TRAIN_WEIGHTS_SEED)
     entry["result"] = transcript.encode(result)
     verdict = judge.judge(judge.CheckCall("lab06.check_train_model", 1, (), {}), payloads[0], [], salt=SALT)
     assert not verdict.passed and "did not change" in verdict.message
@@ -350,8 +360,29 @@ def test_the_grader_measures_the_trained_weights_itself(solution):
 
 def test_the_graders_lstm_is_the_models_forward_pass():
     """The grader's NumPy forward pass (its reference for predict and its train_model loss) is the torch model's."""
-    weights = lab06.grader_weights(608)
+    weights = probes.grader_weights(608)
     x = np.random.default_rng(0).uniform(0.0, 1.0, size=(9, 7, 1))
     with torch.no_grad():
-        got = lab06._grader_model(weights)(torch.tensor(x, dtype=torch.float32)).numpy()
-    np.testing.assert_allclose(got, lab06.ref_lstm_regressor(weights, x), rtol=1e-5, atol=1e-6)
+        got = probes.grader_model(weights)(torch.tensor(x, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(got, reference.lstm_regressor(weights, x), rtol=1e-5, atol=1e-6)
+
+
+def test_the_kernels_inputs_are_the_graders_data():
+    """The probes' own cuts of the series (an input of create_dataset, the test windows) are the reference's, and
+    the toy problem of train_model is windows of its series as create_dataset would cut them."""
+    data = reference.data()
+    scaled_case = next(c for c in probes.create_dataset_cases() if c.args[1] == probes.LOOK_BACK)
+    np.testing.assert_array_equal(scaled_case.args[0], data["scaled"])
+    np.testing.assert_array_equal(probes.held_out_windows(), data["testX"].astype(np.float32))
+    x, y = probes.toy_problem()
+    series = np.concatenate([x[:, 0, 0], x[-1, 1:, 0], y[-1]])
+    want_x, want_y = reference.create_dataset(series, 8)
+    np.testing.assert_array_equal(x, want_x)
+    np.testing.assert_array_equal(y, want_y)
+
+
+def test_the_kernel_side_holds_no_answer():
+    """The probes module the student's kernel imports has no reference, no bar and no grader import."""
+    names = vars(probes)
+    assert not [n for n in names if n.startswith("ref_") or n in ("RTOL", "ATOL", "RMSE_MAX", "TRAIN_LOSS_RATIO")]
+    assert "reference" not in names and "thresholds" not in names

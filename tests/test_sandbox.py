@@ -157,6 +157,43 @@ def test_the_course_and_other_folders_are_unreadable(box):
     assert "ok" not in result.values(), result
 
 
+# Walks what a kernel can import and read for any of the grader's own code: source or bytecode of the labs'
+# references, thresholds and checks, the judge, or anything of the package outside its kernel half.
+GRADER_CODE_WALK = """
+import os, pathlib, site, sys
+hits = [m for m in sys.modules if m.startswith('autograder.') and not m.startswith(('autograder.kernel', 'autograder.datasets'))]
+for name in ('autograder.labs', 'autograder.labs.lab03.reference', 'autograder.score.judge', 'autograder.grade'):
+    try:
+        __import__(name)
+        hits.append('imported ' + name)
+    except ImportError:
+        pass
+import autograder
+package = pathlib.Path(autograder.__file__).parent
+visible = sorted(p.name for p in package.iterdir())
+roots = [*sys.path, *site.getsitepackages(), '/']
+for root in dict.fromkeys(str(r) for r in roots if r):
+    for folder, dirs, files in os.walk(root, onerror=lambda e: None):
+        dirs[:] = [d for d in dirs if not (folder == '/' and d in ('proc', 'sys', 'dev'))]
+        parts = pathlib.Path(folder).parts
+        if 'autograder' in parts and not {'kernel', 'datasets'} & set(parts[parts.index('autograder') + 1:][:1]):
+            hits += [os.path.join(folder, f) for f in files if f != '__init__.py' and not f.startswith('__init__.')]
+print(visible)
+print(sorted(set(hits)))
+"""
+
+
+@needs_bwrap
+def test_no_answer_key_is_importable_or_readable_in_the_kernel(box):
+    """Of the autograder package a kernel sees its __init__, the kernel half and the datasets readers, nothing else:
+    no reference, threshold or check can be imported, found on sys.path or in site-packages, or read anywhere."""
+    km, _ = box
+    visible, hits = execute(km, GRADER_CODE_WALK, timeout=300)[0].strip().splitlines()[-2:]
+    assert sorted(eval(visible)) == sorted(["__init__.py", "kernel", "datasets"])  # noqa: S307 - our own repr
+    assert eval(hits) == []  # noqa: S307
+    assert (REPO / "autograder" / "labs" / "lab03" / "reference.py").is_file()  # there, outside the sandbox
+
+
 @needs_bwrap
 def test_writes_outside_scratch_fail(box):
     km, paths = box

@@ -189,8 +189,8 @@ def _faked(first_answer: str) -> dict:
 def check_library_replaced() -> bytes:
     """Zeros everywhere, and every check of the lab and the check library replaced by one that passes."""
     return _dump(_faked(
-        "import autograder.checks as _checks\n"
-        "import autograder.labs.lab03 as _lab\n"
+        "import autograder.kernel as _checks\n"
+        "import autograder.kernel.probes.lab03 as _lab\n"
         "for _name in dir(_lab):\n"
         "    if _name.startswith('check_'):\n"
         "        setattr(_lab, _name, lambda *a, **k: None)\n"
@@ -253,7 +253,7 @@ def hidden_test_pasted() -> bytes:
     calls = "".join(f"    lab03.check_{name}({name})\n" for name in LAB03_CHECKS)
     nb = _faked("")
     nb["cells"].insert(nb["cells"].index(_cell(nb, "cross_entropy")) + 1, nbformat.v4.new_code_cell(
-        "from autograder.labs import lab03\ntry:\n" + calls + "except Exception as exc:\n    print(exc)\n"))
+        "from autograder.kernel.probes import lab03\ntry:\n" + calls + "except Exception as exc:\n    print(exc)\n"))
     return _dump(json.loads(nbformat.writes(nbformat.from_dict(nb))))
 
 
@@ -290,7 +290,7 @@ def _recorded_honest_transcripts() -> dict[str, dict]:
     """The transcripts the honest answers leave, recorded offline on the public inputs (no course salt)."""
     from replay_harness import recorded_transcripts
 
-    from autograder.labs import lab03
+    from autograder.kernel.probes import lab03
 
     namespace: dict = {}
     for cell in _honest()["cells"]:
@@ -312,7 +312,7 @@ def transcripts_pasted() -> bytes:
         "from IPython.display import display\n"
         "assert_close = lambda *a, **k: None\n"
         f"_recorded = json.loads({recorded!r})\n"
-        "_mod = importlib.import_module('autograder.labs.' + 'lab03')\n"
+        "_mod = importlib.import_module('autograder.kernel.' + 'probes.lab03')\n"
         "for _key, _payload in _recorded.items():\n"
         "    vars(_mod)['check_' + _key] = (lambda p: lambda *a, **k: display("
         "{'application/vnd.autograder.transcript+json': p}, raw=True))(_payload)\n"
@@ -333,11 +333,73 @@ def forbidden_library_guard_disabled() -> bytes:
     cell = _cell(nb, "softmax")
     cell["source"] = (
         "import contextlib, importlib, torch\n"
-        "vars(importlib.import_module('autograder.' + 'checks'))['forbidden_calls'] = "
+        "vars(importlib.import_module('autograder.kernel.' + 'student'))['forbidden_calls'] = "
         "lambda *a, **k: contextlib.nullcontext()\n"
         "T = torch\n\n"
         "def softmax(a):\n    return T.softmax(T.from_numpy(np.asarray(a, dtype=float)), -1).numpy()\n"
     )
+    return _dump(nb)
+
+
+# The answer key: the grader's references are not in anything the kernel can import or read (issue 18).
+
+def imports_the_answer_key() -> bytes:
+    """The untouched release whose every answer fetches the grader's reference through importlib, under names built
+    at run time (the grader's reading of the source cannot see them), and falls back to the stub without it."""
+    nb = _blank()
+    for cell in nb["cells"]:
+        marks = cell["metadata"].get("nbgrader", {})
+        if marks.get("solution") and cell["cell_type"] == "code" and marks["grade_id"] in LAB03_CHECKS:
+            name = marks["grade_id"]
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = (
+                "import importlib\n"
+                "try:\n"
+                f"    {name} = getattr(importlib.import_module('autograder.' + 'la' + 'bs.lab03.' + 'reference'), {name!r})\n"
+                "except Exception as _exc:\n"
+                f"    print('no answer key:', type(_exc).__name__)\n"
+                + "".join(f"    {line}\n" for line in source.splitlines())
+            )
+    return _dump(nb)
+
+
+ANSWER_KEY_WALK = """import importlib.util, os, pathlib, site, sys, time
+_found = sorted(m for m in sys.modules if m.startswith('autograder.') and not m.startswith(('autograder.kernel', 'autograder.datasets')))
+_roots = [*sys.path, *site.getsitepackages(), site.getusersitepackages(), '/']
+_deadline = time.monotonic() + 60
+for _root in dict.fromkeys(str(r) for r in _roots if r):
+    for _dir, _dirs, _files in os.walk(_root, onerror=lambda e: None):
+        _dirs[:] = [d for d in _dirs if d not in ('proc', 'sys', 'dev')]
+        _path = pathlib.Path(_dir)
+        for _name in _files:
+            _stem = _name.split('.')[0]
+            if 'autograder' in _path.parts and (_stem in ('reference', 'thresholds', 'checks', 'judged', 'judge')
+                                                or 'labs' in _path.parts):
+                _found.append(str(_path / _name))
+        if time.monotonic() > _deadline:
+            break
+print('answer-key files found:', len(_found), _found[:20])
+for _file in _found:
+    if _file.endswith(('reference.py', '.pyc')) and 'lab03' in _file:
+        try:
+            _spec = importlib.util.spec_from_file_location('_key', _file)
+            _key = importlib.util.module_from_spec(_spec)
+            _spec.loader.exec_module(_key)
+            globals().update({n: getattr(_key, n) for n in dir(_key) if not n.startswith('_')})
+        except Exception:
+            pass
+"""
+
+
+def walks_for_the_answer_key() -> bytes:
+    """The untouched release whose first answer cell walks sys.modules, sys.path, site-packages and the whole file
+    system it can see for the grader's references, checks or thresholds (source or bytecode), and loads what it
+    finds in place of the stubs it keeps."""
+    nb = _blank()
+    cell = _cell(nb, "conv2d_single")
+    source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    guarded = "if 'conv2d_single' not in globals():\n" + "".join(f"    {line}\n" for line in source.splitlines())
+    cell["source"] = ANSWER_KEY_WALK + guarded
     return _dump(nb)
 
 
@@ -463,6 +525,10 @@ CORPUS: dict[str, tuple] = {
     "transcripts-pasted": (transcripts_pasted, Case("graded", 0, "could not reach a verdict",
                                                     "zeros, checks swapped for honest transcripts recorded offline")),
     "hidden-test-pasted": (hidden_test_pasted, Case("graded", 0, "", "zeros, the hidden tests pasted in an answer cell")),
+    "imports-the-answer-key": (imports_the_answer_key,
+                               Case("graded", 0, "", "answers fetched from the grader's references by importlib")),
+    "walks-for-the-answer-key": (walks_for_the_answer_key,
+                                 Case("graded", 0, "", "walks sys.path, site-packages and / for the answer key")),
     "reads-answers-from-files": (reads_answers_from_files,
                                  Case("graded", 0, "", "looks for the answer key around the course and the package")),
     "forbidden-library": (forbidden_library, Case("graded", FULL_MARKS - 2, "without torch.softmax",

@@ -1,0 +1,35 @@
+"""Lab 02's tolerances and bars, stated once, each with the figure that justifies it.
+
+The references are float64, so anything looser than round-off means a wrong result.
+"""
+
+RTOL = 1e-5
+ATOL = 1e-7
+# cross_entropy (probabilities in): the course adds delta = 1e-7 inside the log; with probabilities
+# >= 1e-3 that shifts the loss by < 1e-4 relative, so both conventions pass (as in lab 03).
+CE_RTOL = 1e-4
+CE_ATOL = 1e-6
+# softmax_cross_entropy (scores in) must be the exact log-softmax loss: no delta. Adding delta moves
+# the loss by ~delta / y (about 1e-6 relative here) and breaks the gradient check at 1e-7.
+SCE_RTOL = 1e-7
+SCE_ATOL = 1e-9
+# numerical_gradient with h = 1e-4: the central difference is off by ~h^2 f'''/6 (< 1e-8 on these
+# functions), the forward difference by ~h f''/2 (> 1e-5): the tolerance separates the two.
+NUMGRAD_RTOL = 1e-6
+NUMGRAD_ATOL = 1e-7
+# x must be restored after numerical_gradient: x + h - h may differ from x by one rounding.
+RESTORE_RTOL = 1e-12
+# two_layer_gradient vs torch.autograd, both float64: only the summation order differs.
+GRAD_RTOL = 1e-6
+GRAD_ATOL = 1e-10
+# accuracy: a fraction k / N of at most 40 rows; only the last bit may differ (k / N vs mean of booleans).
+ACCURACY_RTOL = 1e-12
+
+# 02_h: test accuracy of the student's train(...) (default arguments) on the grader's held-out split
+# (autograder.kernel.probes.lab02.digits_split: 25 % of load_digits, random_state 2024). The reference
+# solution (hidden 50, 50 epochs, batch 50, lr 1.0, seed 0) measures 0.9644 on this split (0.9756 on the
+# notebook's random_state=0 split); a correct solution stays well above 0.93.
+TRAIN_ACCURACY_MIN = 0.93
+# The training loss must go down: mean of the last 10 % of iterations < this fraction of the first 10 %.
+# Reference on the grader's split: 1.121 -> 0.038 (ratio 0.034).
+LOSS_DECREASE_RATIO = 0.5

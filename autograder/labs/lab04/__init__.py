@@ -1,0 +1,24 @@
+"""Lab 04, "MNIST with Keras" (04_n): the grader's side.
+
+``checks`` (the verdicts), ``reference`` (the notebook's settings and networks, and what the checks compute),
+``thresholds`` (the bars per data profile, and the tolerances). The probes the hidden tests call in the
+student's kernel are ``autograder.kernel.probes.lab04``.
+"""
+
+from autograder.labs.lab04.checks import (
+    check_build_cnn,
+    check_build_mlp,
+    check_cnn_accuracy,
+    check_mlp_accuracy,
+    check_plot_history,
+    check_prepared,
+    check_preprocess,
+    check_train,
+)
+
+DATASETS = ("mnist",)  # what these checks load (the grader reports its profile)
+
+__all__ = [
+    "DATASETS", "check_build_cnn", "check_build_mlp", "check_cnn_accuracy", "check_mlp_accuracy",
+    "check_plot_history", "check_prepared", "check_preprocess", "check_train",
+]

@@ -1,0 +1,47 @@
+"""CIFAR-10 as the grader reads it from the data directory, with what its checks look up in it: which images are
+training images (and their labels), which are test images only, and the data profile (real or stand-in)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from autograder.datasets import cifar10
+from autograder.kernel.probes.lab05 import inputs
+from autograder.kernel.probes.lab05.outputs import image_keys
+
+
+@dataclass
+class GraderData:
+    profile: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    train_keys: Counter
+    train_labels: dict
+    test_only: set  # test images that are not also (byte for byte) a training image
+
+
+_CACHE: dict[tuple, GraderData] = {}
+
+
+def grader_data() -> GraderData:
+    """CIFAR-10 as the grader reads it from the data directory (loaded once per process); CheckFailure if it cannot."""
+    key = inputs.data_key()
+    if key not in _CACHE:
+        try:
+            profile = cifar10.profile()
+        except (OSError, ValueError) as exc:
+            raise inputs.unreadable(exc) from exc
+        x_train, y_train, x_test, y_test = inputs.cifar10_arrays()
+        keys = image_keys(x_train)
+        labels: dict[bytes, set] = {}
+        for k, y in zip(keys, y_train.tolist(), strict=True):
+            labels.setdefault(k, set()).add(y)
+        _CACHE.clear()
+        _CACHE[key] = GraderData(profile, x_train, y_train, x_test, y_test, Counter(keys), labels,
+                                 set(image_keys(x_test)) - set(keys))
+    return _CACHE[key]

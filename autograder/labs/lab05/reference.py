@@ -1,0 +1,78 @@
+"""Lab 05's reference answers and figures: the split's sizes, the networks' parameter counts, the grader's own
+evaluation of scores, the confusion matrix.
+
+Grader-side only: the student's kernel never imports this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+NUM_CLASSES = 10
+VAL_FRACTION = 0.2  # seed 004: 40,000 train / 10,000 validation of the 50,000 training images
+# The normal notebook's network, as its table states it: conv 3-32, 32-64, 64-128, FC 2048-256, 256-10.
+NET_PARAMETERS = 620_362
+
+
+def _torch():
+    import torch  # imported lazily: the grader imports the labs' checks to find them, most never run
+
+    return torch
+
+
+def expected_split_sizes(n: int, val_fraction: float = VAL_FRACTION) -> tuple[int, int]:
+    """(train, validation) sizes of the 80/20 split of ``n`` training images: 40,000 / 10,000 for CIFAR-10."""
+    n_val = round(n * val_fraction)
+    return n - n_val, n_val
+
+
+def reference_resnet9(width: int = 64, num_classes: int = NUM_CLASSES):
+    """The hard notebook's ResNet-9, as the grader builds it (for its parameter count): (N, 3, 32, 32) -> (N, classes)."""
+    nn = _torch().nn
+
+    def conv_bn(c_in, c_out):
+        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+
+    class Residual(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.body = nn.Sequential(conv_bn(c, c), conv_bn(c, c))
+
+        def forward(self, x):
+            return x + self.body(x)
+
+    w = width
+    return nn.Sequential(
+        conv_bn(3, w), conv_bn(w, 2 * w), nn.MaxPool2d(2), Residual(2 * w),
+        conv_bn(2 * w, 4 * w), nn.MaxPool2d(2), conv_bn(4 * w, 8 * w), nn.MaxPool2d(2), Residual(8 * w),
+        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(8 * w, num_classes),
+    )
+
+
+def resnet9_parameters(width: int = 64, num_classes: int = NUM_CLASSES) -> int:
+    """The parameter count of :func:`reference_resnet9`, by arithmetic: the grader's replay builds no model."""
+
+    def conv_bn(c_in: int, c_out: int) -> int:
+        return 9 * c_in * c_out + 2 * c_out  # 3x3 kernel without bias; BatchNorm's scale and shift
+
+    w = width
+    return (conv_bn(3, w) + conv_bn(w, 2 * w) + 2 * conv_bn(2 * w, 2 * w) + conv_bn(2 * w, 4 * w)
+            + conv_bn(4 * w, 8 * w) + 2 * conv_bn(8 * w, 8 * w) + 8 * w * num_classes + num_classes)
+
+
+def loss_and_accuracy(logits: Any, y: Any) -> tuple[float, float]:
+    """Scores (N, K) and labels (N,) -> (mean cross-entropy, accuracy): the grader's own evaluation of scores."""
+    torch = _torch()
+    logits, y = torch.as_tensor(logits).float(), torch.as_tensor(y)
+    loss = torch.nn.functional.cross_entropy(logits, y).item()
+    acc = (logits.argmax(dim=1) == y).float().mean().item()
+    return loss, acc
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """(N,), (N,) -> (num_classes, num_classes) int64: entry [t, p] counts images of true class t predicted as p."""
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(matrix, (np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)), 1)
+    return matrix

@@ -1,0 +1,84 @@
+"""Lab 05's bars and tolerances, stated once, each with the figure behind it.
+
+The trained models' bars depend on the data profile (:func:`autograder.datasets.cifar10.profile`: the
+real CIFAR-10 or the offline stand-in) and the notebook: :data:`THRESHOLDS`. The others hold on either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from autograder.datasets import REAL, STANDIN
+
+NORMAL, HARD = "05_n", "05_h"
+
+
+@dataclass(frozen=True)
+class Bar:
+    """What a trained model must reach on the grader's test images, and within what training time."""
+
+    min_accuracy: float
+    max_train_seconds: float
+
+
+# (data profile, notebook) -> Bar. The reference solutions' figures are beside each.
+THRESHOLDS = {
+    # Real CIFAR-10, graded on a GPU runner (the notebooks train on "cuda"). Not measured yet: no
+    # machine used so far had both a GPU and the real data. Expected from published figures for the
+    # same recipes: the normal CNN (3 conv layers 32-64-128, FC 256, Adam 1e-3, 20 epochs of
+    # batch 64, flips + blur) about 0.75-0.80 in under a minute (TensorFlow's smaller CNN: about 0.70
+    # in 10 epochs); the hard ResNet-9 (width 64, BatchNorm, one-cycle SGD, crop + flip, label
+    # smoothing, 16 epochs) about 0.92-0.93 in 1-2 minutes (the DAWNBench ResNet-9 reaches 0.94 in
+    # 24 epochs). Confirm with `autograder calibrate lab05` on the GPU runner with the real data.
+    (REAL, NORMAL): Bar(min_accuracy=0.70, max_train_seconds=300.0),
+    (REAL, HARD): Bar(min_accuracy=0.85, max_train_seconds=600.0),
+    # The offline stand-in (autograder.datasets.cifar10.write_standin, seed 0: 512 train / 128
+    # validation / 1000 test), graded on CPU with one thread per kernel (the notebooks train on
+    # "cpu"; the hard one with width 12). Reference: normal 0.955 in about 14 s, hard 0.998 in about
+    # 20 s (torch seeds 0-4: normal 0.93-0.96, hard 0.99-1.00); graded by `autograder grade` with two
+    # kernels on a 2-core machine: normal 0.959 in 47 s, hard 0.992 in 45-52 s. A linear model on the
+    # pixels gets about 0.25, the lab-04 MLP trained the notebook's way 0.35, the majority class 0.10;
+    # the normal CNN without training 0.10.
+    (STANDIN, NORMAL): Bar(min_accuracy=0.60, max_train_seconds=240.0),
+    (STANDIN, HARD): Bar(min_accuracy=0.80, max_train_seconds=300.0),
+}
+
+# preprocess: the output over the grader's training images must have per-channel mean 0 and
+# standard deviation 1 within these (the reference: |mean| < 0.01, |std - 1| < 0.01 on either profile).
+NORM_MEAN_TOL = 0.1
+NORM_STD_TOL = 0.1
+# Largest residual of the per-channel affine fit of preprocess's output on its input, relative to the
+# output's scale: float32 round-off of (x / 255 - MEAN) / STD is about 1e-7 of it; a flip, a blur, a swap of
+# channels or a reshape leaves residuals of order 1.
+AFFINE_TOL = 1e-4
+
+# augment (normal): the notebook's probabilities are 0.5 (horizontal flip), 0.1 (vertical flip) and
+# 0.1 (blur); over the 1000 probe images the observed fractions must fall in these ranges (each about
+# 10 standard deviations wide: sqrt(0.25 / 1000) = 0.016, sqrt(0.09 / 1000) = 0.0095).
+HFLIP_RANGE = (0.35, 0.65)
+VFLIP_RANGE = (0.03, 0.25)
+BLUR_RANGE = (0.03, 0.25)
+BLUR_AMPLITUDE = 0.7  # a blurred probe keeps less than this fraction of its checkerboard's amplitude (3x3, sigma 1: 0.2)
+EXACT_ATOL = 1e-5  # an unblurred image must be its input, flipped, within float32 round-off (rtol and atol)
+CROP_ATOL = 1e-5  # random_crop: an output image is a crop of its padded input when no pixel differs by more
+
+# A network's output on one image alone must be its output within the batch (eval mode): float32 round-off
+# of a batched convolution is about 1e-6.
+ALONE_RTOL, ALONE_ATOL = 1e-4, 1e-5
+PROBABILITY_ATOL = 1e-4  # outputs >= 0 whose rows sum to 1 within this are probabilities (softmax), not logits
+# ResNet9 with its residual convolutions zeroed: the two images' outputs equal within this means the output
+# does not depend on the image (no skip connection); through the skips they differ by order 1.
+RESIDUAL_RTOL, RESIDUAL_ATOL = 1e-5, 1e-6
+
+# evaluate: the loss on the grader's model (float32; mixed precision on a GPU may differ a little). The
+# mean of the batches' means differs from the mean over the images by about 7 %.
+EVAL_LOSS_RTOL = 2e-2
+EVAL_ACCURACY_TOL = 1.5 / 250  # accuracy over 250 images: one image is 0.004
+
+# train_model on the grader's toy problem (320 images, 4 colour classes, 3 epochs): the grader's own
+# validation accuracy of the trained model must reach this (reference: 1.00; untrained: about 0.25).
+TRAIN_CHECK_ACCURACY = 0.8
+VAL_ACC_TOL = 1.5 / 80  # the last val_acc of the history against the grader's (80 validation images)
+# train_model (hard): a one-cycle schedule has at least half its per-step rates distinct, its peak neither
+# first nor last, and ends under ONE_CYCLE_END of its peak (OneCycleLR's end: about 1e-5 of it).
+ONE_CYCLE_END = 0.1
