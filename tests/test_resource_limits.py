@@ -25,7 +25,7 @@ def run(tmp_path: Path, *sources: str, **limits) -> tuple[executor.ExecutionOutc
     files.mkdir()
     nbformat.write(new_notebook(cells=[new_code_cell(s) for s in sources]), notebook)
     settings = executor.KernelSettings(work_root=tmp_path / "work", sandboxed=sandbox.available()[0],
-                                       limits=executor.Limits(cell_timeout=60, notebook_timeout=120, **limits))
+                                       limits=executor.Limits(**{"cell_timeout": 60, "notebook_timeout": 120, **limits}))
 
     async def go():
         kernel = await executor.start_kernel(settings)
@@ -77,6 +77,19 @@ def test_a_fork_bomb_is_stopped_at_the_process_limit(tmp_path):
     assert _text(nb.cells[0]) == "before\n" and not nb.cells[2].outputs
     left = [p.pid for p in psutil.process_iter(["cmdline"]) if MARKER in " ".join(p.info["cmdline"] or [])]
     assert not left
+
+
+def test_a_kernel_killed_at_the_memory_limit_while_its_time_runs_out_is_reported_for_memory(tmp_path):
+    # On a busy grader a cell filling memory slowly reaches its time limit and the memory limit together:
+    # the verdict must not depend on which the grader noticed first.
+    hog = ("import signal, time\n"
+           "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+           "time.sleep(3)\n"
+           "_hog = b'x' * 2**31")
+    outcome, nb, _ = run(tmp_path, hog, "print('never')", cell_timeout=2, memory_bytes=2**30)
+    assert outcome.status == executor.MEMORY_LIMIT
+    assert "memory limit (1.0 GiB)" in outcome.reason
+    assert not nb.cells[1].outputs
 
 
 @pytest.mark.parametrize("threads", [1, 4])

@@ -448,7 +448,10 @@ async def run_notebook(kernel: WarmKernel, notebook: Path, files: Path, output: 
         _save(nb, output)
         await asyncio.wait_for(cells(), timeout=limits.notebook_timeout + _GRACE_S)
     except (_NotebookDeadline, TimeoutError) as exc:
-        if isinstance(exc, CellTimeoutError):  # interrupted at its time limit, the cell went on running
+        if watch.exceeded:  # killed at a limit while the time ran out: on a busy machine either comes first
+            outcome.status = watch.exceeded
+            outcome.reason = _limit_reason(watch.exceeded, limits)
+        elif isinstance(exc, CellTimeoutError):  # interrupted at its time limit, the cell went on running
             outcome.status = UNRESPONSIVE
             outcome.reason = (f"セルが制限時間 ({client.timeout} s) 後の中断に応じませんでした / "
                               "the cell ignored the interrupt at its time limit; the kernel was stopped")
