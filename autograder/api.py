@@ -20,7 +20,10 @@ roster, staging), ``run`` (sandboxed kernels), ``score`` (nbgrader, the grader's
 
 from __future__ import annotations
 
+import secrets
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,7 +32,7 @@ from autograder.authoring.calibrate import Calibration, calibrate
 from autograder.authoring.release import release_labs
 from autograder.authoring.sync import Drift, check_sync
 from autograder.course import Course
-from autograder.grade import GradeOptions, GradingRun
+from autograder.grade import GradeOptions, GradingRun, NotGradedError, Outputs, write_outputs
 from autograder.grade import grade_lab as _grade_lab
 from autograder.intake.roster import Roster, Student, read_roster
 from autograder.intake.upload import DEFAULT_FOLDER_PATTERN, CollectReport, collect_upload, read_folder, read_moodle_zip
@@ -37,8 +40,9 @@ from autograder.score import gradebook
 from autograder.selfcheck import SelfCheck, check_notebook
 
 __all__ = [
-    "Calibration", "CollectReport", "Drift", "GradeOptions", "GradingRun", "SelfCheck",
-    "calibrate", "check_notebook", "check_sync", "collect", "grade_lab", "import_roster", "release",
+    "Calibration", "CollectReport", "Drift", "GradeOptions", "GradingRun", "NotGradedError", "Outputs", "SelfCheck",
+    "calibrate", "check_notebook", "check_sync", "collect", "grade_lab", "import_roster", "release", "report",
+    "FormgraderServer", "formgrader_server",
 ]
 
 
@@ -80,3 +84,44 @@ def grade_lab(course: Course, lab: str, submissions: Path | str | None = None, o
     run them sandboxed, score them into the gradebook, and write the reports and feedback."""
     folder = Path(submissions).resolve() if submissions else course.submitted_dir
     return _grade_lab(course, lab, folder, options, on_student=on_student)
+
+
+def report(course: Course, lab: str) -> Outputs:
+    """Write ``lab``'s reports again from the gradebook, executing nothing: grades.csv, nbgrader's CSV, Moodle's
+    worksheet, Gradescope's results.json, the summary figure and the feedback HTML, with the scores and
+    comments TAs entered in nbgrader's formgrader. Raises :class:`NotGradedError` before the first ``grade``."""
+    course.notebooks(lab)  # a clear error for an unknown lab
+    return write_outputs(course, lab)
+
+
+@dataclass(frozen=True)
+class FormgraderServer:
+    """How to start nbgrader's formgrader on a course: the command, where to run it, and the URL it will serve."""
+
+    argv: list[str]
+    cwd: Path
+    url: str  # the formgrader's page, with the login token
+
+
+def formgrader_server(course: Course, *, port: int = 8888, open_browser: bool = True,
+                      token: str | None = None) -> FormgraderServer:
+    """The Jupyter server that serves nbgrader's formgrader for ``course``: rooted at the course (nbgrader reads
+    its nbgrader_config.py there), with nbgrader's formgrader extension on, grading what ``grade`` graded
+    (``submitted_directory`` as the autograder stages it), on ``port`` exactly (no silent move to another
+    port, so the URL printed is the one served), with a fresh login token unless ``token`` is given."""
+    token = token or secrets.token_urlsafe(24)
+    submitted = course.staged_dir.relative_to(course.root).as_posix()
+    argv = [
+        str(Path(sys.executable).parent / "jupyter-server"),
+        f"--ServerApp.root_dir={course.root}",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.open_browser={open_browser}",
+        "--ServerApp.default_url=/formgrader",
+        "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=True",
+        f"--IdentityProvider.token={token}",
+        f"--CourseDirectory.root={course.root}",
+        f"--CourseDirectory.submitted_directory={submitted}",
+    ]
+    return FormgraderServer(argv, course.root, f"http://127.0.0.1:{port}/formgrader?token={token}")

@@ -4,6 +4,8 @@
     autograder roster import FILE         add the class (CSV or Moodle participants export) to the gradebook
     autograder collect LAB UPLOAD         sort a Moodle zip (or a folder) into submitted/ and quarantine/
     autograder grade LAB                  autograde submitted/ (or --submissions DIR), write CSVs and feedback
+    autograder formgrader                 open nbgrader's formgrader on the course, for hand grading
+    autograder report LAB                 write LAB's CSVs, Moodle files and feedback again from the gradebook
     autograder check NOTEBOOK             a student's own run of a notebook's tests
     autograder check-sync                 fail if release/ or solutions/ are out of date
     autograder calibrate LAB [-k 3]       grade the answer key k times: each checked metric, min/mean/max
@@ -89,13 +91,62 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     console.print(f"graded {len(run.graded)}, unchanged {len(run.skipped)} (use --force to regrade) "
                   f"in {run.wall_s:.0f} s on {len(run.slots)} slots ({', '.join(devices)}); "
                   f"sandbox: {'bubblewrap' if run.sandboxed else 'none'}")
-    console.print(f"grades CSV:        {run.grades_csv}")
-    console.print(f"nbgrader CSV:      {run.nbgrader_csv}")
-    console.print(f"Moodle worksheet:  {run.grades_csv.parent / 'moodle_grades.csv'}")
-    console.print(f"Gradescope:        {run.grades_csv.parent / 'gradescope'}/<student>/<notebook>/results.json")
-    console.print(f"summary figure:    {run.grades_csv.parent / 'summary.png'}")
-    console.print(f"feedback (HTML):   {run.feedback_dir}/<student>/{args.lab}/")
+    print_outputs(run.results, run.grades_csv.parent, console)
     return 0
+
+
+def print_outputs(results, reports: Path, console: Console) -> None:
+    """Where each report is, and the hand grades that wait for a TA (for ``grade`` and ``report``)."""
+    lab = reports.name
+    console.print(f"grades CSV:        {reports / 'grades.csv'}")
+    console.print(f"nbgrader CSV:      {reports / 'nbgrader_grades.csv'}")
+    console.print(f"Moodle worksheet:  {reports / 'moodle_grades.csv'}")
+    console.print(f"Gradescope:        {reports / 'gradescope'}/<student>/<notebook>/results.json")
+    console.print(f"summary figure:    {reports / 'summary.png'}")
+    console.print(f"feedback (HTML):   {reports.parent.parent / 'feedback'}/<student>/{lab}/")
+    pending = sum(1 for r in results for q in r.questions if q.needs_manual_grade)
+    review = [f"{r.student_id} ({r.notebook}): {', '.join(r.to_review)}" for r in results if r.to_review]
+    if pending:
+        console.print(f"[yellow]hand grading:[/] {pending} answers wait for a TA: `autograder formgrader`, "
+                      f"then `autograder report {lab}`")
+    for line in review:
+        console.print(f"[yellow]hand grade to review (answer changed since):[/] {escape(line)}")
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from autograder import api
+    from autograder.report.table import print_table
+
+    course = _course(args)
+    try:
+        outputs = api.report(course, args.lab)
+    except api.NotGradedError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    print_table(outputs.results, title=f"{args.lab}: {len({r.student_id for r in outputs.results})} students",
+                console=console)
+    print_outputs(outputs.results, outputs.grades_csv.parent, console)
+    return 0
+
+
+def cmd_formgrader(args: argparse.Namespace, console: Console) -> int:
+    import subprocess
+
+    from autograder import api
+
+    course = _course(args)
+    if not course.gradebook_path.exists():
+        console.print(f"[red]error:[/] no gradebook in {course.root}: run `autograder grade LAB` first")
+        return 2
+    server = api.formgrader_server(course, port=args.port, open_browser=not args.no_browser)
+    console.print(f"formgrader: {server.url}", soft_wrap=True)
+    console.print("Open it in a browser, grade, then run `autograder report LAB`. Ctrl-C stops the server.")
+    sys.stdout.flush()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    try:
+        return subprocess.run(server.argv, cwd=server.cwd, env=env).returncode
+    except KeyboardInterrupt:
+        return 0
 
 
 def _gpu_list(text: str | None) -> list[str] | None:
@@ -318,6 +369,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without bubblewrap isolation (not recommended)")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("report", help="write a lab's CSVs, Moodle worksheet, results.json, figure and feedback "
+                                      "again from the gradebook (after hand grading), executing nothing")
+    p.add_argument("lab", metavar="LAB")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("formgrader", help="start nbgrader's formgrader on the course (hand grading) and print its URL")
+    p.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
+    p.add_argument("--no-browser", action="store_true", help="only print the URL; do not open a browser")
+    p.set_defaults(func=cmd_formgrader)
 
     p = sub.add_parser("roster", help="manage the class roster")
     roster_sub = p.add_subparsers(dest="roster_command", required=True)

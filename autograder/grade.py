@@ -27,7 +27,7 @@ from autograder.intake.submissions import Submission, find_submissions, stage
 from autograder.report import feedback, grades_csv, gradescope, moodle, summary_plot
 from autograder.run import execution, sandbox, scheduler
 from autograder.run.worker import Job
-from autograder.score import gradebook, nbgrader_autograde, outcomes
+from autograder.score import gradebook, hand_grades, nbgrader_autograde, outcomes
 from autograder.score.gradebook import record_in_gradebook
 from autograder.score.ledger import Ledger, NotebookRun, Record, fingerprint, now
 from autograder.score.results import GRADED, NotebookResult
@@ -129,6 +129,7 @@ class _StudentGrader:
     def __call__(self, student: str, slot: scheduler.SlotExecutor) -> nbgrader_autograde.AutogradeRun:
         start = time.monotonic()
         with self.lock:
+            hand_grades.remember(self.course, self.lab, student)  # before autograded/ is replaced
             prepared = nbgrader_autograde.prepare(self.course, self.lab, student)
         if not prepared.success:
             return prepared
@@ -142,6 +143,7 @@ class _StudentGrader:
         with self.lock:
             scored = nbgrader_autograde.score(self.course, self.lab, student, self.executed_dir, self.kernel_inputs)
             if scored.success:
+                hand_grades.settle(self.course, self.lab, student)
                 self.ledger.record(Record(student, self.fingerprints[student], now(), time.monotonic() - start, runs))
         return scored
 
@@ -182,9 +184,6 @@ def grade_lab(
         ]
 
     record_in_gradebook(course, lab)
-    max_scores = {
-        nb: sum(c.max_score for c in gradebook.grade_cells(course.db_url, lab, nb)) for nb in notebooks
-    }
     api = course.api()
     staged = set(stage(course, lab, submissions))
     ledger = Ledger(course.root / ".autograder", lab)
@@ -223,9 +222,97 @@ def grade_lab(
             if on_student:
                 on_student(student)
 
-    results = outcomes.notebook_results(course, lab, submissions, runs, ledger, max_scores, settings.limits.cell_timeout)
+    failures = {student: run.reason for student, run in runs.items() if not run.success}
+    _save_graded(course, lab, submissions, failures, settings.limits.cell_timeout)
+    outputs = write_outputs(course, lab)
+    run = GradingRun(
+        lab,
+        outputs.results,
+        grades_csv=outputs.grades_csv,
+        nbgrader_csv=outputs.nbgrader_csv,
+        feedback_dir=outputs.feedback_dir,
+        graded=sorted(runs),
+        skipped=skipped,
+        sandboxed=sandboxed,
+        sandbox_note=sandbox_note,
+        slots=slots,
+        wall_s=time.monotonic() - started,
+        data_profiles=datasets.profiles(settings.data_dir or course.data_dir, labs.datasets_of(lab)),
+    )
+    out = course.reports_dir / lab
+    _write_run_summary(run, settings, out / "run.json")
+    return run
+
+
+@dataclass
+class Outputs:
+    """What :func:`write_outputs` wrote for a lab: the results and where each report is."""
+
+    lab: str
+    results: list[NotebookResult]
+    grades_csv: Path
+    nbgrader_csv: Path
+    moodle_csv: Path
+    summary_png: Path
+    gradescope_dir: Path
+    feedback_dir: Path
+
+    @property
+    def to_review(self) -> list[str]:
+        """"student (notebook): questions" for every hand grade that a regrade flagged for review."""
+        return [f"{r.student_id} ({r.notebook}): {', '.join(r.to_review)}" for r in self.results if r.to_review]
+
+
+class NotGradedError(Exception):
+    """``report`` was asked for a lab that ``grade`` has not graded in this course."""
+
+
+def _graded_path(course: Course, lab: str) -> Path:
+    return course.root / ".autograder" / "graded" / f"{lab}.json"
+
+
+def _save_graded(course: Course, lab: str, submissions: list[Submission], failures: dict[str, str],
+                 cell_timeout: int) -> None:
+    """What the last ``grade`` graded (each expected notebook, and why a student could not be graded), so
+    that ``report`` writes the same rows again without grading: the gradebook keeps the scores, not these."""
+    path = _graded_path(course, lab)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        "submissions": [{"student_id": s.student_id, "notebook": s.notebook, "path": str(s.path) if s.path else None,
+                         "problem": s.problem} for s in submissions],
+        "failures": failures,
+        "cell_timeout": cell_timeout,
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _load_graded(course: Course, lab: str) -> tuple[list[Submission], dict[str, str], int]:
+    path = _graded_path(course, lab)
+    if not path.exists():
+        raise NotGradedError(f"{lab} はまだ採点されていません / {lab} has not been graded in this course "
+                             f"(no {path.relative_to(course.root)}): run `autograder grade {lab}` first")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    submissions = [Submission(s["student_id"], s["notebook"], Path(s["path"]) if s["path"] else None, s["problem"])
+                   for s in data["submissions"]]
+    return submissions, data["failures"], int(data["cell_timeout"])
+
+
+def write_outputs(course: Course, lab: str) -> Outputs:
+    """Write every output of ``lab`` from the gradebook, executing nothing: the feedback HTML (nbgrader's, with
+    the TA's scores and comments, and our page for each notebook that could not be graded), Gradescope's
+    results.json, Moodle's worksheet, the summary figure, grades.csv and nbgrader's CSV. ``grade`` ends here;
+    ``report`` is this alone, after hand grading in the formgrader."""
+    submissions, failures, cell_timeout = _load_graded(course, lab)
+    ledger = Ledger(course.root / ".autograder", lab)
+    runs = {student: nbgrader_autograde.AutogradeRun(student, False, "", reason) for student, reason in failures.items()}
+    max_scores = {
+        nb: sum(c.max_score for c in gradebook.grade_cells(course.db_url, lab, nb)) for nb in course.notebooks(lab)
+    }
+    results = outcomes.notebook_results(course, lab, submissions, runs, ledger, max_scores, cell_timeout)
     if any(r.status == GRADED for r in results):
-        api.generate_feedback(lab)
+        course.api().generate_feedback(lab)  # force: rewrites each graded student's lab folder from the gradebook
     for result in results:
         path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
         if result.status != GRADED:
@@ -237,23 +324,17 @@ def grade_lab(
         gradescope.write_gradescope_results(result, out / "gradescope" / result.student_id / result.notebook / "results.json")
     roster = gradebook.load_students(course.db_url)
     moodle.write_moodle_worksheet(results, roster, out / "moodle_grades.csv", lab=lab)
-    summary_plot.plot_summary(results, out / "summary.png", title=lab)
-    run = GradingRun(
-        lab,
-        results,
+    summary_png = out / "summary.png"
+    summary_plot.plot_summary(results, summary_png, title=lab)
+    return Outputs(
+        lab, results,
         grades_csv=grades_csv.write_grades_csv(results, out / "grades.csv"),
         nbgrader_csv=grades_csv.export_nbgrader_csv(course.db_url, lab, out / "nbgrader_grades.csv"),
+        moodle_csv=out / "moodle_grades.csv",
+        summary_png=summary_png,
+        gradescope_dir=out / "gradescope",
         feedback_dir=course.feedback_dir,
-        graded=sorted(runs),
-        skipped=skipped,
-        sandboxed=sandboxed,
-        sandbox_note=sandbox_note,
-        slots=slots,
-        wall_s=time.monotonic() - started,
-        data_profiles=datasets.profiles(settings.data_dir or course.data_dir, labs.datasets_of(lab)),
     )
-    _write_run_summary(run, settings, out / "run.json")
-    return run
 
 
 def _write_run_summary(run: GradingRun, settings: execution.KernelSettings, path: Path) -> None:

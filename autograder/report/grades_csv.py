@@ -16,14 +16,15 @@ def failure_summary(result: NotebookResult) -> str:
 
 
 def write_grades_csv(results: list[NotebookResult], path: Path) -> Path:
-    """One row per student and notebook: status, score, reason, one column per question, failure messages."""
+    """One row per student and notebook: status, score, reason, one column per question (a hand score counts;
+    "manual" waits for one), failure messages, the hand scores to review after a regrade, and the TA's comments."""
     path.parent.mkdir(parents=True, exist_ok=True)
     questions = question_ids(results)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(
             ["student_id", "lab", "notebook", "status", "score", "max_score", "manual_pending", "reason", *questions,
-             "failures"]
+             "failures", "hand_review", "ta_comments"]
         )
         for r in results:
             by_id = {q.grade_id: q for q in r.questions}
@@ -33,7 +34,7 @@ def write_grades_csv(results: list[NotebookResult], path: Path) -> Path:
             ]
             writer.writerow(
                 [r.student_id, r.lab, r.notebook, r.status, _points(r.score), _points(r.max_score),
-                 _points(r.manual_pending), r.reason, *cells, failure_summary(r)]
+                 _points(r.manual_pending), r.reason, *cells, failure_summary(r), " ".join(r.to_review), r.ta_comments]
             )
     return path
 

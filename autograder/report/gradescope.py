@@ -23,7 +23,8 @@ def write_gradescope_results(result: NotebookResult, path: Path, *, visibility: 
     One test per graded question, named by its grade_id. A question awaiting hand grading has no
     ``status`` (it has neither passed nor failed; Gradescope allows only those two) and says so in its
     output. A late penalty is one more test, ``late_penalty``, with the (negative) points taken, so
-    that the tests still add up to ``score``. Missing, invalid and failed notebooks have score 0, no
+    that the tests still add up to ``score``. A hand-graded question has the TA's score, and the TA's
+    comment in its output. Missing, invalid and failed notebooks have score 0, no
     tests, and the reason in ``output``.
     """
     tests = []
@@ -33,7 +34,7 @@ def write_gradescope_results(result: NotebookResult, path: Path, *, visibility: 
             test["output"] = f"採点待ち / awaits hand grading ({_points(q.max_score)} points)"
         else:
             test["status"] = "passed" if q.score >= q.max_score else "failed"
-            test["output"] = q.message
+            test["output"] = "\n".join(t for t in (q.message, q.comment and f"TA: {q.comment}") if t)
         test["visibility"] = visibility
         tests.append(test)
     penalty = result.score - sum(q.score for q in result.questions)

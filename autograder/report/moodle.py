@@ -27,6 +27,7 @@ def _notebook_summary(r: NotebookResult) -> str:
     lost = [q.grade_id for q in r.questions if not q.needs_manual_grade and q.score < q.max_score]
     if lost:
         parts.append("lost points: " + ", ".join(lost))
+    parts.extend(f"TA: {text}" for text in r.comments.values())  # the TA's comments from the formgrader
     return _one_line("; ".join(parts))
 
 

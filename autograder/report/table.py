@@ -45,6 +45,8 @@ def grade_table(results: list[NotebookResult], title: str = "") -> Table:
                 cells.append("-")
             elif got.needs_manual_grade:
                 cells.append("[yellow]✍[/]")
+            elif got.review:  # a hand score kept through a regrade; counted, to be looked at again
+                cells.append(f"[yellow]{_points(got.score)}?[/]")
             else:
                 colour = "green" if got.score == got.max_score else ("red" if got.score == 0 else "yellow")
                 cells.append(f"[{colour}]{_points(got.score)}[/]")
@@ -65,6 +67,8 @@ def print_table(results: list[NotebookResult], title: str = "", console: Console
     console.print(grade_table(results, title))
     console.print(legend(results), soft_wrap=False)
     if any(q.needs_manual_grade for r in results for q in r.questions):
-        console.print("✍ = waiting for manual grading (nbgrader formgrader)")
+        console.print("✍ = waiting for manual grading (autograder formgrader)")
+    if any(q.review for r in results for q in r.questions):
+        console.print("? = hand score kept, but the answer changed after it was graded: review it (autograder formgrader)")
     for line in notes(results):
         console.print(f"* {escape(line)}", soft_wrap=True)

@@ -29,10 +29,13 @@ class GradeCell:
 
 @dataclass(frozen=True)
 class CellScore:
+    """A graded cell's score as nbgrader keeps it: ``score`` is the TA's ``manual_score`` when there is one."""
+
     grade_id: str
     score: float
     max_score: float
     needs_manual_grade: bool
+    manual_score: float | None = None  # set in the formgrader; nbgrader counts it instead of the automatic score
 
 
 def grade_cells(db_url: str, lab: str, notebook: str) -> list[GradeCell]:
@@ -56,9 +59,41 @@ def notebook_scores(db_url: str, lab: str, notebook: str, student_id: str) -> li
         except MissingEntry:
             return None
         return [
-            CellScore(g.name, float(g.score), float(g.max_score), bool(g.needs_manual_grade))
+            CellScore(g.name, float(g.score), float(g.max_score), bool(g.needs_manual_grade),
+                      None if g.manual_score is None else float(g.manual_score))
             for g in submission.grades
         ]
+
+
+def manual_comments(db_url: str, lab: str, notebook: str, student_id: str) -> dict[str, str]:
+    """The TA's comments on a student's notebook (written in the formgrader), by cell name; empty ones left out."""
+    with Gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission_notebook(notebook, lab, student_id)
+        except MissingEntry:
+            return {}
+        return {c.name: c.manual_comment.strip() for c in submission.comments if (c.manual_comment or "").strip()}
+
+
+def hand_scores(db_url: str, lab: str, student_id: str) -> dict[str, dict[str, float]]:
+    """The TA's scores of a student's submission of ``lab``: notebook -> grade_id -> manual score."""
+    with Gradebook(db_url) as gb:
+        try:
+            submission = gb.find_submission(lab, student_id)
+        except MissingEntry:
+            return {}
+        return {
+            nb.name: {g.name: float(g.manual_score) for g in nb.grades if g.manual_score is not None}
+            for nb in submission.notebooks
+        }
+
+
+def confirm_hand_score(db_url: str, lab: str, notebook: str, student_id: str, grade_id: str) -> None:
+    """Mark a hand-graded cell as graded again: nbgrader's autograde flags every hand score for review."""
+    with Gradebook(db_url) as gb:
+        grade = gb.find_grade(grade_id, notebook, lab, student_id)
+        grade.needs_manual_grade = False
+        gb.db.commit()
 
 
 def forget_submission(db_url: str, lab: str, student_id: str) -> None:

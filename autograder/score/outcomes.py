@@ -71,11 +71,8 @@ def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
     autograded = cell_errors.autograded_notebook(course.autograded_dir, sub.student_id, lab, sub.notebook)
     failures = cell_errors.cell_failures(nbformat.read(autograded, as_version=4))
     messages = {f.grade_id: f.summary for f in failures if f.grade_id}
-    questions = [
-        QuestionResult(s.grade_id, s.score, s.max_score, s.needs_manual_grade,
-                       messages.get(s.grade_id, "") if s.score < s.max_score and not s.needs_manual_grade else "")
-        for s in sorted(scores, key=lambda s: order.get(s.grade_id, len(order)))
-    ]
+    comments = gradebook.manual_comments(course.db_url, lab, sub.notebook, sub.student_id)
+    questions = [_question(s, messages, comments) for s in sorted(scores, key=lambda s: order.get(s.grade_id, len(order)))]
     late = gradebook.seconds_late(course.db_url, lab, sub.student_id)
     penalty = gradebook.late_penalty(course.db_url, lab, sub.notebook, sub.student_id)
     run = record.notebooks.get(sub.notebook) if record else None
@@ -83,7 +80,7 @@ def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
     cell_timeouts = "" if run and run.status == execution.NOTEBOOK_TIMEOUT else _timeout_reason(failures, timeout)
     marked = marked_cells(sub.path) if sub.path else None  # the cells as the student sent them
     cells = (_missing_reason(course, lab, sub, marked), _repaired_reason(course, lab, sub, marked)) if marked is not None else ()
-    reasons = [r for r in (*cells, stopped, cell_timeouts, _late_reason(late, penalty)) if r]
+    reasons = [r for r in (*cells, stopped, cell_timeouts, _late_reason(late, penalty), *_hand_reasons(scores)) if r]
     return NotebookResult(
         sub.student_id, lab, sub.notebook, GRADED,
         score=max(0.0, sum(q.score for q in questions) - penalty),
@@ -91,7 +88,33 @@ def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
         reason="; ".join(reasons),
         questions=questions,
         elapsed=run.elapsed if run else 0.0,
+        comments=comments,
     )
+
+
+def _question(s: gradebook.CellScore, messages: dict[str, str], comments: dict[str, str]) -> QuestionResult:
+    """A graded cell as the reports show it. A hand score counts (capped at the cell's maximum: see
+    ``_hand_reasons``); one nbgrader flagged again after a regrade is counted and marked for review."""
+    hand = s.manual_score is not None
+    score = min(s.score, s.max_score) if hand and s.manual_score > s.max_score else s.score
+    pending = s.needs_manual_grade and not hand
+    message = messages.get(s.grade_id, "") if score < s.max_score and not s.needs_manual_grade and not hand else ""
+    return QuestionResult(s.grade_id, score, s.max_score, pending, message, hand_graded=hand,
+                          review=hand and s.needs_manual_grade, comment=comments.get(s.grade_id, ""))
+
+
+def _hand_reasons(scores: list[gradebook.CellScore]) -> list[str]:
+    """What a TA must look at again: hand scores above the cell's maximum (counted as the maximum; the
+    gradebook keeps what was typed), and hand scores kept through a regrade whose answer changed."""
+    over = [s for s in scores if s.manual_score is not None and s.manual_score > s.max_score]
+    review = [s.grade_id for s in scores if s.manual_score is not None and s.needs_manual_grade]
+    reasons = [f"手採点 {s.manual_score:g} 点が満点 {s.max_score:g} 点を超えています ({s.grade_id}): 満点として数えました。"
+               f"formgrader で直してください / hand score {s.manual_score:g} above the maximum {s.max_score:g} "
+               f"({s.grade_id}): counted as {s.max_score:g}; correct it in the formgrader" for s in over]
+    if review:
+        reasons.append(f"手採点の見直しが必要です (採点後に解答が変わりました) / hand grade to review (the answer changed "
+                       f"after it was graded): {', '.join(review)}")
+    return reasons
 
 
 
