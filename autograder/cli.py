@@ -140,7 +140,8 @@ def cmd_formgrader(args: argparse.Namespace, console: Console) -> int:
         return 2
     server = api.formgrader_server(course, port=args.port, open_browser=not args.no_browser)
     console.print(f"formgrader: {server.url}", soft_wrap=True)
-    console.print("Open it in a browser, grade, then run `autograder report LAB`. Ctrl-C stops the server.")
+    console.print("Open it in a browser, grade, then run `autograder report LAB`. Ctrl-C stops the server.",
+                  soft_wrap=True)
     sys.stdout.flush()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     try:
