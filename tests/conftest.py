@@ -107,3 +107,18 @@ def pytest_terminal_summary(terminalreporter, config):
 def _width(text: str) -> int:
     """Columns a terminal gives ``text``: CJK and emoji take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def graded_lab03_class(base: Path, students: tuple[str, ...]) -> Path:
+    """A course in ``base/course`` that graded ``students`` of lab 03's sample class (copied to ``base/subs``),
+    with a roster naming them ("<student>@example.ac.jp"); returns the course root."""
+    root = copy_course(base / "course", with_generated=True)
+    for student in students:
+        shutil.copytree(REPO / "examples" / "submissions" / "lab03" / student, base / "subs" / student)
+    (base / "roster.csv").write_text("id,family_name,given_name,email\n" + "".join(
+        f"{s},{s.split('-')[0].title()},{s.split('-')[-1].title()},{s}@example.ac.jp\n" for s in students), "utf-8")
+    proc = run_autograder("roster", "import", str(base / "roster.csv"), cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run_autograder("grade", "lab03", "--submissions", str(base / "subs"), cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root

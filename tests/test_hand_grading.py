@@ -1,0 +1,160 @@
+"""Hand grades through `report` and regrading, on a real graded course (lab 03, three students).
+
+A TA's score and comment (entered through nbgrader's gradebook API, as the formgrader does) reach
+grades.csv, results.json, Moodle's worksheet and the feedback HTML with `autograder report`; `grade
+--force` keeps them and the table, grades.csv, results.json and the gradebook agree; a resubmission
+whose answer changed keeps the score but flags it for review; a score above the maximum gets a clear
+message and stays in the gradebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from conftest import copy_course, graded_lab03_class, run_autograder, run_nbgrader
+
+STUDENTS = ("ref-solution", "flipped-kernel", "not-json")
+QUESTION = "pooling_question"  # lab 03's hand-graded answer, 2 points
+COMMENT = "プーリングの説明が的確 / a precise answer on pooling"
+
+
+def gradebook(root):
+    from autograder.score.gradebook import Gradebook
+
+    return Gradebook(f"sqlite:///{root / 'gradebook.db'}")
+
+
+def hand_grade(root, student: str, score: float, comment: str = "") -> None:
+    """What the formgrader's save does: the grade's manual score (needs_manual_grade off) and the cell's comment."""
+    with gradebook(root) as gb:
+        grade = gb.find_grade(QUESTION, "03_n", "lab03", student)
+        grade.manual_score = score
+        grade.needs_manual_grade = False
+        gb.find_comment(QUESTION, "03_n", "lab03", student).manual_comment = comment
+        gb.db.commit()
+
+
+def stored_grade(root, student: str):
+    with gradebook(root) as gb:
+        grade = gb.find_grade(QUESTION, "03_n", "lab03", student)
+        notebook = gb.find_submission_notebook("03_n", "lab03", student)
+        return grade.manual_score, bool(grade.needs_manual_grade), float(notebook.score)
+
+
+def rows(root) -> dict[str, dict]:
+    with open(root / "reports" / "lab03" / "grades.csv", encoding="utf-8") as fh:
+        return {r["student_id"]: r for r in csv.DictReader(fh) if r["notebook"] == "03_n"}
+
+
+def results_json(root, student: str) -> dict:
+    return json.loads((root / "reports" / "lab03" / "gradescope" / student / "03_n" / "results.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def graded_template(tmp_path_factory):
+    """A course that graded three students of lab 03 (a roster names them), copied by each test."""
+    base = tmp_path_factory.mktemp("hand")
+    graded_lab03_class(base, STUDENTS)
+    return base
+
+
+@pytest.fixture
+def course(graded_template, tmp_path):
+    shutil.copytree(graded_template, tmp_path / "c", symlinks=True)
+    return tmp_path / "c" / "course"
+
+
+def test_report_puts_hand_scores_and_comments_in_every_output(course):
+    hand_grade(course, "ref-solution", 1.5, COMMENT)
+    proc = run_autograder("report", "lab03", cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = rows(course)["ref-solution"]
+    assert (row["score"], row[QUESTION], row["manual_pending"]) == ("16.5", "1.5", "0")
+    assert COMMENT in row["ta_comments"]
+    result = results_json(course, "ref-solution")
+    assert result["score"] == 16.5
+    test = next(t for t in result["tests"] if t["name"] == QUESTION)
+    assert test["score"] == 1.5 and COMMENT in test["output"]
+    with open(course / "reports" / "lab03" / "moodle_grades.csv", encoding="utf-8-sig") as fh:
+        moodle = {r["Email address"]: r for r in csv.DictReader(fh)}
+    assert COMMENT in moodle["ref-solution@example.ac.jp"]["Feedback comments"]
+    assert "16.5" in moodle["ref-solution@example.ac.jp"]["Grade"]
+    html = (course / "feedback" / "ref-solution" / "lab03" / "03_n.html").read_text("utf-8")
+    assert COMMENT in html and "1.5 / 2" in html
+    # the other student still waits for a TA, and every page is there
+    assert rows(course)["flipped-kernel"][QUESTION] == "manual"
+    assert (course / "feedback" / "not-json" / "lab03" / "03_n.html").is_file()
+
+
+def test_regrade_keeps_hand_grades_and_everything_agrees(course):
+    hand_grade(course, "ref-solution", 1.5, COMMENT)
+    proc = run_autograder("grade", "lab03", "--submissions", str(course.parent / "subs"), "--force", cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "graded 2" in proc.stdout  # really regraded, not skipped
+    manual, flagged, notebook_score = stored_grade(course, "ref-solution")
+    assert (manual, flagged, notebook_score) == (1.5, False, 16.5)  # kept, and not waiting for a TA again
+    row = rows(course)["ref-solution"]
+    assert (row["score"], row[QUESTION], row["hand_review"]) == ("16.5", "1.5", "")
+    assert results_json(course, "ref-solution")["score"] == 16.5
+    line = next(line for line in proc.stdout.splitlines() if "ref-solution" in line and "03_n" in line)
+    assert "16.5/17" in line and "✍" not in line and "?" not in line
+    assert COMMENT in (course / "feedback" / "ref-solution" / "lab03" / "03_n.html").read_text("utf-8")
+
+
+def test_a_changed_answer_keeps_its_hand_score_flagged_for_review(course):
+    hand_grade(course, "flipped-kernel", 2, COMMENT)
+    path = course.parent / "subs" / "flipped-kernel" / "03_n.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == QUESTION)
+    cell.source += "\n\n(追記 / added after grading)"
+    nbformat.write(nb, path)
+    proc = run_autograder("grade", "lab03", "--submissions", str(course.parent / "subs"), cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    manual, flagged, notebook_score = stored_grade(course, "flipped-kernel")
+    assert (manual, flagged, notebook_score) == (2, True, 12)  # kept, and waiting for a TA's look
+    row = rows(course)["flipped-kernel"]
+    assert (row["score"], row[QUESTION], row["hand_review"]) == ("12", "2", QUESTION)
+    assert "hand grade to review" in row["reason"]
+    line = next(line for line in proc.stdout.splitlines() if "flipped-kernel" in line and "03_n" in line)
+    assert "2?" in line and "12/17" in line
+    assert "hand grade to review" in proc.stdout
+    # the unchanged student's (absent) hand grade is untouched, and their row is as before
+    assert rows(course)["ref-solution"][QUESTION] == "manual"
+
+
+def test_a_hand_score_above_the_maximum_is_reported_and_kept(course):
+    hand_grade(course, "ref-solution", 5, COMMENT)
+    proc = run_autograder("report", "lab03", cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    row = rows(course)["ref-solution"]
+    assert (row["score"], row[QUESTION]) == ("17", "2")  # counted as the maximum
+    assert "hand score 5 above the maximum 2 (pooling_question)" in row["reason"]
+    assert "満点" in row["reason"]
+    assert stored_grade(course, "ref-solution")[0] == 5  # what the TA typed is still in the gradebook
+
+
+def test_nbgrader_generate_feedback_removes_our_pages_and_report_restores_them(course):
+    """Why README says `report`, not nbgrader's generate_feedback: with --force nbgrader replaces each graded
+    student's feedback folder, dropping the pages for notebooks that could not be graded."""
+    hand_grade(course, "ref-solution", 1.5, COMMENT)
+    page = course / "feedback" / "ref-solution" / "lab03" / "03_h.html"  # 03_h: not submitted
+    assert page.is_file()
+    run_nbgrader("generate_feedback", "lab03", "--force", cwd=course)
+    assert not page.exists()
+    proc = run_autograder("report", "lab03", cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert page.is_file()
+    assert COMMENT in (course / "feedback" / "ref-solution" / "lab03" / "03_n.html").read_text("utf-8")
+
+
+def test_report_before_any_grading_says_what_to_do(tmp_path):
+    root = copy_course(tmp_path / "course")
+    proc = run_autograder("report", "lab03", cwd=root)
+    assert proc.returncode == 2
+    assert "run `autograder grade lab03` first" in proc.stdout
+    assert not (root / "reports").exists()
