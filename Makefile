@@ -24,7 +24,8 @@ check-sync: venv
 	$(BIN)/autograder check-sync
 
 # The instructor's and the TA's steps on a scratch course in demo/ (ignored by git): release the labs,
-# import the roster, collect Moodle's zip of lab 03's sample class and grade it. The other sample classes
+# import the roster, collect Moodle's zip of lab 03's sample class, grade it, and write its reports again from
+# the gradebook as after hand grading (`autograder formgrader` is interactive, so the demo does not start it). The other sample classes
 # (labs 01, 02, 04, 05, 06 and lab 03's hard notebook) are other groups of students than that roster, so
 # they are graded from folders in a second scratch course, demo-samples/, whose gradebook has no roster.
 # The training labs (04, 05) run on the offline stand-ins of MNIST and CIFAR-10 that `autograder data
@@ -38,6 +39,7 @@ demo: venv
 	cd demo && $(AG) roster import $(CURDIR)/examples/moodle/roster.csv
 	cd demo && $(AG) collect lab03 $(CURDIR)/examples/moodle/lab03_download_all_submissions.zip --due 2026-07-14T23:59
 	cd demo && $(AG) grade lab03
+	cd demo && $(AG) report lab03
 	mkdir demo-samples && cp -r source nbgrader_config.py demo/release demo/data demo-samples/
 	cd demo-samples && $(AG) grade lab01 --submissions $(SAMPLES)/lab01
 	cd demo-samples && $(AG) grade lab02 --submissions $(SAMPLES)/lab02

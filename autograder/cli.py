@@ -92,6 +92,9 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
                   f"in {run.wall_s:.0f} s on {len(run.slots)} slots ({', '.join(devices)}); "
                   f"sandbox: {'bubblewrap' if run.sandboxed else 'none'}")
     print_outputs(run.results, run.grades_csv.parent, console)
+    for student, saved in run.dropped_hand_grades.items():
+        console.print(f"[yellow]hand grades of {escape(student)} saved to {saved}[/] (their submission can no longer "
+                      "be graded, so it left the gradebook; re-enter them in the formgrader once it is regraded)")
     return 0
 
 

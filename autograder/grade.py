@@ -49,6 +49,8 @@ class GradingRun:
     slots: list[scheduler.Slot] = field(default_factory=list)
     wall_s: float = 0.0
     data_profiles: dict[str, str] = field(default_factory=dict)  # dataset -> "real" / "standin" / "absent"
+    # students whose hand grades left the gradebook with a submission that can no longer be graded -> saved copy
+    dropped_hand_grades: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -191,9 +193,13 @@ def grade_lab(
     fingerprints = {s: fingerprint(course.staged_dir / s / lab, course.source_dir / lab) for s in staged}
 
     to_grade, skipped = [], []
+    dropped_hand_grades: dict[str, Path] = {}
     for student in students:
         gradebook.ensure_student(course.db_url, student)
         if student not in staged:
+            saved = hand_grades.archive(course, lab, student)  # a TA's work is never dropped unseen
+            if saved:
+                dropped_hand_grades[student] = saved
             gradebook.forget_submission(course.db_url, lab, student)
             ledger.forget(student)
         elif (not options.force and ledger.is_current(student, fingerprints[student])
@@ -233,6 +239,7 @@ def grade_lab(
         feedback_dir=outputs.feedback_dir,
         graded=sorted(runs),
         skipped=skipped,
+        dropped_hand_grades=dropped_hand_grades,
         sandboxed=sandboxed,
         sandbox_note=sandbox_note,
         slots=slots,

@@ -127,6 +127,19 @@ def test_a_changed_answer_keeps_its_hand_score_flagged_for_review(course):
     assert rows(course)["ref-solution"][QUESTION] == "manual"
 
 
+def test_hand_grades_of_a_submission_that_can_no_longer_be_graded_are_saved(course):
+    hand_grade(course, "flipped-kernel", 2, COMMENT)
+    (course.parent / "subs" / "flipped-kernel" / "03_n.ipynb").write_text("", "utf-8")  # resubmitted: empty
+    proc = run_autograder("grade", "lab03", "--submissions", str(course.parent / "subs"), cwd=course)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert rows(course)["flipped-kernel"]["status"] == "invalid"
+    saved = list((course / ".autograder" / "hand-grades" / "lab03" / "dropped").glob("flipped-kernel-*.json"))
+    assert len(saved) == 1
+    data = json.loads(saved[0].read_text("utf-8"))
+    assert data["scores"] == {"03_n": {QUESTION: 2.0}} and data["comments"] == {"03_n": {QUESTION: COMMENT}}
+    assert "hand grades of flipped-kernel saved to" in " ".join(proc.stdout.split())
+
+
 def test_a_hand_score_above_the_maximum_is_reported_and_kept(course):
     hand_grade(course, "ref-solution", 5, COMMENT)
     proc = run_autograder("report", "lab03", cwd=course)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import nbformat
@@ -78,3 +79,18 @@ def settle(course: Course, lab: str, student: str) -> list[tuple[str, str]]:
                 review.append((notebook, gid))
     path.unlink()
     return review
+
+
+def archive(course: Course, lab: str, student: str) -> Path | None:
+    """Save the student's hand scores and TA comments for ``lab`` before their submission leaves the gradebook
+    (the new one cannot be graded, or there is none): ``.autograder/hand-grades/<lab>/dropped/<student>-<time>.json``.
+    Returns that file, or None when there was nothing by hand to save."""
+    scores = gradebook.hand_scores(course.db_url, lab, student)
+    comments = {nb: gradebook.manual_comments(course.db_url, lab, nb, student) for nb in scores}
+    if not any(scores.values()) and not any(comments.values()):
+        return None
+    path = course.root / ".autograder" / "hand-grades" / lab / "dropped" / f"{student}-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"student": student, "lab": lab, "scores": scores, "comments": comments},
+                               ensure_ascii=False, indent=1), encoding="utf-8")
+    return path
