@@ -85,9 +85,10 @@ def archive(course: Course, lab: str, student: str) -> Path | None:
     """Save the student's hand scores and TA comments for ``lab`` before their submission leaves the gradebook
     (the new one cannot be graded, or there is none): ``.autograder/hand-grades/<lab>/dropped/<student>-<time>.json``.
     Returns that file, or None when there was nothing by hand to save."""
-    scores = gradebook.hand_scores(course.db_url, lab, student)
-    comments = {nb: gradebook.manual_comments(course.db_url, lab, nb, student) for nb in scores}
-    if not any(scores.values()) and not any(comments.values()):
+    every = gradebook.hand_scores(course.db_url, lab, student)
+    scores = {nb: grades for nb, grades in every.items() if grades}
+    comments = {nb: said for nb in every if (said := gradebook.manual_comments(course.db_url, lab, nb, student))}
+    if not scores and not comments:
         return None
     path = course.root / ".autograder" / "hand-grades" / lab / "dropped" / f"{student}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
