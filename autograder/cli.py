@@ -141,6 +141,11 @@ def cmd_formgrader(args: argparse.Namespace, console: Console) -> int:
     if not course.gradebook_path.exists():
         console.print(f"[red]error:[/] no gradebook in {course.root}: run `autograder grade LAB` first")
         return 2
+    busy = _port_in_use(args.port)
+    if busy:
+        console.print(f"[red]error:[/] port {args.port} on 127.0.0.1 is in use ({busy}): "
+                      "choose another with --port, e.g. --port 8890")
+        return 2
     server = api.formgrader_server(course, port=args.port, open_browser=not args.no_browser)
     console.print(f"formgrader: {server.url}", soft_wrap=True)
     console.print("Open it in a browser, grade, then run `autograder report LAB`. Ctrl-C stops the server.",
@@ -340,6 +345,19 @@ def cmd_check_sync(args: argparse.Namespace, console: Console) -> int:
         return 1
     console.print("[green]✓[/] release/ and solutions/ match source/")
     return 0
+
+
+def _port_in_use(port: int) -> str:
+    """Why ``port`` on 127.0.0.1 cannot be served (e.g. another formgrader), or "" when it is free: the server
+    would not move to another port, so that the URL printed is the one served."""
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return ""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import socket
 
 import nbformat
 import pytest
@@ -171,3 +172,16 @@ def test_report_before_any_grading_says_what_to_do(tmp_path):
     assert proc.returncode == 2
     assert "run `autograder grade lab03` first" in proc.stdout
     assert not (root / "reports").exists()
+
+
+def test_formgrader_needs_a_graded_course_and_a_free_port(tmp_path, graded_template):
+    root = copy_course(tmp_path / "course")
+    proc = run_autograder("formgrader", "--no-browser", cwd=root)
+    assert proc.returncode == 2 and "no gradebook" in proc.stdout and "autograder grade LAB" in proc.stdout
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = run_autograder("formgrader", "--no-browser", "--port", str(port), cwd=graded_template / "course")
+    assert proc.returncode == 2
+    assert f"port {port} on 127.0.0.1 is in use" in " ".join(proc.stdout.split()) and "--port" in proc.stdout
