@@ -264,11 +264,6 @@ class Outputs:
     gradescope_dir: Path
     feedback_dir: Path
 
-    @property
-    def to_review(self) -> list[str]:
-        """"student (notebook): questions" for every hand grade that a regrade flagged for review."""
-        return [f"{r.student_id} ({r.notebook}): {', '.join(r.to_review)}" for r in self.results if r.to_review]
-
 
 class NotGradedError(Exception):
     """``report`` was asked for a lab that ``grade`` has not graded in this course."""
@@ -281,12 +276,20 @@ def _graded_path(course: Course, lab: str) -> Path:
 def _save_graded(course: Course, lab: str, submissions: list[Submission], failures: dict[str, str],
                  cell_timeout: int) -> None:
     """What the last ``grade`` graded (each expected notebook, and why a student could not be graded), so
-    that ``report`` writes the same rows again without grading: the gradebook keeps the scores, not these."""
+    that ``report`` writes the same rows again without grading: the gradebook keeps the scores, not these.
+    A gradable notebook is recorded by its staged copy, which stays when the TA's download folder is gone."""
     path = _graded_path(course, lab)
     path.parent.mkdir(parents=True, exist_ok=True)
+
+    def where(s: Submission) -> str | None:  # the staged copy relative to the course root, so a moved course works
+        staged = course.staged_dir / s.student_id / lab / f"{s.notebook}.ipynb"
+        if s.gradable and staged.is_file():
+            return staged.relative_to(course.root).as_posix()
+        return str(s.path) if s.path else None
+
     data = {
-        "submissions": [{"student_id": s.student_id, "notebook": s.notebook, "path": str(s.path) if s.path else None,
-                         "problem": s.problem} for s in submissions],
+        "submissions": [{"student_id": s.student_id, "notebook": s.notebook, "path": where(s), "problem": s.problem}
+                        for s in submissions],
         "failures": failures,
         "cell_timeout": cell_timeout,
     }
@@ -301,8 +304,8 @@ def _load_graded(course: Course, lab: str) -> tuple[list[Submission], dict[str, 
         raise NotGradedError(f"{lab} はまだ採点されていません / {lab} has not been graded in this course "
                              f"(no {path.relative_to(course.root)}): run `autograder grade {lab}` first")
     data = json.loads(path.read_text(encoding="utf-8"))
-    submissions = [Submission(s["student_id"], s["notebook"], Path(s["path"]) if s["path"] else None, s["problem"])
-                   for s in data["submissions"]]
+    submissions = [Submission(s["student_id"], s["notebook"], course.root / s["path"] if s["path"] else None, s["problem"])
+                   for s in data["submissions"]]  # an absolute path stays as it is under `/`
     return submissions, data["failures"], int(data["cell_timeout"])
 
 

@@ -72,6 +72,7 @@ def course(graded_template, tmp_path):
 
 def test_report_puts_hand_scores_and_comments_in_every_output(course):
     hand_grade(course, "ref-solution", 1.5, COMMENT)
+    shutil.rmtree(course.parent / "subs")  # the TA's download folder is gone: report reads the staged copies
     proc = run_autograder("report", "lab03", cwd=course)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     row = rows(course)["ref-solution"]
