@@ -82,7 +82,8 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     if not run.sandboxed:
         console.print(f"[bold red]WARNING: student code ran WITHOUT isolation.[/] {run.sandbox_note}")
     # the students graded and those the roster expects but who sent nothing
-    print_table(run.results, title=f"{args.lab}: {len({r.student_id for r in run.results})} students", console=console)
+    print_table(run.results, title=f"{args.lab}: {len({r.student_id for r in run.results})} students", console=console,
+                grades=run.lab_grades)
     for name, profile in run.data_profiles.items():  # thresholds differ by profile: say which graded
         console.print(f"data:              {name}: {datasets.describe_profile(profile)}")
     devices = sorted({s.gpus for s in run.slots if s.gpus}) or ["CPU"]
@@ -91,11 +92,24 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
                   f"sandbox: {'bubblewrap' if run.sandboxed else 'none'}")
     console.print(f"grades CSV:        {run.grades_csv}")
     console.print(f"nbgrader CSV:      {run.nbgrader_csv}")
-    console.print(f"Moodle worksheet:  {run.grades_csv.parent / 'moodle_grades.csv'}")
+    _print_moodle(run.moodle_export, console)
     console.print(f"Gradescope:        {run.grades_csv.parent / 'gradescope'}/<student>/<notebook>/results.json")
     console.print(f"summary figure:    {run.grades_csv.parent / 'summary.png'}")
     console.print(f"feedback (HTML):   {run.feedback_dir}/<student>/{args.lab}/")
     return 0
+
+
+def _print_moodle(export, console: Console) -> None:
+    """Where the Moodle files are, and every student they leave out (with why)."""
+    if export is None:
+        return
+    if export.worksheet:
+        console.print(f"Moodle worksheet:  {export.worksheet}  (assignment > Upload grading worksheet)")
+    if export.feedback_zip:
+        console.print(f"Moodle feedback:   {export.feedback_zip}  (assignment > Upload multiple feedback files in a zip)")
+    console.print(f"Moodle gradebook:  {export.gradebook_csv}  (Grades > Import > CSV file, by ID number)")
+    for problem in export.problems:
+        console.print(f"[yellow]Moodle:[/] {escape(problem)}", soft_wrap=True)
 
 
 def _gpu_list(text: str | None) -> list[str] | None:

@@ -17,20 +17,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import nbformat
 
 from autograder import datasets, labs
 from autograder.course import Course
+from autograder.intake import upload
 from autograder.intake.submissions import Submission, find_submissions, stage
-from autograder.report import feedback, grades_csv, gradescope, moodle, summary_plot
+from autograder.report import feedback, grades_csv, gradescope, lab_grades, moodle, summary_plot
 from autograder.run import execution, sandbox, scheduler
 from autograder.run.worker import Job
 from autograder.score import gradebook, nbgrader_autograde, outcomes
 from autograder.score.gradebook import record_in_gradebook
 from autograder.score.ledger import Ledger, NotebookRun, Record, fingerprint, now
-from autograder.score.results import GRADED, NotebookResult
+from autograder.score.results import GRADED, MISSING, NotebookResult
 
 
 @dataclass
@@ -38,7 +41,7 @@ class GradingRun:
     """Everything one ``grade`` produced."""
 
     lab: str
-    results: list[NotebookResult]
+    results: list[NotebookResult]  # the notebook that counted, one per student (lab_grades says why)
     grades_csv: Path
     nbgrader_csv: Path
     feedback_dir: Path
@@ -49,6 +52,8 @@ class GradingRun:
     slots: list[scheduler.Slot] = field(default_factory=list)
     wall_s: float = 0.0
     data_profiles: dict[str, str] = field(default_factory=dict)  # dataset -> "real" / "standin" / "absent"
+    lab_grades: list[lab_grades.LabGrade] = field(default_factory=list)  # one per student, on the lab's scale
+    moodle_export: moodle.MoodleExport | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class GradeOptions:
     force: bool = False  # grade again even unchanged submissions
     seed: int = 0
 
+
+MOODLE_TIMEZONE = "Asia/Tokyo"  # the course's Moodle: its worksheet times are read in this zone (as collect's)
 
 _HEAVY_MODULES = {"numpy", "scipy", "pandas", "matplotlib", "sklearn", "torch", "torchvision", "tensorflow", "keras"}
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.MULTILINE)
@@ -226,22 +233,21 @@ def grade_lab(
     results = outcomes.notebook_results(course, lab, submissions, runs, ledger, max_scores, settings.limits.cell_timeout)
     if any(r.status == GRADED for r in results):
         api.generate_feedback(lab)
-    for result in results:
-        path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
-        if result.status != GRADED:
-            feedback.write_problem_feedback(result, path)
-        result.feedback = path if path.exists() else None
+    grades = lab_grades.lab_grades(results, course.grading_policy())
+    counted = _write_feedback(course, lab, results, grades)
 
     out = course.reports_dir / lab
-    for result in results:
-        gradescope.write_gradescope_results(result, out / "gradescope" / result.student_id / result.notebook / "results.json")
+    for grade, result in zip(grades, counted, strict=True):
+        gradescope.write_gradescope_results(result, out / "gradescope" / result.student_id / result.notebook / "results.json",
+                                            grade=grade)
     roster = gradebook.load_students(course.db_url)
-    moodle.write_moodle_worksheet(results, roster, out / "moodle_grades.csv", lab=lab)
-    summary_plot.plot_summary(results, out / "summary.png", title=lab)
+    export = moodle.write_moodle_files(grades, counted, roster, upload.read_participants(course, lab), out,
+                                       written=datetime.now(ZoneInfo(MOODLE_TIMEZONE)))
+    summary_plot.plot_summary(counted, out / "summary.png", title=lab)
     run = GradingRun(
         lab,
-        results,
-        grades_csv=grades_csv.write_grades_csv(results, out / "grades.csv"),
+        counted,
+        grades_csv=grades_csv.write_grades_csv(counted, out / "grades.csv", grades=grades),
         nbgrader_csv=grades_csv.export_nbgrader_csv(course.db_url, lab, out / "nbgrader_grades.csv"),
         feedback_dir=course.feedback_dir,
         graded=sorted(runs),
@@ -251,9 +257,30 @@ def grade_lab(
         slots=slots,
         wall_s=time.monotonic() - started,
         data_profiles=datasets.profiles(settings.data_dir or course.data_dir, labs.datasets_of(lab)),
+        lab_grades=grades,
+        moodle_export=export,
     )
     _write_run_summary(run, settings, out / "run.json")
     return run
+
+
+def _write_feedback(course: Course, lab: str, results: list[NotebookResult],
+                    grades: list[lab_grades.LabGrade]) -> list[NotebookResult]:
+    """Each student's feedback pages: nbgrader's for graded notebooks, ours for a counted notebook that could
+    not be graded. A notebook of the other difficulty that the student did not send gets no page (an old
+    one is removed): no page asks a student for a notebook they need not send. Returns the counted results."""
+    counted = lab_grades.counted_results(grades)
+    keep = {(r.student_id, r.notebook) for r in counted}
+    for result in results:
+        path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
+        if result.status == MISSING and (result.student_id, result.notebook) not in keep:
+            path.unlink(missing_ok=True)
+    for result in counted:
+        path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
+        if result.status != GRADED:
+            feedback.write_problem_feedback(result, path)
+        result.feedback = path if path.exists() else None
+    return counted
 
 
 def _write_run_summary(run: GradingRun, settings: execution.KernelSettings, path: Path) -> None:

@@ -221,7 +221,58 @@ def collect_upload(
     students_with_files = {d.student_id for d in report.decisions if d.status == COLLECTED}
     report.without_submission = sorted(s.id for s in roster.students if s.id not in students_with_files)
     report.report_csv = _write_report(course, lab, report)
+    write_participants(course, lab, report)
     return report
+
+
+PARTICIPANTS_FILE = "moodle_participants.csv"
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A student as Moodle's assignment knows them: its participant number and name, and the upload's time."""
+
+    student_id: str
+    number: str  # Moodle's per-assignment participant number: "Participant <number>"
+    name: str  # Moodle's spelling of the full name
+    submitted: datetime | None = None
+
+
+def write_participants(course: Course, lab: str, report: CollectReport) -> Path | None:
+    """``reports/<lab>/moodle_participants.csv``: each student's Moodle participant number, from the zip's names.
+
+    The numbers are what Moodle's grading worksheet and feedback zip need (they differ per assignment).
+    An upload without them (a plain folder) removes an old file, so that no stale number is used.
+    """
+    path = course.reports_dir / lab / PARTICIPANTS_FILE
+    seen: dict[str, Participant] = {}
+    for d in report.decisions:
+        if d.student_id and d.file.participant_id:
+            latest = seen.get(d.student_id)
+            stamp = d.file.timestamp
+            if latest is None or (stamp and (latest.submitted is None or stamp > latest.submitted)):
+                seen[d.student_id] = Participant(d.student_id, d.file.participant_id, d.file.participant, stamp)
+    if not seen:
+        path.unlink(missing_ok=True)
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["student_id", "participant", "name", "submitted"])
+        for p in seen.values():
+            writer.writerow([p.student_id, p.number, p.name, p.submitted.isoformat() if p.submitted else ""])
+    return path
+
+
+def read_participants(course: Course, lab: str) -> dict[str, Participant]:
+    """student id -> :class:`Participant` for ``lab``, as ``collect`` recorded them ({} without a Moodle zip)."""
+    path = course.reports_dir / lab / PARTICIPANTS_FILE
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {row["student_id"]: Participant(row["student_id"], row["participant"], row["name"],
+                                               datetime.fromisoformat(row["submitted"]) if row["submitted"] else None)
+                for row in csv.DictReader(fh)}
 
 
 def _write(course: Course, lab: str, report: CollectReport) -> None:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.report import points as _points
 from autograder.report.table import question_ids
 from autograder.score.results import NotebookResult
+
+if TYPE_CHECKING:
+    from autograder.report.lab_grades import LabGrade
 
 
 def failure_summary(result: NotebookResult) -> str:
@@ -15,17 +19,20 @@ def failure_summary(result: NotebookResult) -> str:
     return "\n".join(f"{q.grade_id}: {q.message}" for q in result.questions if q.message)
 
 
-def write_grades_csv(results: list[NotebookResult], path: Path) -> Path:
-    """One row per student and notebook: status, score, reason, one column per question, failure messages."""
+def write_grades_csv(results: list[NotebookResult], path: Path, grades: list[LabGrade] | None = None) -> Path:
+    """One row per result: status, score, reason, one column per question, failure messages.
+
+    With ``grades`` (one per result, in order: ``results`` are the notebooks that counted), each row also has
+    the lab's grade on its scale (``grade``, ``grade_max``) and the notebooks sent but not counted."""
     path.parent.mkdir(parents=True, exist_ok=True)
     questions = question_ids(results)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(
             ["student_id", "lab", "notebook", "status", "score", "max_score", "manual_pending", "reason", *questions,
-             "failures"]
+             "failures", *(["grade", "grade_max", "not_counted"] if grades is not None else [])]
         )
-        for r in results:
+        for i, r in enumerate(results):
             by_id = {q.grade_id: q for q in r.questions}
             cells = [
                 "" if q not in by_id else ("manual" if by_id[q].needs_manual_grade else _points(by_id[q].score))
@@ -33,9 +40,17 @@ def write_grades_csv(results: list[NotebookResult], path: Path) -> Path:
             ]
             writer.writerow(
                 [r.student_id, r.lab, r.notebook, r.status, _points(r.score), _points(r.max_score),
-                 _points(r.manual_pending), r.reason, *cells, failure_summary(r)]
+                 _points(r.manual_pending), r.reason, *cells, failure_summary(r), *_grade_cells(grades, i)]
             )
     return path
+
+
+def _grade_cells(grades: list[LabGrade] | None, i: int) -> list[str]:
+    if grades is None:
+        return []
+    g = grades[i]
+    return [_points(g.grade), _points(g.maximum), " ".join(f"{r.notebook}:{_points(r.score)}/{_points(r.max_score)}"
+                                                           for r in g.not_counted)]
 
 
 def export_nbgrader_csv(db_url: str, lab: str, path: Path) -> Path:
