@@ -47,7 +47,7 @@ def write_gradescope_results(result: NotebookResult, path: Path, *, visibility: 
                       "output": result.reason, "visibility": visibility})
     output = f"status: {result.status}" + (f"\nreason: {result.reason}" if result.reason else "")
     if grade is not None and grade.submitted:
-        output = (f"採点したノートブック / counted: {result.notebook}.ipynb, {_points(result.score)}/"
+        output = (f"採点したノートブック / counted: {result.notebook.removesuffix('.ipynb')}.ipynb, {_points(result.score)}/"
                   f"{_points(result.max_score)} → {_points(grade.grade)}/{_points(grade.maximum)}\n") + output
     if result.manual_pending:
         output += f"\n採点待ち / awaiting hand grading: {_points(result.manual_pending)} points"

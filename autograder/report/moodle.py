@@ -51,7 +51,7 @@ def feedback_summary(grade: LabGrade, result: NotebookResult) -> str:
     """One line for Moodle's feedback comments: which notebook counted, its score, the grade, and why points went."""
     if not grade.submitted:
         return _one_line(result.reason) or NO_SUBMISSION
-    parts = [f"{result.notebook}: {_points(result.score)}/{_points(result.max_score)} → "
+    parts = [f"{result.notebook.removesuffix('.ipynb')}.ipynb: {_points(result.score)}/{_points(result.max_score)} → "
              f"{_points(grade.grade)}/{_points(grade.maximum)} ({result.status})"]
     if result.reason:
         parts.append(result.reason)
