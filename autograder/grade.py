@@ -244,6 +244,7 @@ def grade_lab(
     export = moodle.write_moodle_files(grades, counted, roster, upload.read_participants(course, lab), out,
                                        written=datetime.now(ZoneInfo(MOODLE_TIMEZONE)))
     summary_plot.plot_summary(counted, out / "summary.png", title=lab)
+    grades_csv.write_notebooks_csv(grades, counted, out / "notebooks.csv")
     run = GradingRun(
         lab,
         counted,

@@ -123,3 +123,23 @@ def test_bad_settings_are_named(tmp_path, settings, message):
     with pytest.raises(CourseError, match="c.LabGrade") as error:
         course_with(tmp_path, settings).grading_policy()
     assert message in str(error.value)
+
+
+def test_grades_csv_has_one_row_per_student_and_notebooks_csv_every_notebook_sent(tmp_path):
+    import csv
+
+    from autograder.report.grades_csv import write_grades_csv, write_notebooks_csv
+
+    grades = lab_grades(RESULTS, GradingPolicy())
+    counted = counted_results(grades)
+    with write_grades_csv(counted, tmp_path / "grades.csv", grades=grades).open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["student_id"], r["notebook"], r["grade"], r["grade_max"]) for r in rows] == [
+        ("normal", "03_n", "80", "100"), ("hard", "03_h", "100", "100"), ("both_n_better", "03_n", "100", "100"),
+        ("both_h_better", "03_h", "100", "100"), ("neither", "03_n", "0", "100"), ("broken_h", "03_h", "0", "100")]
+    assert rows[2]["not_counted"] == "03_h:8.5/17" and rows[0]["not_counted"] == ""
+    with write_notebooks_csv(grades, counted, tmp_path / "notebooks.csv").open(encoding="utf-8") as fh:
+        sent = [(r["student_id"], r["notebook"], r["counted"]) for r in csv.DictReader(fh)]
+    assert sent == [("normal", "03_n", "yes"), ("hard", "03_h", "yes"), ("both_n_better", "03_n", "yes"),
+                    ("both_n_better", "03_h", "no"), ("both_h_better", "03_h", "yes"), ("both_h_better", "03_n", "no"),
+                    ("neither", "03_n", "yes"), ("broken_h", "03_h", "yes")]

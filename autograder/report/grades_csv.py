@@ -19,38 +19,49 @@ def failure_summary(result: NotebookResult) -> str:
     return "\n".join(f"{q.grade_id}: {q.message}" for q in result.questions if q.message)
 
 
-def write_grades_csv(results: list[NotebookResult], path: Path, grades: list[LabGrade] | None = None) -> Path:
-    """One row per result: status, score, reason, one column per question, failure messages.
-
-    With ``grades`` (one per result, in order: ``results`` are the notebooks that counted), each row also has
-    the lab's grade on its scale (``grade``, ``grade_max``) and the notebooks sent but not counted."""
+def _write_rows(results: list[NotebookResult], path: Path, extra_header: list[str], extra: list[list[str]]) -> Path:
+    """One row per result: status, score, reason, one column per question, failure messages, then ``extra``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     questions = question_ids(results)
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow(
-            ["student_id", "lab", "notebook", "status", "score", "max_score", "manual_pending", "reason", *questions,
-             "failures", *(["grade", "grade_max", "not_counted"] if grades is not None else [])]
-        )
-        for i, r in enumerate(results):
+        writer.writerow(["student_id", "lab", "notebook", "status", "score", "max_score", "manual_pending", "reason",
+                         *questions, "failures", *extra_header])
+        for r, more in zip(results, extra, strict=True):
             by_id = {q.grade_id: q for q in r.questions}
             cells = [
                 "" if q not in by_id else ("manual" if by_id[q].needs_manual_grade else _points(by_id[q].score))
                 for q in questions
             ]
-            writer.writerow(
-                [r.student_id, r.lab, r.notebook, r.status, _points(r.score), _points(r.max_score),
-                 _points(r.manual_pending), r.reason, *cells, failure_summary(r), *_grade_cells(grades, i)]
-            )
+            writer.writerow([r.student_id, r.lab, r.notebook, r.status, _points(r.score), _points(r.max_score),
+                             _points(r.manual_pending), r.reason, *cells, failure_summary(r), *more])
     return path
 
 
-def _grade_cells(grades: list[LabGrade] | None, i: int) -> list[str]:
+def write_grades_csv(results: list[NotebookResult], path: Path, grades: list[LabGrade] | None = None) -> Path:
+    """One row per result: status, score, reason, one column per question, failure messages.
+
+    With ``grades`` (one per result, in order: ``results`` are the notebooks that counted, one per student),
+    each row also has the lab's grade on its scale (``grade``, ``grade_max``) and the notebooks sent but not
+    counted (``not_counted``: "02_h:7/9")."""
     if grades is None:
-        return []
-    g = grades[i]
-    return [_points(g.grade), _points(g.maximum), " ".join(f"{r.notebook}:{_points(r.score)}/{_points(r.max_score)}"
-                                                           for r in g.not_counted)]
+        return _write_rows(results, path, [], [[] for _ in results])
+    extra = [[_points(g.grade), _points(g.maximum),
+              " ".join(f"{r.notebook}:{_points(r.score)}/{_points(r.max_score)}" for r in g.not_counted)]
+             for g in grades]
+    return _write_rows(results, path, ["grade", "grade_max", "not_counted"], extra)
+
+
+def write_notebooks_csv(grades: list[LabGrade], counted: list[NotebookResult], path: Path) -> Path:
+    """Every notebook each student sent (counted or not; a student who sent none: one missing row), with
+    its questions, and ``counted``: yes/no. For a TA who wants the notebook that did not count too."""
+    results, extra = [], []
+    for g, r in zip(grades, counted, strict=True):
+        results.append(r)
+        extra.append(["yes"])
+        results += g.not_counted
+        extra += [["no"]] * len(g.not_counted)
+    return _write_rows(results, path, ["counted"], extra)
 
 
 def export_nbgrader_csv(db_url: str, lab: str, path: Path) -> Path:
