@@ -279,7 +279,7 @@ def _write_feedback(course: Course, lab: str, results: list[NotebookResult],
     for result in counted:
         path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
         if result.status != GRADED:
-            feedback.write_problem_feedback(result, path)
+            feedback.write_problem_feedback(result, path, course.notebooks(lab))
         result.feedback = path if path.exists() else None
     return counted
 

@@ -135,20 +135,28 @@ def read_folder(path: Path, pattern: str = DEFAULT_FOLDER_PATTERN, timezone: str
 
 
 def _problem(file: UploadedFile, lab: str, notebooks: list[str]) -> str:
-    """Why this file is not one of the lab's notebooks ("" if it is)."""
+    """Why this file is not one of the lab's notebooks ("" if it is), said so that the student knows what
+    they sent and what to send instead (it is shown to them in their feedback)."""
     suffix = PurePosixPath(file.filename.lower()).suffix
+    expected = " / ".join(f"{n}.ipynb" for n in notebooks)
     if suffix == ".zip":
-        return "zip の中の zip です: 展開して提出し直してください / a zip inside the zip: not opened"
+        return ("zip の中の zip です: 展開してノートブックそのものを提出してください / a zip inside the zip: "
+                f"you uploaded a zip ({file.filename}); upload the notebook itself ({expected})")
     if suffix != ".ipynb":
-        return f"ノートブックではありません / not a notebook: {suffix or 'no extension'} file"
+        return (f"ノートブックではありません / not a notebook: {suffix or 'no extension'} file ({file.filename}); "
+                f"Jupyter の File > Download で .ipynb を保存して提出してください / upload the .ipynb file "
+                f"(Jupyter: File > Download): {expected}")
     if not file.data.strip():
-        return "空のファイルです / empty file"
+        return (f"空のファイルです / empty file ({file.filename}): Jupyter で保存してから提出し直してください / "
+                "save the notebook in Jupyter, then upload it again")
     if notebook_for(file.filename, notebooks) is None:
         parsed = parse_notebook_name(file.filename)
         if parsed:
-            return f"別の回のノートブックです / a notebook for another lab: {parsed[0]:02d}_{parsed[1]}"
-        expected = ", ".join(f"{n}.ipynb" for n in notebooks)
-        return f"ファイル名が課題と一致しません / file name matches no notebook of {lab} (expected {expected})"
+            return (f"別の回のノートブックです / a notebook for another lab: {parsed[0]:02d}_{parsed[1]} "
+                    f"(your file was named {file.filename}); この回は {expected} を提出してください / "
+                    f"for {lab}, upload {expected}")
+        return (f"ファイル名が課題と一致しません / file name matches no notebook of {lab}: your file was named "
+                f"{file.filename}; {expected} という名前で提出してください / upload it as {expected}")
     return ""
 
 
@@ -262,6 +270,17 @@ def write_participants(course: Course, lab: str, report: CollectReport) -> Path 
         for p in seen.values():
             writer.writerow([p.student_id, p.number, p.name, p.submitted.isoformat() if p.submitted else ""])
     return path
+
+
+def quarantined_uploads(course: Course, lab: str, student: str) -> list[tuple[str, str]]:
+    """(file name, why it was not graded) of each of ``student``'s uploads that ``collect`` set aside for ``lab``:
+    really set aside, not older attempts (from reports/<lab>/collect.csv; [] without it)."""
+    path = course.reports_dir / lab / "collect.csv"
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [(PurePosixPath(row["file"]).name, row["reason"]) for row in csv.DictReader(fh)
+                if row["student_id"] == student and row["status"] == QUARANTINED]
 
 
 def read_participants(course: Course, lab: str) -> dict[str, Participant]:

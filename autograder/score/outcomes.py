@@ -10,6 +10,7 @@ from __future__ import annotations
 import nbformat
 
 from autograder.course import Course
+from autograder.intake import upload
 from autograder.intake.submissions import Submission, copied_cells, marked_cells, missing_cells, retyped_cells
 from autograder.run import execution
 from autograder.score import cell_errors, gradebook
@@ -102,6 +103,16 @@ def _ungraded_result(lab: str, sub: Submission, status: str, reason: str, max_sc
 
 
 
+def _missing_reason_for(course: Course, lab: str, student: str) -> str:
+    """Why a student has no notebook to grade, as they read it: what they uploaded and why it was not graded,
+    or that nothing came."""
+    uploads = upload.quarantined_uploads(course, lab, student)
+    if not uploads:
+        return "提出なし / not submitted"
+    return ("提出されたファイルは採点できませんでした / your upload could not be graded (quarantined): "
+            + " | ".join(why for _, why in uploads))  # each reason names the student's own file
+
+
 def notebook_results(course: Course, lab: str, submissions: list[Submission], runs: dict[str, AutogradeRun],
                      ledger: Ledger, max_scores: dict[str, float], timeout: int) -> list[NotebookResult]:
     """One result per expected notebook: graded (the gradebook's scores and every reason that applies), missing,
@@ -112,10 +123,8 @@ def notebook_results(course: Course, lab: str, submissions: list[Submission], ru
         record = ledger.get(sub.student_id)
         result = None
         if sub.path is None:
-            quarantined = (course.quarantine_dir / lab / sub.student_id).is_dir()
-            reason = (f"提出ファイルは隔離されました / upload quarantined: see reports/{lab}/collect.csv"
-                      if quarantined else "提出なし / not submitted")
-            result = _ungraded_result(lab, sub, MISSING, reason, max_scores[sub.notebook])
+            result = _ungraded_result(lab, sub, MISSING, _missing_reason_for(course, lab, sub.student_id),
+                                      max_scores[sub.notebook])
         elif sub.problem:
             result = _ungraded_result(lab, sub, INVALID, sub.problem, max_scores[sub.notebook])
         elif record is not None and (run is None or run.success):
