@@ -376,9 +376,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Width of output that is not a terminal (a log, CI, a pipe): wide enough that no table wraps.
+UNWRAPPED_WIDTH = 1000
+
+
+def make_console(file=None) -> Console:
+    """The console commands print to: a terminal's own width; anything else (a log, CI, a pipe) gets lines
+    as long as they need, unless $COLUMNS says otherwise, since rich's default of 80 columns would wrap the
+    grade table's rows into unreadable pieces in a log."""
+    console = Console(file=file, stderr=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(file=file, stderr=False, width=UNWRAPPED_WIDTH)
+    return console
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    console = Console(stderr=False)
+    console = make_console()
     # nbgrader logs through traitlets' application logger; keep its chatter out of the table
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     # nbgrader's gradebook code trips SQLAlchemy's autoflush notices; they say nothing to a TA
