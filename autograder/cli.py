@@ -148,7 +148,8 @@ def cmd_roster(args: argparse.Namespace, console: Console) -> int:
     except RosterError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
-    console.print(f"[green]✓[/] {len(students)} students in the gradebook ({course.gradebook_path})")
+    console.print(f"[green]✓[/] {len(students)} students in the roster ({course.roster_path}); "
+                  "grade copies them into the gradebook")
     return 0
 
 

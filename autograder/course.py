@@ -131,6 +131,11 @@ class Course:
         return datasets.data_dir(self.root, configured)
 
     @property
+    def roster_path(self) -> Path:
+        """The class roster as imported (``roster import``); grading copies it into the gradebook."""
+        return self.root / ".autograder" / "roster.csv"
+
+    @property
     def gradebook_path(self) -> Path:
         return self.root / "gradebook.db"
 

@@ -26,6 +26,7 @@ import nbformat
 from autograder import datasets, labs
 from autograder.course import Course
 from autograder.intake import upload
+from autograder.intake.roster import Student
 from autograder.intake.submissions import Submission, find_submissions, stage
 from autograder.report import feedback, grades_csv, gradescope, lab_grades, moodle, summary_plot
 from autograder.run import execution, sandbox, scheduler
@@ -169,26 +170,27 @@ def grade_lab(
     options: GradeOptions | None = None,
     *,
     on_student: Callable[[str], None] | None = None,
+    roster: list[Student] | None = None,
 ) -> GradingRun:
     """Grade every student folder in ``submissions_dir`` for ``lab``; write CSVs and feedback.
 
     ``on_student`` is called with each student id once that student is done
-    (graded, skipped as unchanged, or without anything to grade).
+    (graded, skipped as unchanged, or without anything to grade). ``roster``: the class (default: the
+    gradebook's named students); its students without a folder are listed as not submitted.
     """
     options = options or GradeOptions()
     started = time.monotonic()
     notebooks = course.notebooks(lab)
     submissions = find_submissions(Path(submissions_dir), lab, notebooks)
-    if course.gradebook_path.exists():  # roster students with no folder at all are listed as missing
-        present = {s.student_id for s in submissions}
-        submissions += [
-            Submission(student.id, nb, None)
-            for student in gradebook.load_students(course.db_url)
-            if (student.family_name or student.given_name) and student.id not in present
-            for nb in notebooks
-        ]
+    if roster is None:  # not given (api.grade_lab gives the imported one): the gradebook's named students
+        roster = ([s for s in gradebook.load_students(course.db_url) if s.family_name or s.given_name]
+                  if course.gradebook_path.exists() else [])
+    present = {s.student_id for s in submissions}  # roster students with no folder at all are listed as missing
+    submissions += [Submission(student.id, nb, None) for student in roster if student.id not in present
+                    for nb in notebooks]
 
     record_in_gradebook(course, lab)
+    gradebook.save_students(course.db_url, roster)  # the roster as imported, for nbgrader's exports and formgrader
     max_scores = {
         nb: sum(c.max_score for c in gradebook.grade_cells(course.db_url, lab, nb)) for nb in notebooks
     }
@@ -240,8 +242,8 @@ def grade_lab(
     for grade, result in zip(grades, counted, strict=True):
         gradescope.write_gradescope_results(result, out / "gradescope" / result.student_id / result.notebook / "results.json",
                                             grade=grade)
-    roster = gradebook.load_students(course.db_url)
-    export = moodle.write_moodle_files(grades, counted, roster, upload.read_participants(course, lab), out,
+    students = roster or [Student(g.student_id) for g in grades]  # without a roster: everyone graded
+    export = moodle.write_moodle_files(grades, counted, students, upload.read_participants(course, lab), out,
                                        written=datetime.now(ZoneInfo(MOODLE_TIMEZONE)))
     summary_plot.plot_summary(counted, out / "summary.png", title=lab)
     grades_csv.write_notebooks_csv(grades, counted, out / "notebooks.csv")
