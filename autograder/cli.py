@@ -391,7 +391,16 @@ def make_console(file=None) -> Console:
     return console
 
 
+def skip_unused_grammar() -> None:
+    """Keep jsonschema from loading rfc3987_syntax, which compiles dozens of parsers when imported (seconds,
+    on every command that reads a notebook: nbformat imports jsonschema). It serves only jsonschema's "iri"
+    format check, which nbformat's validation does not use; without it jsonschema skips that check, as it
+    does when the package is absent (jsonschema/_format.py imports it under suppress(ImportError))."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def main(argv: list[str] | None = None) -> int:
+    skip_unused_grammar()
     args = build_parser().parse_args(argv)
     console = make_console()
     # nbgrader logs through traitlets' application logger; keep its chatter out of the table

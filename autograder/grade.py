@@ -32,7 +32,7 @@ from autograder.report import feedback, grades_csv, gradescope, lab_grades, mood
 from autograder.run import execution, sandbox, scheduler
 from autograder.run.worker import Job
 from autograder.score import gradebook, nbgrader_autograde, outcomes
-from autograder.score.gradebook import record_in_gradebook
+from autograder.score.gradebook import record_if_changed
 from autograder.score.ledger import Ledger, NotebookRun, Record, fingerprint, now
 from autograder.score.results import GRADED, MISSING, NotebookResult
 
@@ -189,7 +189,7 @@ def grade_lab(
     submissions += [Submission(student.id, nb, None) for student in roster if student.id not in present
                     for nb in notebooks]
 
-    record_in_gradebook(course, lab)
+    record_if_changed(course, lab)
     gradebook.save_students(course.db_url, roster)  # the roster as imported, for nbgrader's exports and formgrader
     max_scores = {
         nb: sum(c.max_score for c in gradebook.grade_cells(course.db_url, lab, nb)) for nb in notebooks
@@ -233,8 +233,7 @@ def grade_lab(
                 on_student(student)
 
     results = outcomes.notebook_results(course, lab, submissions, runs, ledger, max_scores, settings.limits.cell_timeout)
-    if any(r.status == GRADED for r in results):
-        api.generate_feedback(lab)
+    _generate_feedback(course, lab, api, results, graded_now=set(runs))
     grades = lab_grades.lab_grades(results, course.grading_policy())
     counted = _write_feedback(course, lab, results, grades)
 
@@ -265,6 +264,21 @@ def grade_lab(
     )
     _write_run_summary(run, settings, out / "run.json")
     return run
+
+
+def _generate_feedback(course: Course, lab: str, api, results: list[NotebookResult], graded_now: set[str]) -> None:
+    """nbgrader's feedback pages for the graded notebooks of students graded in this run, or whose page is
+    missing: a page of an unchanged student stays as it was (nbgrader takes seconds per page)."""
+    graded = {r.student_id for r in results if r.status == GRADED}
+    stale = {r.student_id for r in results if r.status == GRADED and (
+        r.student_id in graded_now or not (course.feedback_dir / r.student_id / lab / f"{r.notebook}.html").exists())}
+    if not stale:
+        return
+    if stale == graded:
+        api.generate_feedback(lab)
+        return
+    for student in sorted(stale):
+        api.generate_feedback(lab, student)
 
 
 def _write_feedback(course: Course, lab: str, results: list[NotebookResult],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,3 +138,37 @@ def record_in_gradebook(course: Course, lab: str) -> None:
     """
     with tempfile.TemporaryDirectory(prefix="release-") as scratch:
         generate_release(course, lab, release_dir=Path(scratch))
+
+
+def _lab_digest(course: Course, lab: str) -> str:
+    """SHA-256 over the lab's source notebooks and the course configuration: what recording depends on."""
+    digest = hashlib.sha256()
+    for path in [course.root / "nbgrader_config.py", *sorted((course.source_dir / lab).rglob("*"))]:
+        if path.is_file():
+            digest.update(f"{path.name}\0".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _has_lab(db_url: str, lab: str, notebooks: list[str]) -> bool:
+    with Gradebook(db_url) as gb:
+        try:
+            return {nb.name for nb in gb.find_assignment(lab).notebooks} >= set(notebooks)
+        except MissingEntry:
+            return False
+
+
+def record_if_changed(course: Course, lab: str) -> bool:
+    """:func:`record_in_gradebook`, unless the gradebook already holds this lab as its source and the course
+    configuration are now (nbgrader's generate_assignment takes seconds: a regrade with nothing new must
+    not pay it). Returns whether it recorded."""
+    marker = course.root / ".autograder" / "recorded" / lab
+    digest = _lab_digest(course, lab)
+    if (marker.is_file() and marker.read_text(encoding="utf-8") == digest and course.gradebook_path.exists()
+            and _has_lab(course.db_url, lab, course.notebooks(lab))):
+        return False
+    record_in_gradebook(course, lab)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(digest, encoding="utf-8")
+    return True
+
