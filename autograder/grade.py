@@ -9,6 +9,7 @@ so gradebook writes never collide.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -28,7 +29,7 @@ from autograder.course import Course
 from autograder.intake import upload
 from autograder.intake.roster import Student
 from autograder.intake.submissions import Submission, find_submissions, stage
-from autograder.report import feedback, grades_csv, gradescope, lab_grades, moodle, summary_plot
+from autograder.report import feedback, grades_csv, gradescope, lab_grades, moodle
 from autograder.run import execution, sandbox, scheduler
 from autograder.run.worker import Job
 from autograder.score import gradebook, nbgrader_autograde, outcomes
@@ -201,13 +202,14 @@ def grade_lab(
     fingerprints = {s: fingerprint(course.staged_dir / s / lab, course.source_dir / lab) for s in staged}
 
     to_grade, skipped = [], []
+    gradebook.ensure_students(course.db_url, students)
+    recorded = gradebook.lab_scores(course.db_url, lab)
     for student in students:
-        gradebook.ensure_student(course.db_url, student)
         if student not in staged:
             gradebook.forget_submission(course.db_url, lab, student)
             ledger.forget(student)
         elif (not options.force and ledger.is_current(student, fingerprints[student])
-              and all(gradebook.notebook_scores(course.db_url, lab, nb, student) is not None
+              and all(recorded.notebook_scores(nb, student) is not None
                       for nb in notebooks if (course.staged_dir / student / lab / f"{nb}.ipynb").exists())):
             skipped.append(student)
         else:
@@ -244,7 +246,7 @@ def grade_lab(
     students = roster or [Student(g.student_id) for g in grades]  # without a roster: everyone graded
     export = moodle.write_moodle_files(grades, counted, students, upload.read_participants(course, lab), out,
                                        written=datetime.now(ZoneInfo(MOODLE_TIMEZONE)))
-    summary_plot.plot_summary(counted, out / "summary.png", title=lab)
+    _plot_if_changed(course, lab, counted, out / "summary.png")
     grades_csv.write_notebooks_csv(grades, counted, out / "notebooks.csv")
     run = GradingRun(
         lab,
@@ -279,6 +281,21 @@ def _generate_feedback(course: Course, lab: str, api, results: list[NotebookResu
         return
     for student in sorted(stale):
         api.generate_feedback(lab, student)
+
+
+def _plot_if_changed(course: Course, lab: str, results: list[NotebookResult], path: Path) -> None:
+    """The summary figure, redrawn only when the results it shows changed (matplotlib's import and drawing
+    take a second or two, most of a regrade with nothing new)."""
+
+    digest = hashlib.sha256(repr((lab, results)).encode()).hexdigest()
+    marker = course.root / ".autograder" / "summary" / f"{lab}.sha256"
+    if path.exists() and marker.is_file() and marker.read_text(encoding="utf-8") == digest:
+        return
+    from autograder.report import summary_plot
+
+    summary_plot.plot_summary(results, path, title=lab)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(digest, encoding="utf-8")
 
 
 def _write_feedback(course: Course, lab: str, results: list[NotebookResult],

@@ -62,6 +62,46 @@ def notebook_scores(db_url: str, lab: str, notebook: str, student_id: str) -> li
         ]
 
 
+def ensure_students(db_url: str, student_ids: list[str]) -> None:
+    """:func:`ensure_student` for many, in one gradebook session (one session each costs ~10 ms: a class
+    of 300 would pay seconds)."""
+    with Gradebook(db_url) as gb:
+        known = {s.id for s in gb.students}
+        for student_id in student_ids:
+            if student_id not in known:
+                gb.update_or_create_student(student_id)
+
+
+@dataclass
+class LabScores:
+    """Every recorded score of one lab, read in one gradebook session."""
+
+    cells: dict[tuple[str, str], list[CellScore]]  # (student, notebook) -> its graded cells
+    penalties: dict[tuple[str, str], float]  # (student, notebook) -> late penalty points
+    seconds_late: dict[str, float]  # student -> seconds late
+
+    def notebook_scores(self, notebook: str, student_id: str) -> list[CellScore] | None:
+        return self.cells.get((student_id, notebook))
+
+
+def lab_scores(db_url: str, lab: str) -> LabScores:
+    """The cells, penalties and lateness of every student's submission of ``lab`` (nothing if unrecorded)."""
+    scores = LabScores({}, {}, {})
+    with Gradebook(db_url) as gb:
+        try:
+            submissions = gb.assignment_submissions(lab)
+        except MissingEntry:
+            return scores
+        for sub in submissions:
+            student = sub.student.id
+            scores.seconds_late[student] = float(sub.total_seconds_late or 0)
+            for nb in sub.notebooks:
+                scores.cells[student, nb.name] = [
+                    CellScore(g.name, float(g.score), float(g.max_score), bool(g.needs_manual_grade)) for g in nb.grades]
+                scores.penalties[student, nb.name] = float(nb.late_submission_penalty or 0)
+    return scores
+
+
 def forget_submission(db_url: str, lab: str, student_id: str) -> None:
     """Drop a student's earlier grades for ``lab`` (their new submission is not gradable)."""
     with Gradebook(db_url) as gb:
