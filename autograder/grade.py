@@ -204,9 +204,10 @@ def grade_lab(
     to_grade, skipped = [], []
     gradebook.ensure_students(course.db_url, students)
     recorded = gradebook.lab_scores(course.db_url, lab)
+    # a student with nothing gradable now loses any grade recorded before (in one session, and only if there is one)
+    gradebook.forget_submissions(course.db_url, lab, [s for s in students if s not in staged and s in recorded.seconds_late])
     for student in students:
         if student not in staged:
-            gradebook.forget_submission(course.db_url, lab, student)
             ledger.forget(student)
         elif (not options.force and ledger.is_current(student, fingerprints[student])
               and all(recorded.notebook_scores(nb, student) is not None

@@ -59,3 +59,12 @@ def test_a_second_roster_import_updates_and_adds_and_removes_nobody(tmp_path):
     merged = save_roster(path, [Student("s1", "山田", "太郎", "new@example.ac.jp"), Student("s3", "鈴木", "一郎")])
     assert [(s.id, s.email) for s in merged] == [("s1", "new@example.ac.jp"), ("s2", ""), ("s3", "")]
     assert load_roster(path) == merged
+
+
+def test_the_table_notes_reasons_but_not_a_plain_not_submitted():
+    from autograder.report.table import notes
+    from autograder.score.results import MISSING, NOT_SUBMITTED
+
+    absent = NotebookResult("s1", "lab03", "03_n", MISSING, 0, 15, f"{NOT_SUBMITTED}: submit one of …")
+    set_aside = NotebookResult("s2", "lab03", "03_n", MISSING, 0, 15, "your upload could not be graded (quarantined)")
+    assert notes([absent, set_aside]) == ["s2 (03_n): your upload could not be graded (quarantined)"]

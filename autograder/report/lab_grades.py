@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from autograder.course import GradingPolicy
 from autograder.report import exported_points
-from autograder.score.results import GRADED, MISSING, NotebookResult
+from autograder.score.results import GRADED, MISSING, NOT_SUBMITTED, NotebookResult
 
 
 def difficulty_of(notebook: str) -> str:
@@ -77,9 +77,9 @@ def _pick(sent: list[NotebookResult], policy: GradingPolicy) -> NotebookResult:
 def _not_submitted(results: list[NotebookResult]) -> NotebookResult:
     """The missing result that stands for a student who sent none of the lab's notebooks."""
     first = results[0]
-    if len(results) > 1 and first.reason.startswith("提出なし"):
+    if len(results) > 1 and first.reason.startswith(NOT_SUBMITTED):
         names = [_name(r.notebook) for r in results]
-        reason = (f"提出なし / not submitted: {' か '.join(names)} のどれか一つを提出してください / "
+        reason = (f"{NOT_SUBMITTED}: {' か '.join(names)} のどれか一つを提出してください / "
                   f"submit one of {', '.join(names)}")
         return dataclasses.replace(first, reason=reason)
     return first

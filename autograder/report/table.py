@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from autograder.report import points as _points
-from autograder.score.results import GRADED, NotebookResult
+from autograder.score.results import GRADED, MISSING, NOT_SUBMITTED, NotebookResult
 
 if TYPE_CHECKING:
     from autograder.report.lab_grades import LabGrade
@@ -60,16 +60,22 @@ def grade_table(results: list[NotebookResult], title: str = "", grades: list[Lab
                 colour = "green" if got.score == got.max_score else ("red" if got.score == 0 else "yellow")
                 cells.append(f"[{colour}]{_points(got.score)}[/]")
         notebook = [r.notebook] if len(table.columns) > len(questions) + 3 + (grades is not None) else []
-        status = r.status + (" *" if r.reason else "")
+        status = r.status + (" *" if _noted(r) else "")
         grade = [_points(grades[i].grade)] if grades is not None else []
         table.add_row(escape(r.student_id), *notebook, *cells, f"{_points(r.score)}/{_points(r.max_score)}", *grade,
-                      status if r.status == GRADED and not r.reason else f"[red]{escape(status)}[/]")
+                      status if r.status == GRADED and not _noted(r) else f"[red]{escape(status)}[/]")
     return table
+
+
+def _noted(r: NotebookResult) -> bool:
+    """Whether ``r`` has a reason worth a note: not the plain "not submitted", which its status says already
+    (a class of 300 with most still to hand in would get 300 lines saying so)."""
+    return bool(r.reason) and not (r.status == MISSING and r.reason.startswith(NOT_SUBMITTED))
 
 
 def notes(results: list[NotebookResult]) -> list[str]:
     """The reasons behind the starred statuses, one line per notebook."""
-    return [f"{r.student_id} ({r.notebook}): {r.reason}" for r in results if r.reason]
+    return [f"{r.student_id} ({r.notebook}): {r.reason}" for r in results if _noted(r)]
 
 
 def print_table(results: list[NotebookResult], title: str = "", console: Console | None = None,

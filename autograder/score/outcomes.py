@@ -16,7 +16,7 @@ from autograder.run import execution
 from autograder.score import cell_errors, gradebook
 from autograder.score.ledger import Ledger, Record
 from autograder.score.nbgrader_autograde import AutogradeRun
-from autograder.score.results import FAILED, GRADED, INVALID, MISSING, NotebookResult, QuestionResult
+from autograder.score.results import FAILED, GRADED, INVALID, MISSING, NOT_SUBMITTED, NotebookResult, QuestionResult
 
 
 def _timeout_reason(failures: list[cell_errors.CellFailure], timeout: int) -> str:
@@ -108,7 +108,7 @@ def _missing_reason_for(course: Course, lab: str, student: str) -> str:
     or that nothing came."""
     uploads = upload.quarantined_uploads(course, lab, student)
     if not uploads:
-        return "提出なし / not submitted"
+        return NOT_SUBMITTED
     return ("提出されたファイルは採点できませんでした / your upload could not be graded (quarantined): "
             + " | ".join(why for _, why in uploads))  # each reason names the student's own file
 
