@@ -287,7 +287,6 @@ def _generate_feedback(course: Course, lab: str, api, results: list[NotebookResu
 def _plot_if_changed(course: Course, lab: str, results: list[NotebookResult], path: Path) -> None:
     """The summary figure, redrawn only when the results it shows changed (matplotlib's import and drawing
     take a second or two, most of a regrade with nothing new)."""
-
     digest = hashlib.sha256(repr((lab, results)).encode()).hexdigest()
     marker = course.root / ".autograder" / "summary" / f"{lab}.sha256"
     if path.exists() and marker.is_file() and marker.read_text(encoding="utf-8") == digest:
