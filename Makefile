@@ -60,6 +60,7 @@ test: venv lint
 bench: venv
 	$(BIN)/python tests/benchmarks/grading.py -n 8 -j 2
 	$(BIN)/python tests/benchmarks/judge.py
+	$(BIN)/python tests/benchmarks/small_steps.py -n 300
 
 # Rebuild the sample classes (and lab 03's Moodle zip) from solutions/ and release/ (after `make release`).
 samples: venv

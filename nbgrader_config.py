@@ -29,6 +29,17 @@ c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelA
 # the penalty ("none": lateness is only reported; "zero": a late notebook scores 0).
 c.LateSubmissionPlugin.penalty_method = "none"
 
+# One grade per student per lab. A lab's notebooks NN_n (normal) and NN_h (hard) are alternatives: the
+# student sends one. The lab's grade is the counted notebook's share of its points times `points` of its
+# difficulty (the suffix of its name), on a scale of `maximum`, which must be the Moodle assignment's
+# "Maximum grade" (Moodle's default, 100). Both difficulties give up to 100 by default: the lecture lets
+# the student choose, so neither choice costs or earns points. To reward the hard notebook, lower the
+# normal one's points, e.g. {"n": 90, "h": 100}; no value may pass `maximum` (Moodle would skip the grade).
+# `choose`: which counts when a student sent both: "higher" (the higher grade), "hard" or "normal".
+c.LabGrade.maximum = 100
+c.LabGrade.points = {"n": 100, "h": 100}
+c.LabGrade.choose = "higher"
+
 # Feedback shows each test's message but not the hidden tests' source (nbgrader issues #917, #1363):
 # neither in the cells nor in the tracebacks, which also leave out the check library's frames.
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402

@@ -84,26 +84,27 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
     if not run.sandboxed:
         console.print(f"[bold red]WARNING: student code ran WITHOUT isolation.[/] {run.sandbox_note}")
     # the students graded and those the roster expects but who sent nothing
-    print_table(run.results, title=f"{args.lab}: {len({r.student_id for r in run.results})} students", console=console)
+    print_table(run.results, title=f"{args.lab}: {len({r.student_id for r in run.results})} students", console=console,
+                grades=run.lab_grades)
     for name, profile in run.data_profiles.items():  # thresholds differ by profile: say which graded
         console.print(f"data:              {name}: {datasets.describe_profile(profile)}")
     devices = sorted({s.gpus for s in run.slots if s.gpus}) or ["CPU"]
     console.print(f"graded {len(run.graded)}, unchanged {len(run.skipped)} (use --force to regrade) "
                   f"in {run.wall_s:.0f} s on {len(run.slots)} slots ({', '.join(devices)}); "
                   f"sandbox: {'bubblewrap' if run.sandboxed else 'none'}")
-    print_outputs(run.results, run.grades_csv.parent, console)
+    print_outputs(run.results, run.grades_csv.parent, run.moodle_export, console)
     for student, saved in run.dropped_hand_grades.items():
         console.print(f"[yellow]hand grades of {escape(student)} saved to {saved}[/] (their submission can no longer "
                       "be graded, so it left the gradebook; re-enter them in the formgrader once it is regraded)")
     return 0
 
 
-def print_outputs(results, reports: Path, console: Console) -> None:
+def print_outputs(results, reports: Path, export, console: Console) -> None:
     """Where each report is, and the hand grades that wait for a TA (for ``grade`` and ``report``)."""
     lab = reports.name
     console.print(f"grades CSV:        {reports / 'grades.csv'}")
     console.print(f"nbgrader CSV:      {reports / 'nbgrader_grades.csv'}")
-    console.print(f"Moodle worksheet:  {reports / 'moodle_grades.csv'}")
+    _print_moodle(export, console)
     console.print(f"Gradescope:        {reports / 'gradescope'}/<student>/<notebook>/results.json")
     console.print(f"summary figure:    {reports / 'summary.png'}")
     console.print(f"feedback (HTML):   {reports.parent.parent / 'feedback'}/<student>/{lab}/")
@@ -128,7 +129,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         return 2
     print_table(outputs.results, title=f"{args.lab}: {len({r.student_id for r in outputs.results})} students",
                 console=console)
-    print_outputs(outputs.results, outputs.grades_csv.parent, console)
+    print_outputs(outputs.results, outputs.grades_csv.parent, outputs.moodle_export, console)
     return 0
 
 
@@ -156,6 +157,19 @@ def cmd_formgrader(args: argparse.Namespace, console: Console) -> int:
         return subprocess.run(server.argv, cwd=server.cwd, env=env).returncode
     except KeyboardInterrupt:
         return 0
+
+
+def _print_moodle(export, console: Console) -> None:
+    """Where the Moodle files are, and every student they leave out (with why)."""
+    if export is None:
+        return
+    if export.worksheet:
+        console.print(f"Moodle worksheet:  {export.worksheet}  (assignment > Upload grading worksheet)")
+    if export.feedback_zip:
+        console.print(f"Moodle feedback:   {export.feedback_zip}  (assignment > Upload multiple feedback files in a zip)")
+    console.print(f"Moodle gradebook:  {export.gradebook_csv}  (Grades > Import > CSV file, by ID number)")
+    for problem in export.problems:
+        console.print(f"[yellow]Moodle:[/] {escape(problem)}", soft_wrap=True)
 
 
 def _gpu_list(text: str | None) -> list[str] | None:
@@ -194,7 +208,8 @@ def cmd_roster(args: argparse.Namespace, console: Console) -> int:
     except RosterError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
-    console.print(f"[green]✓[/] {len(students)} students in the gradebook ({course.gradebook_path})")
+    console.print(f"[green]✓[/] {len(students)} students in the roster ({course.roster_path}); "
+                  "grade copies them into the gradebook")
     return 0
 
 
@@ -445,9 +460,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Width of output that is not a terminal (a log, CI, a pipe): wide enough that no table wraps.
+UNWRAPPED_WIDTH = 1000
+
+
+def make_console(file=None) -> Console:
+    """The console commands print to: a terminal's own width; anything else (a log, CI, a pipe) gets lines
+    as long as they need, unless $COLUMNS says otherwise, since rich's default of 80 columns would wrap the
+    grade table's rows into unreadable pieces in a log."""
+    console = Console(file=file, stderr=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(file=file, stderr=False, width=UNWRAPPED_WIDTH)
+    return console
+
+
+def skip_unused_grammar() -> None:
+    """Keep jsonschema from loading rfc3987_syntax, which compiles dozens of parsers when imported (seconds,
+    on every command that reads a notebook: nbformat imports jsonschema). It serves only jsonschema's "iri"
+    format check, which nbformat's validation does not use; without it jsonschema skips that check, as it
+    does when the package is absent (jsonschema/_format.py imports it under suppress(ImportError))."""
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def main(argv: list[str] | None = None) -> int:
+    skip_unused_grammar()
     args = build_parser().parse_args(argv)
-    console = Console(stderr=False)
+    console = make_console()
     # nbgrader logs through traitlets' application logger; keep its chatter out of the table
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     # nbgrader's gradebook code trips SQLAlchemy's autoflush notices; they say nothing to a TA

@@ -27,6 +27,29 @@ class CourseError(Exception):
     """The course directory is missing something a command needs."""
 
 
+# How a lab's notebooks of different difficulty make one grade (c.LabGrade in nbgrader_config.py).
+CHOICES = ("higher", "hard", "normal")
+
+
+@dataclass(frozen=True)
+class GradingPolicy:
+    """One grade per student per lab: a lab's notebooks (``NN_n``, ``NN_h``) are alternatives.
+
+    ``points``: what a perfect notebook of each difficulty (the name's suffix) earns on the lab's scale;
+    ``maximum``: the lab's maximum grade (Moodle's "Maximum grade" of the assignment; Moodle's importer
+    skips any grade above it); ``choose``: which notebook counts when a student sent both: "higher" (the
+    higher grade on the lab's scale; ties go to the hard one), "hard" or "normal" (that one, if sent).
+    """
+
+    maximum: float = 100.0
+    points: tuple[tuple[str, float], ...] = (("n", 100.0), ("h", 100.0))
+    choose: str = "higher"
+
+    def points_for(self, difficulty: str) -> float:
+        """Points of a perfect notebook of ``difficulty`` (a notebook of no known difficulty: the maximum)."""
+        return dict(self.points).get(difficulty, self.maximum)
+
+
 @dataclass(frozen=True)
 class Course:
     """A course root holding ``nbgrader_config.py`` and ``source/<lab>/<notebook>.ipynb``."""
@@ -108,6 +131,11 @@ class Course:
         return datasets.data_dir(self.root, configured)
 
     @property
+    def roster_path(self) -> Path:
+        """The class roster as imported (``roster import``); grading copies it into the gradebook."""
+        return self.root / ".autograder" / "roster.csv"
+
+    @property
     def gradebook_path(self) -> Path:
         return self.root / "gradebook.db"
 
@@ -156,6 +184,24 @@ class Course:
 
         nb = nbformat.read(self.source_dir / lab / f"{notebook}.ipynb", as_version=4)
         return [(cell.metadata.get("nbgrader", {}), cell.cell_type) for cell in nb.cells]
+
+    def grading_policy(self) -> GradingPolicy:
+        """The course's ``c.LabGrade`` settings (defaults: :class:`GradingPolicy`), checked."""
+        section = self.nbgrader_config()["LabGrade"]
+        default = GradingPolicy()
+        choose = section.get("choose", default.choose)
+        if choose not in CHOICES:
+            raise CourseError(f"{CONFIG_FILE}: c.LabGrade.choose = {choose!r}; expected one of {', '.join(CHOICES)}")
+        try:
+            maximum = float(section.get("maximum", default.maximum))
+            points = tuple((str(k), float(v)) for k, v in dict(section.get("points", dict(default.points))).items())
+        except (TypeError, ValueError) as error:
+            raise CourseError(f"{CONFIG_FILE}: c.LabGrade.maximum and .points must be numbers ({error})") from None
+        over = [f"{k}: {v:g}" for k, v in points if v > maximum or v < 0]
+        if maximum <= 0 or over:
+            raise CourseError(f"{CONFIG_FILE}: c.LabGrade.points must lie between 0 and c.LabGrade.maximum "
+                              f"({maximum:g}); Moodle skips grades above the maximum: {', '.join(over)}")
+        return GradingPolicy(maximum, points, choose)
 
     def nbgrader_config(self, **overrides: dict) -> Config:
         """nbgrader_config.py of this course, rooted here, with ``overrides`` merged on top.

@@ -9,6 +9,7 @@ so gradebook writes never collide.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -17,20 +18,24 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import nbformat
 
 from autograder import datasets, labs
 from autograder.course import Course
+from autograder.intake import upload
+from autograder.intake.roster import Student
 from autograder.intake.submissions import Submission, find_submissions, stage
-from autograder.report import feedback, grades_csv, gradescope, moodle, summary_plot
+from autograder.report import feedback, grades_csv, gradescope, lab_grades, moodle
 from autograder.run import execution, sandbox, scheduler
 from autograder.run.worker import Job
 from autograder.score import gradebook, hand_grades, nbgrader_autograde, outcomes
-from autograder.score.gradebook import record_in_gradebook
+from autograder.score.gradebook import record_if_changed
 from autograder.score.ledger import Ledger, NotebookRun, Record, fingerprint, now
-from autograder.score.results import GRADED, NotebookResult
+from autograder.score.results import GRADED, MISSING, NotebookResult
 
 
 @dataclass
@@ -38,7 +43,7 @@ class GradingRun:
     """Everything one ``grade`` produced."""
 
     lab: str
-    results: list[NotebookResult]
+    results: list[NotebookResult]  # the notebook that counted, one per student (lab_grades says why)
     grades_csv: Path
     nbgrader_csv: Path
     feedback_dir: Path
@@ -49,6 +54,8 @@ class GradingRun:
     slots: list[scheduler.Slot] = field(default_factory=list)
     wall_s: float = 0.0
     data_profiles: dict[str, str] = field(default_factory=dict)  # dataset -> "real" / "standin" / "absent"
+    lab_grades: list[lab_grades.LabGrade] = field(default_factory=list)  # one per student, on the lab's scale
+    moodle_export: moodle.MoodleExport | None = None
     # students whose hand grades left the gradebook with a submission that can no longer be graded -> saved copy
     dropped_hand_grades: dict[str, Path] = field(default_factory=dict)
 
@@ -69,6 +76,8 @@ class GradeOptions:
     force: bool = False  # grade again even unchanged submissions
     seed: int = 0
 
+
+MOODLE_TIMEZONE = "Asia/Tokyo"  # the course's Moodle: its worksheet times are read in this zone (as collect's)
 
 _HEAVY_MODULES = {"numpy", "scipy", "pandas", "matplotlib", "sklearn", "torch", "torchvision", "tensorflow", "keras"}
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.MULTILINE)
@@ -166,26 +175,27 @@ def grade_lab(
     options: GradeOptions | None = None,
     *,
     on_student: Callable[[str], None] | None = None,
+    roster: list[Student] | None = None,
 ) -> GradingRun:
     """Grade every student folder in ``submissions_dir`` for ``lab``; write CSVs and feedback.
 
     ``on_student`` is called with each student id once that student is done
-    (graded, skipped as unchanged, or without anything to grade).
+    (graded, skipped as unchanged, or without anything to grade). ``roster``: the class (default: the
+    gradebook's named students); its students without a folder are listed as not submitted.
     """
     options = options or GradeOptions()
     started = time.monotonic()
     notebooks = course.notebooks(lab)
     submissions = find_submissions(Path(submissions_dir), lab, notebooks)
-    if course.gradebook_path.exists():  # roster students with no folder at all are listed as missing
-        present = {s.student_id for s in submissions}
-        submissions += [
-            Submission(student.id, nb, None)
-            for student in gradebook.load_students(course.db_url)
-            if (student.family_name or student.given_name) and student.id not in present
-            for nb in notebooks
-        ]
+    if roster is None:  # not given (api.grade_lab gives the imported one): the gradebook's named students
+        roster = ([s for s in gradebook.load_students(course.db_url) if s.family_name or s.given_name]
+                  if course.gradebook_path.exists() else [])
+    present = {s.student_id for s in submissions}  # roster students with no folder at all are listed as missing
+    submissions += [Submission(student.id, nb, None) for student in roster if student.id not in present
+                    for nb in notebooks]
 
-    record_in_gradebook(course, lab)
+    record_if_changed(course, lab)
+    gradebook.save_students(course.db_url, roster)  # the roster as imported, for nbgrader's exports and formgrader
     api = course.api()
     staged = set(stage(course, lab, submissions))
     ledger = Ledger(course.root / ".autograder", lab)
@@ -193,17 +203,18 @@ def grade_lab(
     fingerprints = {s: fingerprint(course.staged_dir / s / lab, course.source_dir / lab) for s in staged}
 
     to_grade, skipped = [], []
-    dropped_hand_grades: dict[str, Path] = {}
+    gradebook.ensure_students(course.db_url, students)
+    recorded = gradebook.lab_scores(course.db_url, lab)
+    # a student with nothing gradable now loses any grade recorded before (in one session, and only if there is
+    # one); a TA's hand grades in it are saved first, never dropped unseen
+    dropped = [s for s in students if s not in staged and s in recorded.seconds_late]
+    dropped_hand_grades = {s: saved for s in dropped if (saved := hand_grades.archive(course, lab, s))}
+    gradebook.forget_submissions(course.db_url, lab, dropped)
     for student in students:
-        gradebook.ensure_student(course.db_url, student)
         if student not in staged:
-            saved = hand_grades.archive(course, lab, student)  # a TA's work is never dropped unseen
-            if saved:
-                dropped_hand_grades[student] = saved
-            gradebook.forget_submission(course.db_url, lab, student)
             ledger.forget(student)
         elif (not options.force and ledger.is_current(student, fingerprints[student])
-              and all(gradebook.notebook_scores(course.db_url, lab, nb, student) is not None
+              and all(recorded.notebook_scores(nb, student) is not None
                       for nb in notebooks if (course.staged_dir / student / lab / f"{nb}.ipynb").exists())):
             skipped.append(student)
         else:
@@ -230,7 +241,7 @@ def grade_lab(
 
     failures = {student: run.reason for student, run in runs.items() if not run.success}
     _save_graded(course, lab, submissions, failures, settings.limits.cell_timeout)
-    outputs = write_outputs(course, lab)
+    outputs = write_outputs(course, lab, roster=roster, graded_now=set(runs))
     run = GradingRun(
         lab,
         outputs.results,
@@ -239,15 +250,16 @@ def grade_lab(
         feedback_dir=outputs.feedback_dir,
         graded=sorted(runs),
         skipped=skipped,
-        dropped_hand_grades=dropped_hand_grades,
         sandboxed=sandboxed,
         sandbox_note=sandbox_note,
         slots=slots,
         wall_s=time.monotonic() - started,
         data_profiles=datasets.profiles(settings.data_dir or course.data_dir, labs.datasets_of(lab)),
+        lab_grades=outputs.lab_grades,
+        moodle_export=outputs.moodle_export,
+        dropped_hand_grades=dropped_hand_grades,
     )
-    out = course.reports_dir / lab
-    _write_run_summary(run, settings, out / "run.json")
+    _write_run_summary(run, settings, course.reports_dir / lab / "run.json")
     return run
 
 
@@ -259,7 +271,8 @@ class Outputs:
     results: list[NotebookResult]
     grades_csv: Path
     nbgrader_csv: Path
-    moodle_csv: Path
+    moodle_export: moodle.MoodleExport
+    lab_grades: list[lab_grades.LabGrade]  # one per student, on the lab's scale
     summary_png: Path
     gradescope_dir: Path
     feedback_dir: Path
@@ -309,11 +322,14 @@ def _load_graded(course: Course, lab: str) -> tuple[list[Submission], dict[str, 
     return submissions, data["failures"], int(data["cell_timeout"])
 
 
-def write_outputs(course: Course, lab: str) -> Outputs:
+def write_outputs(course: Course, lab: str, *, roster: list[Student] | None = None,
+                  graded_now: set[str] | None = None) -> Outputs:
     """Write every output of ``lab`` from the gradebook, executing nothing: the feedback HTML (nbgrader's, with
-    the TA's scores and comments, and our page for each notebook that could not be graded), Gradescope's
-    results.json, Moodle's worksheet, the summary figure, grades.csv and nbgrader's CSV. ``grade`` ends here;
-    ``report`` is this alone, after hand grading in the formgrader."""
+    the TA's scores and comments, and our page for each counted notebook that could not be graded), Gradescope's
+    results.json, Moodle's files, the summary figure, grades.csv, notebooks.csv and nbgrader's CSV, with one
+    grade per student (``lab_grades``). ``grade`` ends here, giving the students it graded (``graded_now``:
+    only their feedback pages, and missing ones, are regenerated); ``report`` is this alone, after hand grading
+    in the formgrader (``graded_now`` None: every page, as hand grades may have changed any of them)."""
     submissions, failures, cell_timeout = _load_graded(course, lab)
     ledger = Ledger(course.root / ".autograder", lab)
     runs = {student: nbgrader_autograde.AutogradeRun(student, False, "", reason) for student, reason in failures.items()}
@@ -321,30 +337,79 @@ def write_outputs(course: Course, lab: str) -> Outputs:
         nb: sum(c.max_score for c in gradebook.grade_cells(course.db_url, lab, nb)) for nb in course.notebooks(lab)
     }
     results = outcomes.notebook_results(course, lab, submissions, runs, ledger, max_scores, cell_timeout)
-    if any(r.status == GRADED for r in results):
-        course.api().generate_feedback(lab)  # force: rewrites each graded student's lab folder from the gradebook
-    for result in results:
-        path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
-        if result.status != GRADED:
-            feedback.write_problem_feedback(result, path)
-        result.feedback = path if path.exists() else None
+    _generate_feedback(course, lab, course.api(), results, graded_now)
+    grades = lab_grades.lab_grades(results, course.grading_policy())
+    counted = _write_feedback(course, lab, results, grades)
 
     out = course.reports_dir / lab
-    for result in results:
-        gradescope.write_gradescope_results(result, out / "gradescope" / result.student_id / result.notebook / "results.json")
-    roster = gradebook.load_students(course.db_url)
-    moodle.write_moodle_worksheet(results, roster, out / "moodle_grades.csv", lab=lab)
-    summary_png = out / "summary.png"
-    summary_plot.plot_summary(results, summary_png, title=lab)
+    for grade, result in zip(grades, counted, strict=True):
+        gradescope.write_gradescope_results(result, out / "gradescope" / result.student_id / result.notebook / "results.json",
+                                            grade=grade)
+    students = roster or [Student(g.student_id) for g in grades]  # without a roster: everyone graded
+    export = moodle.write_moodle_files(grades, counted, students, upload.read_participants(course, lab), out,
+                                       written=datetime.now(ZoneInfo(MOODLE_TIMEZONE)))
+    _plot_if_changed(course, lab, counted, out / "summary.png")
+    grades_csv.write_notebooks_csv(grades, counted, out / "notebooks.csv")
     return Outputs(
-        lab, results,
-        grades_csv=grades_csv.write_grades_csv(results, out / "grades.csv"),
+        lab, counted,
+        grades_csv=grades_csv.write_grades_csv(counted, out / "grades.csv", grades=grades),
         nbgrader_csv=grades_csv.export_nbgrader_csv(course.db_url, lab, out / "nbgrader_grades.csv"),
-        moodle_csv=out / "moodle_grades.csv",
-        summary_png=summary_png,
+        moodle_export=export,
+        lab_grades=grades,
+        summary_png=out / "summary.png",
         gradescope_dir=out / "gradescope",
         feedback_dir=course.feedback_dir,
     )
+
+
+def _generate_feedback(course: Course, lab: str, api, results: list[NotebookResult],
+                       graded_now: set[str] | None) -> None:
+    """nbgrader's feedback pages for the graded notebooks of students graded in this run (None: every student),
+    or whose page is missing: a page of an unchanged student stays as it was (nbgrader takes seconds per page)."""
+    graded = {r.student_id for r in results if r.status == GRADED}
+    stale = {r.student_id for r in results if r.status == GRADED and (
+        graded_now is None or r.student_id in graded_now
+        or not (course.feedback_dir / r.student_id / lab / f"{r.notebook}.html").exists())}
+    if not stale:
+        return
+    if stale == graded:
+        api.generate_feedback(lab)
+        return
+    for student in sorted(stale):
+        api.generate_feedback(lab, student)
+
+
+def _plot_if_changed(course: Course, lab: str, results: list[NotebookResult], path: Path) -> None:
+    """The summary figure, redrawn only when the results it shows changed (matplotlib's import and drawing
+    take a second or two, most of a regrade with nothing new)."""
+    digest = hashlib.sha256(repr((lab, results)).encode()).hexdigest()
+    marker = course.root / ".autograder" / "summary" / f"{lab}.sha256"
+    if path.exists() and marker.is_file() and marker.read_text(encoding="utf-8") == digest:
+        return
+    from autograder.report import summary_plot
+
+    summary_plot.plot_summary(results, path, title=lab)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(digest, encoding="utf-8")
+
+
+def _write_feedback(course: Course, lab: str, results: list[NotebookResult],
+                    grades: list[lab_grades.LabGrade]) -> list[NotebookResult]:
+    """Each student's feedback pages: nbgrader's for graded notebooks, ours for a counted notebook that could
+    not be graded. A notebook of the other difficulty that the student did not send gets no page (an old
+    one is removed): no page asks a student for a notebook they need not send. Returns the counted results."""
+    counted = lab_grades.counted_results(grades)
+    keep = {(r.student_id, r.notebook) for r in counted}
+    for result in results:
+        path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
+        if result.status == MISSING and (result.student_id, result.notebook) not in keep:
+            path.unlink(missing_ok=True)
+    for result in counted:
+        path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
+        if result.status != GRADED:
+            feedback.write_problem_feedback(result, path, course.notebooks(lab))
+        result.feedback = path if path.exists() else None
+    return counted
 
 
 def _write_run_summary(run: GradingRun, settings: execution.KernelSettings, path: Path) -> None:

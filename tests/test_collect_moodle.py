@@ -144,6 +144,27 @@ def test_collected_class_grades_with_late_and_quarantined_students_listed(collec
         nb_rows = {r["student_id"]: r for r in csv.DictReader(fh)}
     assert nb_rows["s2401005"]["last_name"] == "田中"
     assert nb_rows["s2401005"]["duedate"].startswith("2026-07-14")
+    _moodle_imports_the_grades_and_the_feedback(root, proc.stdout, rows)
+
+
+def _moodle_imports_the_grades_and_the_feedback(root, stdout: str, rows: dict) -> None:
+    """The worksheet and the feedback zip, read by the rules of Moodle's importers (tests/test_moodle_export.py),
+    with the participant numbers of the zip's folder names: every row is matched and none skipped."""
+    from test_moodle_export import import_feedback_zip, import_worksheet
+
+    reports = root / "reports" / "lab03"
+    users = {n: 500 + n for n in [*range(1001, 1012), 1099]}  # Moodle's participants: 1001..1011 and the stranger
+    imported = import_worksheet((reports / "moodle_grades.csv").read_bytes(), users, max_grade=100)
+    assert imported.not_matched == [] and imported.skipped == []
+    assert sorted(imported.grades) == [500 + n for n in range(1001, 1012)]  # roster students Moodle numbered
+    s01 = rows["s2401001"]  # 15 of 17 points: the hand-graded 2 are still to come
+    assert imported.grades[1501] == float(s01["grade"]) == round(100 * float(s01["score"]) / float(s01["max_score"]), 2)
+    assert imported.grades[1507] == 0.0  # a zip inside the zip: 0, and the feedback says why
+    placed = import_feedback_zip(reports / "moodle_feedback.zip", users)
+    assert sorted(placed) == sorted(imported.grades) and placed[1501] == ["03_n.html"]
+    assert f"Moodle worksheet:  {reports / 'moodle_grades.csv'}" in stdout
+    assert f"Moodle feedback:   {reports / 'moodle_feedback.zip'}" in stdout
+    assert "Moodle: s2401012 (" in stdout and "no Moodle participant number" in stdout  # sent nothing: named
 
 
 def test_plain_folder_with_a_configurable_pattern(tmp_path):

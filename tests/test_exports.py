@@ -1,10 +1,8 @@
-"""Exports (Gradescope results.json, Moodle grading worksheet) and the class summary plot, from
+"""Exports (Gradescope results.json; Moodle's files: tests/test_moodle_export.py) and the class summary plot, from
 hand-built results: every status, failed and hand-graded questions, Japanese reasons."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import struct
 from pathlib import Path
@@ -13,7 +11,6 @@ import pytest
 
 from autograder.intake.roster import Student
 from autograder.report.gradescope import write_gradescope_results
-from autograder.report.moodle import MOODLE_WORKSHEET_HEADER, write_moodle_worksheet
 from autograder.report.summary_plot import plot_summary
 from autograder.score.results import FAILED, GRADED, INVALID, MISSING, NotebookResult, QuestionResult
 
@@ -115,78 +112,6 @@ def test_gradescope_visibility_option(tmp_path):
     assert {t["visibility"] for t in json.loads(path.read_text(encoding="utf-8"))["tests"]} == {"after_published"}
 
 
-# Moodle ---------------------------------------------------------------------------------------------
-
-def worksheet(tmp_path: Path, results=CLASS, students=ROSTER, lab="lab03") -> tuple[bytes, list[dict]]:
-    path = write_moodle_worksheet(results, students, tmp_path / "moodle" / "worksheet.csv", lab=lab)
-    raw = path.read_bytes()
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
-    assert rows[0] == MOODLE_WORKSHEET_HEADER
-    return raw, [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
-
-
-def test_moodle_header_is_moodles_and_file_has_bom(tmp_path):
-    raw, _ = worksheet(tmp_path)
-    assert raw.startswith(b"\xef\xbb\xbf")
-    assert raw[3:].split(b"\r\n")[0].decode() == (
-        "Identifier,Full name,Email address,Status,Grade,Maximum Grade,Grade can be changed,"
-        "Last modified (submission),Last modified (grade),Feedback comments"
-    )
-
-
-def test_moodle_one_row_per_roster_student_with_totals(tmp_path):
-    _, rows = worksheet(tmp_path)
-    assert [r["Identifier"] for r in rows] == [s.id for s in ROSTER]  # s999 (not on the roster) left out
-    by_id = {r["Identifier"]: r for r in rows}
-    assert by_id["s001"]["Full name"] == "山田 太郎"
-    assert by_id["s001"]["Email address"] == "taro@example.ac.jp"
-    assert [by_id[s]["Grade"] for s in ("s001", "s002", "s003", "s004", "s005", "s006", "s007")] == \
-        ["3", "1", "1.5", "0", "0", "0", "0"]
-    assert {r["Maximum Grade"] for r in rows} == {"6"}
-    assert by_id["s001"]["Grade can be changed"] == "Yes"
-    assert by_id["s001"]["Last modified (grade)"] == "-"
-    assert by_id["s001"]["Status"] == "graded, hand grading pending"
-    assert by_id["s004"]["Status"] == "invalid"
-    assert by_id["s006"]["Status"] == "failed"
-
-
-def test_moodle_feedback_summarises_each_notebook_with_reasons(tmp_path):
-    _, rows = worksheet(tmp_path)
-    by_id = {r["Identifier"]: r for r in rows}
-    assert by_id["s002"]["Feedback comments"] == \
-        "03_n.ipynb: 1/6 graded; awaiting hand grading 3 pt; lost points: test_conv2d"
-    assert "提出遅れ / late by 2 h 05 min" in by_id["s003"]["Feedback comments"]
-    assert by_id["s004"]["Feedback comments"] == f"03_n.ipynb: 0/6 invalid; {REASON_INVALID}"
-    assert all("\n" not in r["Feedback comments"] for r in rows)
-
-
-def test_moodle_students_without_submission(tmp_path):
-    _, rows = worksheet(tmp_path)
-    by_id = {r["Identifier"]: r for r in rows}
-    for sid in ("s005", "s007"):  # a "missing" result, and no result at all
-        assert by_id[sid]["Grade"] == "0"
-        assert by_id[sid]["Status"] == "No submission"
-    assert by_id["s007"]["Feedback comments"] == "No submission"
-    # Never blank: Moodle's gradebook import gives a row with a blank user field to the previous row's user.
-    assert by_id["s007"]["Email address"] == "no-email:s007"
-
-
-def test_moodle_only_the_given_lab(tmp_path):
-    other = NotebookResult("s001", "lab02", "02_n.ipynb", GRADED, 5.0, 5.0)
-    _, rows = worksheet(tmp_path, results=[*CLASS, other])
-    assert {r["Identifier"]: r["Grade"] for r in rows}["s001"] == "3"
-    assert "02_n" not in rows[0]["Feedback comments"]
-
-
-def test_moodle_sums_notebooks_of_a_lab(tmp_path):
-    second = NotebookResult("s001", "lab03", "03_h.ipynb", GRADED, 2.25, 4.0, elapsed=3.0)
-    _, rows = worksheet(tmp_path, results=[*CLASS, second], students=ROSTER[:2])
-    s001, s002 = rows
-    assert (s001["Grade"], s001["Maximum Grade"]) == ("5.25", "10")
-    assert s001["Feedback comments"].count(".ipynb:") == 2
-    assert s002["Maximum Grade"] == "10"
-
-
 # Summary plot ---------------------------------------------------------------------------------------
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -223,3 +148,15 @@ def test_plot_summary_grows_with_questions(tmp_path):
 def test_plot_summary_degenerate_inputs(tmp_path, results):
     width, height = png_size(plot_summary(results, tmp_path / "p.png", title="edge"))
     assert width > 500 and height > 300
+
+
+def test_gradescope_with_a_lab_grade_scores_the_grade_and_names_the_notebook(tmp_path):
+    from autograder.course import GradingPolicy
+    from autograder.report.lab_grades import lab_grades
+
+    result = graded("s002", conv=0.0)  # 1 of 6 points (3 still to be hand-graded)
+    [grade] = lab_grades([result], GradingPolicy(maximum=100, points=(("n", 90.0), ("h", 100.0))))
+    path = write_gradescope_results(result, tmp_path / "results.json", grade=grade)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["score"] == 15.0  # 1/6 of the normal notebook's 90
+    assert data["output"].startswith("採点したノートブック / counted: 03_n.ipynb, 1/6 → 15/100")

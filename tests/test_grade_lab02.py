@@ -1,9 +1,12 @@
 """Grade lab 02's sample class with the real CLI on a temporary course, as a TA would.
 
-Lab 02 has two notebooks (02_n normal, 02_h hard); the grades CSV has one row per student and
-notebook. Each sample notebook must get exactly the score asserted here, its feedback must name
-the mistake, a notebook a student did not hand in is "missing", submitted files stay
-byte-identical, and the answer key graded three times gets identical scores.
+Lab 02 has two notebooks (02_n normal, 02_h hard), alternatives: this class is the one where students
+chose different difficulties and some sent both. grades.csv has one row per student, the notebook that
+counted (the higher grade on the lab's scale, both difficulties out of 100); notebooks.csv one row per
+notebook sent. Each sample notebook must get exactly the score asserted here, its feedback must name the
+mistake, a notebook of the other difficulty that a student did not send appears nowhere (no row, no page
+asking for it), submitted files stay byte-identical, and the answer key graded three times gets identical
+scores.
 """
 
 from __future__ import annotations
@@ -52,6 +55,12 @@ EXPECTED = {
     ("update-not-assigned", "02_h"): ("graded", 3, {"test_train": 0}),
 }
 
+# the notebook that counts: the higher share of its points (both out of 100); a tie goes to the hard one
+COUNTED = {student: max((nb for (s, nb), v in EXPECTED.items() if s == student and v[0] == "graded"),
+                        key=lambda nb: (EXPECTED[student, nb][1] / MAX_TOTAL[nb], nb == "02_h"))
+           for student, _ in EXPECTED}
+assert COUNTED["ref-solution"] == "02_n" and COUNTED["blank-release"] == "02_h" and COUNTED["no-shuffle"] == "02_h"
+
 # what each mistake's feedback must say: the check that failed and what went wrong
 FEEDBACK = {
     ("perceptron-ge", "02_n"): ["perceptron((1, 0), w=(0.5, 0.5), b=-0.5)  (u = 0)", "values differ", "expected 0",
@@ -77,9 +86,12 @@ def _grade(tmp_path_factory, name: str, submissions_src) -> dict:
         shutil.copytree(submissions_src, submissions)
     before = tree_digest(submissions)
     proc = run_autograder("grade", "lab02", "--submissions", str(submissions), cwd=root)
-    with open(root / "reports" / "lab02" / "grades.csv", encoding="utf-8") as fh:
+    with open(root / "reports" / "lab02" / "notebooks.csv", encoding="utf-8") as fh:
         rows = {(row["student_id"], row["notebook"]): row for row in csv.DictReader(fh)}
-    return {"root": root, "proc": proc, "rows": rows, "before": before, "after": tree_digest(submissions)}
+    with open(root / "reports" / "lab02" / "grades.csv", encoding="utf-8") as fh:
+        grades = {row["student_id"]: row for row in csv.DictReader(fh)}
+    return {"root": root, "proc": proc, "rows": rows, "grades": grades, "before": before,
+            "after": tree_digest(submissions)}
 
 
 @pytest.fixture(scope="module")
@@ -89,19 +101,39 @@ def graded(tmp_path_factory):
 
 def test_grading_completes_for_the_whole_class(graded):
     assert graded["proc"].returncode == 0, graded["proc"].stdout + graded["proc"].stderr
-    assert sorted(graded["rows"]) == sorted(EXPECTED)
+    assert sorted(graded["rows"]) == sorted(k for k, v in EXPECTED.items() if v[0] == "graded")
 
 
-@pytest.mark.parametrize(("student", "notebook"), sorted(EXPECTED))
+def test_one_grade_per_student_naming_the_notebook_that_counted(graded):
+    grades = graded["grades"]
+    assert sorted(grades) == sorted(COUNTED)
+    for student, notebook in COUNTED.items():
+        row = grades[student]
+        assert row["notebook"] == notebook and row["status"] == "graded", row
+        score = EXPECTED[student, notebook][1]
+        assert float(row["grade"]) == round(100 * score / MAX_TOTAL[notebook], 2) and row["grade_max"] == "100"
+        others = [nb for nb in NOTEBOOKS if nb != notebook and EXPECTED[student, nb][0] == "graded"]
+        assert row["not_counted"] == " ".join(f"{nb}:{EXPECTED[student, nb][1]}/{MAX_TOTAL[nb]}" for nb in others)
+        assert "not submitted" not in row["reason"]
+        assert graded["rows"][student, notebook]["counted"] == "yes"
+
+
+@pytest.mark.parametrize(("student", "notebook"), sorted(k for k, v in EXPECTED.items() if v[0] == "missing"))
+def test_no_page_asks_for_the_other_difficulty(graded, student, notebook):
+    assert not (graded["root"] / "feedback" / student / "lab02" / f"{notebook}.html").exists()
+    assert (student, notebook) not in graded["rows"]
+    moodle = (graded["root"] / "reports" / "lab02" / "moodle_gradebook.csv").read_text(encoding="utf-8-sig")
+    assert f"{notebook}.ipynb" not in next(line for line in moodle.splitlines() if line.startswith(student))
+
+
+@pytest.mark.parametrize(("student", "notebook"), sorted(k for k, v in EXPECTED.items() if v[0] == "graded"))
 def test_each_sample_gets_exactly_its_score(graded, student, notebook):
     status, score, lost = EXPECTED[student, notebook]
     row = graded["rows"][student, notebook]
     assert row["status"] == status, row
     assert float(row["score"]) == score, row
     assert float(row["max_score"]) == MAX_TOTAL[notebook]
-    if status != "graded":
-        assert "not submitted" in row["reason"], row
-        return
+    assert row["counted"] == ("yes" if COUNTED[student] == notebook else "no")
     for q in QUESTIONS[notebook]:
         assert row[q] != "", (q, row)
         points = float(row[q])

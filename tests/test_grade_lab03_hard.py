@@ -1,7 +1,7 @@
 """Grade the sample class of lab 03's hard notebook (03_h) with the real CLI on a temporary course.
 
-The students of examples/submissions/lab03h/ hand in 03_h only, so their 03_n shows as missing:
-only the 03_h rows are asserted here (03_n's class is tests/test_grade_lab03.py's). Each sample
+The students of examples/submissions/lab03h/ hand in 03_h only: the lab's notebooks are alternatives, so
+their 03_h is their grade and 03_n appears nowhere (no row, no page asking for it); the 03_h rows are asserted here (03_n's class is tests/test_grade_lab03.py's). Each sample
 gets exactly its score; feedback names the mistake; two more copies of the answer key, graded in
 the same run, get identical per-question scores.
 """
@@ -64,9 +64,11 @@ def test_grading_completes_for_the_whole_class(graded):
     assert sorted(graded["hard"]) == sorted([*EXPECTED, *COPIES])
 
 
-def test_normal_notebook_shows_as_missing_for_these_students(graded):
+def test_the_normal_notebook_is_not_asked_for(graded):
     for student in [*EXPECTED, *COPIES]:
-        assert graded["rows"][(student, "03_n")]["status"] == "missing"
+        assert (student, "03_n") not in graded["rows"]
+        assert not (graded["root"] / "feedback" / student / "lab03" / "03_n.html").exists()
+        assert float(graded["rows"][student, "03_h"]["grade_max"]) == 100
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))

@@ -88,7 +88,7 @@ def graded(tmp_path_factory):
         mp.delenv(DATA_ENV, raising=False)  # the course's own data/, as the CLI finds it
         data = run_autograder("data", "standin", "cifar10", cwd=root)
         proc = run_autograder("grade", "lab05", "--submissions", str(submissions), cwd=root)
-    with open(root / "reports" / "lab05" / "grades.csv", encoding="utf-8") as fh:
+    with open(root / "reports" / "lab05" / "notebooks.csv", encoding="utf-8") as fh:  # every notebook sent
         rows = {(row["student_id"], row["notebook"]): row for row in csv.DictReader(fh)}
     return {"root": root, "data": data, "proc": proc, "rows": rows, "before": before,
             "after": tree_digest(submissions)}
@@ -111,8 +111,8 @@ def test_the_stand_in_is_written_into_the_course(graded):
 
 def test_grading_completes_for_the_whole_class(graded):
     assert graded["proc"].returncode == 0, graded["proc"].stdout + graded["proc"].stderr
-    students = sorted({s for s, _ in [*EXPECTED, *MISSING]} | set(COPIES))
-    assert sorted(graded["rows"]) == sorted((s, nb) for s in students for nb in (NORMAL, HARD))
+    sent = {*EXPECTED, *((c, nb) for c in COPIES for nb in (NORMAL, HARD))}
+    assert sorted(graded["rows"]) == sorted(sent)  # a notebook not handed in has no row (the other one counts)
 
 
 def test_the_run_records_the_stand_in_profile(graded):
@@ -140,10 +140,12 @@ def test_each_sample_gets_exactly_its_score(graded, student, notebook):
 
 
 @pytest.mark.parametrize("student, notebook", sorted(MISSING))
-def test_a_notebook_not_handed_in_is_missing(graded, student, notebook):
-    row = graded["rows"][(student, notebook)]
-    assert row["status"] == "missing" and float(row["score"]) == 0, row
-    assert "not submitted" in _feedback(graded, student, notebook)
+def test_a_notebook_not_handed_in_is_not_asked_for(graded, student, notebook):
+    # the two difficulties are alternatives: the one sent is the grade, the other has no row and no page
+    assert (student, notebook) not in graded["rows"]
+    assert not (graded["root"] / "feedback" / student / "lab05" / f"{notebook}.html").exists()
+    other = HARD if notebook == NORMAL else NORMAL
+    assert graded["rows"][(student, other)]["counted"] == "yes"
 
 
 @pytest.mark.parametrize("notebook", [NORMAL, HARD])

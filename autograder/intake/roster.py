@@ -74,6 +74,36 @@ def read_roster(path: Path) -> list[Student]:
     return students
 
 
+_SAVED_HEADER = ["id", "family_name", "given_name", "email"]
+
+
+def save_roster(path: Path, students: list[Student]) -> list[Student]:
+    """Add ``students`` to the course's roster file (``path``, our CSV), updating those already there by id.
+
+    Nobody is removed (as nbgrader's update_or_create_student). Returns the whole roster, in file order.
+    Written to a temporary file first and then renamed, so an interrupted import leaves the old roster whole.
+    """
+    merged = {s.id: s for s in (load_roster(path) or [])}
+    merged.update({s.id: s for s in students})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(_SAVED_HEADER)
+        for s in merged.values():
+            writer.writerow([s.id, s.family_name, s.given_name, s.email])
+    tmp.replace(path)
+    return list(merged.values())
+
+
+def load_roster(path: Path) -> list[Student] | None:
+    """The students of the course's roster file, in order; None when no roster was imported."""
+    if not path.is_file():
+        return None
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [Student(row["id"], row["family_name"], row["given_name"], row["email"]) for row in csv.DictReader(fh)]
+
+
 @dataclass(frozen=True)
 class Roster:
     students: tuple[Student, ...]

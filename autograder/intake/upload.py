@@ -135,20 +135,28 @@ def read_folder(path: Path, pattern: str = DEFAULT_FOLDER_PATTERN, timezone: str
 
 
 def _problem(file: UploadedFile, lab: str, notebooks: list[str]) -> str:
-    """Why this file is not one of the lab's notebooks ("" if it is)."""
+    """Why this file is not one of the lab's notebooks ("" if it is), said so that the student knows what
+    they sent and what to send instead (it is shown to them in their feedback)."""
     suffix = PurePosixPath(file.filename.lower()).suffix
+    expected = " / ".join(f"{n}.ipynb" for n in notebooks)
     if suffix == ".zip":
-        return "zip の中の zip です: 展開して提出し直してください / a zip inside the zip: not opened"
+        return ("zip の中の zip です: 展開してノートブックそのものを提出してください / a zip inside the zip: "
+                f"you uploaded a zip ({file.filename}); upload the notebook itself ({expected})")
     if suffix != ".ipynb":
-        return f"ノートブックではありません / not a notebook: {suffix or 'no extension'} file"
+        return (f"ノートブックではありません / not a notebook: {suffix or 'no extension'} file ({file.filename}); "
+                f"Jupyter の File > Download で .ipynb を保存して提出してください / upload the .ipynb file "
+                f"(Jupyter: File > Download): {expected}")
     if not file.data.strip():
-        return "空のファイルです / empty file"
+        return (f"空のファイルです / empty file ({file.filename}): Jupyter で保存してから提出し直してください / "
+                "save the notebook in Jupyter, then upload it again")
     if notebook_for(file.filename, notebooks) is None:
         parsed = parse_notebook_name(file.filename)
         if parsed:
-            return f"別の回のノートブックです / a notebook for another lab: {parsed[0]:02d}_{parsed[1]}"
-        expected = ", ".join(f"{n}.ipynb" for n in notebooks)
-        return f"ファイル名が課題と一致しません / file name matches no notebook of {lab} (expected {expected})"
+            return (f"別の回のノートブックです / a notebook for another lab: {parsed[0]:02d}_{parsed[1]} "
+                    f"(your file was named {file.filename}); この回は {expected} を提出してください / "
+                    f"for {lab}, upload {expected}")
+        return (f"ファイル名が課題と一致しません / file name matches no notebook of {lab}: your file was named "
+                f"{file.filename}; {expected} という名前で提出してください / upload it as {expected}")
     return ""
 
 
@@ -221,7 +229,69 @@ def collect_upload(
     students_with_files = {d.student_id for d in report.decisions if d.status == COLLECTED}
     report.without_submission = sorted(s.id for s in roster.students if s.id not in students_with_files)
     report.report_csv = _write_report(course, lab, report)
+    write_participants(course, lab, report)
     return report
+
+
+PARTICIPANTS_FILE = "moodle_participants.csv"
+
+
+@dataclass(frozen=True)
+class Participant:
+    """A student as Moodle's assignment knows them: its participant number and name, and the upload's time."""
+
+    student_id: str
+    number: str  # Moodle's per-assignment participant number: "Participant <number>"
+    name: str  # Moodle's spelling of the full name
+    submitted: datetime | None = None
+
+
+def write_participants(course: Course, lab: str, report: CollectReport) -> Path | None:
+    """``reports/<lab>/moodle_participants.csv``: each student's Moodle participant number, from the zip's names.
+
+    The numbers are what Moodle's grading worksheet and feedback zip need (they differ per assignment).
+    An upload without them (a plain folder) removes an old file, so that no stale number is used.
+    """
+    path = course.reports_dir / lab / PARTICIPANTS_FILE
+    seen: dict[str, Participant] = {}
+    for d in report.decisions:
+        if d.student_id and d.file.participant_id:
+            latest = seen.get(d.student_id)
+            stamp = d.file.timestamp
+            if latest is None or (stamp and (latest.submitted is None or stamp > latest.submitted)):
+                seen[d.student_id] = Participant(d.student_id, d.file.participant_id, d.file.participant, stamp)
+    if not seen:
+        path.unlink(missing_ok=True)
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["student_id", "participant", "name", "submitted"])
+        for p in seen.values():
+            writer.writerow([p.student_id, p.number, p.name, p.submitted.isoformat() if p.submitted else ""])
+    return path
+
+
+def quarantined_uploads(course: Course, lab: str, student: str) -> list[tuple[str, str]]:
+    """(file name, why it was not graded) of each of ``student``'s uploads that ``collect`` set aside for ``lab``:
+    really set aside, not older attempts (from reports/<lab>/collect.csv; [] without it)."""
+    path = course.reports_dir / lab / "collect.csv"
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [(PurePosixPath(row["file"]).name, row["reason"]) for row in csv.DictReader(fh)
+                if row["student_id"] == student and row["status"] == QUARANTINED]
+
+
+def read_participants(course: Course, lab: str) -> dict[str, Participant]:
+    """student id -> :class:`Participant` for ``lab``, as ``collect`` recorded them ({} without a Moodle zip)."""
+    path = course.reports_dir / lab / PARTICIPANTS_FILE
+    if not path.is_file():
+        return {}
+    with path.open(encoding="utf-8", newline="") as fh:
+        return {row["student_id"]: Participant(row["student_id"], row["participant"], row["name"],
+                                               datetime.fromisoformat(row["submitted"]) if row["submitted"] else None)
+                for row in csv.DictReader(fh)}
 
 
 def _write(course: Course, lab: str, report: CollectReport) -> None:

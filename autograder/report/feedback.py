@@ -20,10 +20,12 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-def write_problem_feedback(result: NotebookResult, path: Path) -> Path:
-    """Feedback HTML for a notebook that could not be graded, saying why."""
+def write_problem_feedback(result: NotebookResult, path: Path, notebooks: list[str] | None = None) -> Path:
+    """Feedback HTML for a notebook that could not be graded, saying why and what to send: ``notebooks``,
+    the lab's notebooks (alternatives: one of them), default the result's own."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    html = _TEMPLATES.get_template("problem_feedback.html.j2").render(result=result, points=_points)
+    html = _TEMPLATES.get_template("problem_feedback.html.j2").render(result=result, points=_points,
+                                                                      notebooks=notebooks)
     path.write_text(html, encoding="utf-8")
     return path
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.report import exported_points as _points
 from autograder.score.results import NotebookResult
 
+if TYPE_CHECKING:
+    from autograder.report.lab_grades import LabGrade
 
-def write_gradescope_results(result: NotebookResult, path: Path, *, visibility: str = "visible") -> Path:
+
+def write_gradescope_results(result: NotebookResult, path: Path, *, visibility: str = "visible",
+                             grade: LabGrade | None = None) -> Path:
     """Gradescope's autograder ``results.json`` for one student's notebook.
 
     Format (https://gradescope-autograders.readthedocs.io/en/latest/specs/), UTF-8 JSON::
@@ -42,10 +47,13 @@ def write_gradescope_results(result: NotebookResult, path: Path, *, visibility: 
         tests.append({"name": "late_penalty", "score": round(penalty, 6), "max_score": 0.0, "status": "failed",
                       "output": result.reason, "visibility": visibility})
     output = f"status: {result.status}" + (f"\nreason: {result.reason}" if result.reason else "")
+    if grade is not None and grade.submitted:
+        output = (f"採点したノートブック / counted: {result.notebook.removesuffix('.ipynb')}.ipynb, {_points(result.score)}/"
+                  f"{_points(result.max_score)} → {_points(grade.grade)}/{_points(grade.maximum)}\n") + output
     if result.manual_pending:
         output += f"\n採点待ち / awaiting hand grading: {_points(result.manual_pending)} points"
     payload = {
-        "score": result.score,
+        "score": grade.grade if grade is not None else result.score,
         "execution_time": round(result.elapsed),
         "output": output,
         "tests": tests,

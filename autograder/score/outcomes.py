@@ -10,12 +10,13 @@ from __future__ import annotations
 import nbformat
 
 from autograder.course import Course
+from autograder.intake import upload
 from autograder.intake.submissions import Submission, copied_cells, marked_cells, missing_cells, retyped_cells
 from autograder.run import execution
 from autograder.score import cell_errors, gradebook
 from autograder.score.ledger import Ledger, Record
 from autograder.score.nbgrader_autograde import AutogradeRun
-from autograder.score.results import FAILED, GRADED, INVALID, MISSING, NotebookResult, QuestionResult
+from autograder.score.results import FAILED, GRADED, INVALID, MISSING, NOT_SUBMITTED, NotebookResult, QuestionResult
 
 
 def _timeout_reason(failures: list[cell_errors.CellFailure], timeout: int) -> str:
@@ -63,18 +64,18 @@ def _repaired_reason(course: Course, lab: str, sub: Submission, marked: list[tup
 
 
 def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
-                   record: Record | None) -> NotebookResult | None:
-    scores = gradebook.notebook_scores(course.db_url, lab, sub.notebook, sub.student_id)
+                   record: Record | None, recorded: gradebook.LabScores) -> NotebookResult | None:
+    scores = recorded.notebook_scores(sub.notebook, sub.student_id)
     if scores is None:
         return None
     order = {gid: i for i, gid in enumerate(course.question_ids(lab, sub.notebook))}
     autograded = cell_errors.autograded_notebook(course.autograded_dir, sub.student_id, lab, sub.notebook)
     failures = cell_errors.cell_failures(nbformat.read(autograded, as_version=4))
     messages = {f.grade_id: f.summary for f in failures if f.grade_id}
-    comments = gradebook.manual_comments(course.db_url, lab, sub.notebook, sub.student_id)
+    comments = recorded.comments.get((sub.student_id, sub.notebook), {})
     questions = [_question(s, messages, comments) for s in sorted(scores, key=lambda s: order.get(s.grade_id, len(order)))]
-    late = gradebook.seconds_late(course.db_url, lab, sub.student_id)
-    penalty = gradebook.late_penalty(course.db_url, lab, sub.notebook, sub.student_id)
+    late = recorded.seconds_late.get(sub.student_id, 0.0)
+    penalty = recorded.penalties.get((sub.student_id, sub.notebook), 0.0)
     run = record.notebooks.get(sub.notebook) if record else None
     stopped = run.reason if run else ""  # why it stopped early, or what of it was not kept
     cell_timeouts = "" if run and run.status == execution.NOTEBOOK_TIMEOUT else _timeout_reason(failures, timeout)
@@ -125,24 +126,33 @@ def _ungraded_result(lab: str, sub: Submission, status: str, reason: str, max_sc
 
 
 
+def _missing_reason_for(course: Course, lab: str, student: str) -> str:
+    """Why a student has no notebook to grade, as they read it: what they uploaded and why it was not graded,
+    or that nothing came."""
+    uploads = upload.quarantined_uploads(course, lab, student)
+    if not uploads:
+        return NOT_SUBMITTED
+    return ("提出されたファイルは採点できませんでした / your upload could not be graded (quarantined): "
+            + " | ".join(why for _, why in uploads))  # each reason names the student's own file
+
+
 def notebook_results(course: Course, lab: str, submissions: list[Submission], runs: dict[str, AutogradeRun],
                      ledger: Ledger, max_scores: dict[str, float], timeout: int) -> list[NotebookResult]:
     """One result per expected notebook: graded (the gradebook's scores and every reason that applies), missing,
     invalid, or failed (with nbgrader's reason from ``runs``); ``timeout`` is the cell time limit the reasons name."""
     results = []
+    recorded = gradebook.lab_scores(course.db_url, lab)  # one gradebook session for the whole class
     for sub in submissions:
         run = runs.get(sub.student_id)
         record = ledger.get(sub.student_id)
         result = None
         if sub.path is None:
-            quarantined = (course.quarantine_dir / lab / sub.student_id).is_dir()
-            reason = (f"提出ファイルは隔離されました / upload quarantined: see reports/{lab}/collect.csv"
-                      if quarantined else "提出なし / not submitted")
-            result = _ungraded_result(lab, sub, MISSING, reason, max_scores[sub.notebook])
+            result = _ungraded_result(lab, sub, MISSING, _missing_reason_for(course, lab, sub.student_id),
+                                      max_scores[sub.notebook])
         elif sub.problem:
             result = _ungraded_result(lab, sub, INVALID, sub.problem, max_scores[sub.notebook])
         elif record is not None and (run is None or run.success):
-            result = _graded_result(course, lab, sub, timeout, record)
+            result = _graded_result(course, lab, sub, timeout, record, recorded)
         if result is None:
             reason = run.reason if run else "not graded"
             result = _ungraded_result(lab, sub, FAILED, f"採点できませんでした / grading failed: {reason}",

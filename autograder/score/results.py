@@ -12,6 +12,8 @@ INVALID = "invalid"  # the file could not be graded as a notebook (reason says w
 MISSING = "missing"  # the student submitted nothing for this notebook; scores 0
 FAILED = "failed"  # nbgrader could not finish grading it (reason says why); scores 0
 
+NOT_SUBMITTED = "提出なし / not submitted"  # the reason of a student who sent nothing (and how it begins)
+
 
 @dataclass
 class QuestionResult:
