@@ -128,7 +128,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         console.print(f"[red]error:[/] {exc}")
         return 2
     print_table(outputs.results, title=f"{args.lab}: {len({r.student_id for r in outputs.results})} students",
-                console=console)
+                console=console, grades=outputs.lab_grades)
     print_outputs(outputs.results, outputs.grades_csv.parent, outputs.moodle_export, console)
     return 0
 

@@ -111,7 +111,8 @@ def _width(text: str) -> int:
 
 def graded_lab03_class(base: Path, students: tuple[str, ...]) -> Path:
     """A course in ``base/course`` that graded ``students`` of lab 03's sample class (copied to ``base/subs``),
-    with a roster naming them ("<student>@example.ac.jp"); returns the course root."""
+    with a roster naming them ("<student>@example.ac.jp") and Moodle participant numbers 1001, 1002, ... (as
+    `collect` records them from Moodle's zip); returns the course root."""
     root = copy_course(base / "course", with_generated=True)
     for student in students:
         shutil.copytree(REPO / "examples" / "submissions" / "lab03" / student, base / "subs" / student)
@@ -119,6 +120,11 @@ def graded_lab03_class(base: Path, students: tuple[str, ...]) -> Path:
         f"{s},{s.split('-')[0].title()},{s.split('-')[-1].title()},{s}@example.ac.jp\n" for s in students), "utf-8")
     proc = run_autograder("roster", "import", str(base / "roster.csv"), cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    participants = root / "reports" / "lab03" / "moodle_participants.csv"  # as `collect` records Moodle's zip
+    participants.parent.mkdir(parents=True, exist_ok=True)
+    participants.write_text("student_id,participant,name,submitted\n" + "".join(
+        f"{s},{1001 + i},{s.split('-')[0].title()} {s.split('-')[-1].title()},\n" for i, s in enumerate(students)),
+        "utf-8")
     proc = run_autograder("grade", "lab03", "--submissions", str(base / "subs"), cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root

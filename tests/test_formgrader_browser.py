@@ -116,7 +116,7 @@ def test_hand_grade_in_the_formgrader_reaches_every_output(course):
     assert rows[(OTHER, "03_n")][QUESTION] == "manual"  # the other student still waits
     with open(course / "reports" / "lab03" / "moodle_grades.csv", encoding="utf-8-sig") as fh:
         moodle = {r["Email address"]: r for r in csv.DictReader(fh)}
-    assert "16.5" in moodle[f"{STUDENT}@example.ac.jp"]["Grade"]
+    assert float(moodle[f"{STUDENT}@example.ac.jp"]["Grade"]) == pytest.approx(16.5 / 17 * 100, abs=0.01)  # lab scale
     assert COMMENT in moodle[f"{STUDENT}@example.ac.jp"]["Feedback comments"]
     html = (course / "feedback" / STUDENT / "lab03" / "03_n.html").read_text("utf-8")
     assert COMMENT in html and "1.5 / 2" in html

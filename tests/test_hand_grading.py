@@ -22,6 +22,7 @@ from conftest import copy_course, graded_lab03_class, run_autograder, run_nbgrad
 STUDENTS = ("ref-solution", "flipped-kernel", "not-json")
 QUESTION = "pooling_question"  # lab 03's hand-graded answer, 2 points
 COMMENT = "プーリングの説明が的確 / a precise answer on pooling"
+LAB_GRADE = 16.5 / 17 * 100  # the lab's grade for 16.5 of 03_n's 17 points (c.LabGrade's default scale)
 
 
 def gradebook(root):
@@ -79,13 +80,13 @@ def test_report_puts_hand_scores_and_comments_in_every_output(course):
     assert (row["score"], row[QUESTION], row["manual_pending"]) == ("16.5", "1.5", "0")
     assert COMMENT in row["ta_comments"]
     result = results_json(course, "ref-solution")
-    assert result["score"] == 16.5
+    assert result["score"] == pytest.approx(LAB_GRADE, abs=0.01)
     test = next(t for t in result["tests"] if t["name"] == QUESTION)
     assert test["score"] == 1.5 and COMMENT in test["output"]
     with open(course / "reports" / "lab03" / "moodle_grades.csv", encoding="utf-8-sig") as fh:
         moodle = {r["Email address"]: r for r in csv.DictReader(fh)}
     assert COMMENT in moodle["ref-solution@example.ac.jp"]["Feedback comments"]
-    assert "16.5" in moodle["ref-solution@example.ac.jp"]["Grade"]
+    assert float(moodle["ref-solution@example.ac.jp"]["Grade"]) == pytest.approx(LAB_GRADE, abs=0.01)
     html = (course / "feedback" / "ref-solution" / "lab03" / "03_n.html").read_text("utf-8")
     assert COMMENT in html and "1.5 / 2" in html
     # the other student still waits for a TA, and every page is there
@@ -102,8 +103,8 @@ def test_regrade_keeps_hand_grades_and_everything_agrees(course):
     assert (manual, flagged, notebook_score) == (1.5, False, 16.5)  # kept, and not waiting for a TA again
     row = rows(course)["ref-solution"]
     assert (row["score"], row[QUESTION], row["hand_review"]) == ("16.5", "1.5", "")
-    assert results_json(course, "ref-solution")["score"] == 16.5
-    line = next(line for line in proc.stdout.splitlines() if "ref-solution" in line and "03_n" in line)
+    assert results_json(course, "ref-solution")["score"] == pytest.approx(LAB_GRADE, abs=0.01)
+    line = next(line for line in proc.stdout.splitlines() if "ref-solution" in line and "/17" in line)  # its row
     assert "16.5/17" in line and "✍" not in line and "?" not in line
     assert COMMENT in (course / "feedback" / "ref-solution" / "lab03" / "03_n.html").read_text("utf-8")
 
@@ -122,7 +123,7 @@ def test_a_changed_answer_keeps_its_hand_score_flagged_for_review(course):
     row = rows(course)["flipped-kernel"]
     assert (row["score"], row[QUESTION], row["hand_review"]) == ("12", "2", QUESTION)
     assert "hand grade to review" in row["reason"]
-    line = next(line for line in proc.stdout.splitlines() if "flipped-kernel" in line and "03_n" in line)
+    line = next(line for line in proc.stdout.splitlines() if "flipped-kernel" in line and "/17" in line)  # its row
     assert "2?" in line and "12/17" in line
     assert "hand grade to review" in proc.stdout
     # the unchanged student's (absent) hand grade is untouched, and their row is as before
@@ -153,17 +154,18 @@ def test_a_hand_score_above_the_maximum_is_reported_and_kept(course):
     assert stored_grade(course, "ref-solution")[0] == 5  # what the TA typed is still in the gradebook
 
 
-def test_nbgrader_generate_feedback_removes_our_pages_and_report_restores_them(course):
-    """Why README says `report`, not nbgrader's generate_feedback: with --force nbgrader replaces each graded
-    student's feedback folder, dropping the pages for notebooks that could not be graded."""
+def test_report_after_nbgrader_generate_feedback_leaves_every_page_as_grade_wrote_it(course):
+    """Why README says `report`, not nbgrader's generate_feedback: nbgrader's --force replaces each graded
+    student's feedback folder from its own view (every notebook in autograded/, none of our pages for
+    notebooks that could not be graded); `report` puts back exactly the pages the one-grade rule wants."""
     hand_grade(course, "ref-solution", 1.5, COMMENT)
-    page = course / "feedback" / "ref-solution" / "lab03" / "03_h.html"  # 03_h: not submitted
-    assert page.is_file()
+    before = sorted(p.relative_to(course) for p in (course / "feedback").rglob("*.html"))
+    assert course / "feedback" / "not-json" / "lab03" / "03_n.html" in [course / p for p in before]  # our page
     run_nbgrader("generate_feedback", "lab03", "--force", cwd=course)
-    assert not page.exists()
+    shutil.rmtree(course / "feedback" / "not-json")  # what a TA clearing the folder for nbgrader would do
     proc = run_autograder("report", "lab03", cwd=course)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert page.is_file()
+    assert sorted(p.relative_to(course) for p in (course / "feedback").rglob("*.html")) == before
     assert COMMENT in (course / "feedback" / "ref-solution" / "lab03" / "03_n.html").read_text("utf-8")
 
 
