@@ -2,9 +2,10 @@
 
 This is the library behind ``autograder grade``; it prints nothing, and reports
 progress through an optional callback. Students are graded concurrently, one per
-scheduler slot: execution runs in parallel in sandboxed kernels, while the steps
-that read or write the gradebook (nbgrader's sanitizing and scoring) take turns,
-so gradebook writes never collide.
+scheduler slot: each slot's worker runs nbgrader's sanitizing, the sandboxed
+execution, nbgrader's scoring and the feedback against a private copy of a snapshot
+gradebook, and the head writes each student's scores into the course gradebook in one
+short transaction (docs/benchmarks.md: the head's work per student).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -26,10 +26,10 @@ from autograder.course import Course
 from autograder.intake.submissions import Submission, find_submissions, stage
 from autograder.report import feedback, grades_csv, gradescope, moodle, summary_plot
 from autograder.run import execution, sandbox, scheduler
-from autograder.run.worker import Job
-from autograder.score import gradebook, nbgrader_autograde, outcomes
+from autograder.run.worker import Call
+from autograder.score import gradebook, nbgrader_autograde, outcomes, student_grading
 from autograder.score.gradebook import record_in_gradebook
-from autograder.score.ledger import Ledger, NotebookRun, Record, fingerprint, now
+from autograder.score.ledger import Ledger, Record, fingerprint, now
 from autograder.score.results import GRADED, NotebookResult
 
 
@@ -68,6 +68,7 @@ class GradeOptions:
     seed: int = 0
 
 
+_WORKER_GRACE_S = 600  # nbgrader's steps for one student on a worker, beyond its notebooks' own time limits
 _HEAVY_MODULES = {"numpy", "scipy", "pandas", "matplotlib", "sklearn", "torch", "torchvision", "tensorflow", "keras"}
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.MULTILINE)
 
@@ -115,35 +116,31 @@ def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int,
 
 
 class _StudentGrader:
-    """Grades one student's notebooks of one lab on a slot: prepare, execute each notebook, score.
-
-    The gradebook steps hold ``lock``; execution does not.
+    """Grades one student of one lab: the whole of nbgrader's work and the execution run on the slot's worker
+    (``student_grading.grade_student``), against a private copy of the snapshot gradebook; the head only
+    writes the scores it gets back into the course gradebook and the ledger, in one short step under ``lock``.
     """
 
     def __init__(self, course: Course, lab: str, ledger: Ledger, lock: threading.Lock, fingerprints: dict[str, str],
-                 kernel_inputs: nbgrader_autograde.KernelInputs):
+                 kernel_inputs: nbgrader_autograde.KernelInputs, snapshot: Path, timeout_s: float):
         self.course, self.lab, self.ledger, self.lock = course, lab, ledger, lock
         self.fingerprints, self.kernel_inputs = fingerprints, kernel_inputs
+        self.snapshot, self.timeout_s = snapshot, timeout_s
         self.executed_dir = course.root / ".autograder" / "executed"
 
     def __call__(self, student: str, slot: scheduler.SlotExecutor) -> nbgrader_autograde.AutogradeRun:
-        start = time.monotonic()
-        with self.lock:
-            prepared = nbgrader_autograde.prepare(self.course, self.lab, student)
-        if not prepared.success:
-            return prepared
-        out_dir = self.executed_dir / student / self.lab
-        shutil.rmtree(out_dir, ignore_errors=True)  # never score a previous run's outputs
-        files = nbgrader_autograde.prepared_dir(self.course, self.lab, student)
-        runs = {}
-        for notebook in sorted(files.glob("*.ipynb")):
-            outcome = slot.execute(Job(notebook, files, out_dir / notebook.name))
-            runs[notebook.stem] = NotebookRun(outcome.status, outcome.reason, outcome.elapsed, outcome.peak_memory)
-        with self.lock:
-            scored = nbgrader_autograde.score(self.course, self.lab, student, self.executed_dir, self.kernel_inputs)
-            if scored.success:
-                self.ledger.record(Record(student, self.fingerprints[student], now(), time.monotonic() - start, runs))
-        return scored
+        task = student_grading.StudentTask(self.course.root, self.lab, student, self.snapshot, self.kernel_inputs,
+                                           self.executed_dir)
+        scores = slot.call(Call(student_grading.grade_student, (task,)), self.timeout_s)
+        if scores.success:
+            with self.lock:  # the head's serialized work for this student: one transaction, one ledger line
+                gradebook.save_student_scores(self.course.db_url, self.lab, scores)
+                self.ledger.record(Record(student, self.fingerprints[student], now(), scores.elapsed, scores.runs))
+        return scores.run()
+
+
+def _feedback_path(course: Course, result: NotebookResult) -> Path:
+    return course.feedback_dir / result.student_id / result.lab / f"{result.notebook}.html"
 
 
 def _sandbox_choice(options: GradeOptions) -> tuple[bool, str]:
@@ -214,7 +211,10 @@ def grade_lab(
     runs: dict[str, nbgrader_autograde.AutogradeRun] = {}
     if to_grade:
         kernel_inputs = nbgrader_autograde.KernelInputs(settings.case_salt, str(settings.data_dir or ""))
-        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, kernel_inputs)
+        snapshot = student_grading.make_snapshot(course, lab, course.root / ".autograder" / "snapshot" / f"{lab}.db")
+        per_student_s = len(notebooks) * (settings.limits.notebook_timeout + _WORKER_GRACE_S) + _WORKER_GRACE_S
+        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, kernel_inputs, snapshot,
+                                per_student_s)
         local = scheduler.LocalScheduler(slots, settings, course.root / ".autograder" / "logs")
         for student, future in local.map(to_grade, grader):
             error = future.exception()
@@ -224,8 +224,8 @@ def grade_lab(
                 on_student(student)
 
     results = outcomes.notebook_results(course, lab, submissions, runs, ledger, max_scores, settings.limits.cell_timeout)
-    if any(r.status == GRADED for r in results):
-        api.generate_feedback(lab)
+    for student in sorted({r.student_id for r in results if r.status == GRADED and not _feedback_path(course, r).exists()}):
+        api.generate_feedback(lab, student)  # graded before, feedback since removed (workers write the rest)
     for result in results:
         path = course.feedback_dir / result.student_id / lab / f"{result.notebook}.html"
         if result.status != GRADED:

@@ -26,6 +26,10 @@ R = TypeVar("R")
 _REPLY_GRACE_S = 120  # beyond the notebook's own limit, before a silent worker is presumed hung
 
 
+class SlotError(Exception):
+    """A task run in a slot's worker failed there, or the worker died or hung (the message says which)."""
+
+
 @dataclass(frozen=True)
 class Slot:
     index: int
@@ -92,6 +96,27 @@ class SlotExecutor:
             reason = f"採点プロセスが異常終了しました / the grading worker crashed: {type(exc).__name__}"
         self.stop(force=True)
         return execution.ExecutionOutcome(execution.KERNEL_DIED, reason)
+
+    def call(self, call: worker.Call, timeout_s: float):
+        """Run ``call`` in this slot's worker (its notebooks in the slot's kernels); return what it returned.
+
+        Raises ``SlotError`` when the function raised, or the worker crashed or stopped answering
+        (the worker is then restarted for the next task).
+        """
+        if self._process is None or not self._process.is_alive():
+            self._start()
+        try:
+            self._conn.send(call)
+            if self._conn.poll(timeout_s):
+                reply = self._conn.recv()
+                if isinstance(reply, worker.CallFailed):
+                    raise SlotError(reply.error)
+                return reply
+            reason = f"採点プロセスが応答しません / the grading worker stopped answering after {timeout_s:.0f} s"
+        except (EOFError, OSError, BrokenPipeError) as exc:
+            reason = f"採点プロセスが異常終了しました / the grading worker crashed: {type(exc).__name__}"
+        self.stop(force=True)
+        raise SlotError(reason)
 
     def stop(self, force: bool = False) -> None:
         """Stop the worker and everything it started (its process group)."""
