@@ -10,6 +10,7 @@ venv: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	scripts/install-sandbox
+	scripts/install-postgresql
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet pip==26.3
 	$(BIN)/python -m pip install --quiet -r requirements.lock

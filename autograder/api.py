@@ -69,7 +69,7 @@ def collect(course: Course, lab: str, upload: Path | str, *, due: datetime | str
         due = due if due.tzinfo else due.replace(tzinfo=ZoneInfo(timezone))
         gradebook.record_in_gradebook(course, lab)
         gradebook.set_due_date(course.db_url, lab, due)
-    students = gradebook.load_students(course.db_url) if course.gradebook_path.exists() else []
+    students = gradebook.load_students(course.db_url) if course.has_gradebook() else []
     roster = Roster(tuple(s for s in students if s.family_name or s.given_name))
     return collect_upload(course, lab, files, roster, due=due)
 

@@ -169,7 +169,7 @@ def grade_lab(
     started = time.monotonic()
     notebooks = course.notebooks(lab)
     submissions = find_submissions(Path(submissions_dir), lab, notebooks)
-    if course.gradebook_path.exists():  # roster students with no folder at all are listed as missing
+    if course.has_gradebook():  # roster students with no folder at all are listed as missing
         present = {s.student_id for s in submissions}
         submissions += [
             Submission(student.id, nb, None)
