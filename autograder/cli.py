@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from autograder.course import Course, CourseError
+from autograder.run.ray_backend import ClusterError
 
 
 def _course(args: argparse.Namespace) -> Course:
@@ -63,7 +64,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
             jobs=args.jobs, gpus=_gpu_list(args.gpus), per_gpu=args.per_gpu, cell_timeout=args.cell_timeout,
             notebook_timeout=args.notebook_timeout, memory_bytes=_bytes(args.memory), threads=args.threads,
             tasks=args.processes,
-            sandbox=not args.no_sandbox, force=args.force,
+            sandbox=not args.no_sandbox, force=args.force, cluster=args.cluster,
         )
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
@@ -73,29 +74,33 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         TextColumn("{task.fields[student]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=console, transient=True,
     )
-    with progress:
-        task = progress.add_task("grade", total=len(students), lab=args.lab, student="")
-        run = api.grade_lab(
-            course, args.lab, submissions, options,
-            on_student=lambda sid: progress.update(task, advance=1, student=sid),
-        )
-    if not run.sandboxed:
-        console.print(f"[bold red]WARNING: student code ran WITHOUT isolation.[/] {run.sandbox_note}")
-    # the students graded and those the roster expects but who sent nothing
-    print_table(run.results, title=f"{args.lab}: {len({r.student_id for r in run.results})} students", console=console)
-    for name, profile in run.data_profiles.items():  # thresholds differ by profile: say which graded
-        console.print(f"data:              {name}: {datasets.describe_profile(profile)}")
-    devices = sorted({s.gpus for s in run.slots if s.gpus}) or ["CPU"]
-    console.print(f"graded {len(run.graded)}, unchanged {len(run.skipped)} (use --force to regrade) "
-                  f"in {run.wall_s:.0f} s on {len(run.slots)} slots ({', '.join(devices)}); "
-                  f"sandbox: {'bubblewrap' if run.sandboxed else 'none'}")
-    console.print(f"grades CSV:        {run.grades_csv}")
-    console.print(f"nbgrader CSV:      {run.nbgrader_csv}")
-    console.print(f"Moodle worksheet:  {run.grades_csv.parent / 'moodle_grades.csv'}")
-    console.print(f"Gradescope:        {run.grades_csv.parent / 'gradescope'}/<student>/<notebook>/results.json")
-    console.print(f"summary figure:    {run.grades_csv.parent / 'summary.png'}")
-    console.print(f"feedback (HTML):   {run.feedback_dir}/<student>/{args.lab}/")
-    return 0
+    try:
+        with progress:
+            task = progress.add_task("grade", total=len(students), lab=args.lab, student="")
+            run = api.grade_lab(
+                course, args.lab, submissions, options,
+                on_student=lambda sid: progress.update(task, advance=1, student=sid),
+            )
+        if not run.sandboxed:
+            console.print(f"[bold red]WARNING: student code ran WITHOUT isolation.[/] {run.sandbox_note}")
+        # the students graded and those the roster expects but who sent nothing
+        print_table(run.results, title=f"{args.lab}: {len({r.student_id for r in run.results})} students", console=console)
+        for name, profile in run.data_profiles.items():  # thresholds differ by profile: say which graded
+            console.print(f"data:              {name}: {datasets.describe_profile(profile)}")
+        devices = sorted({s.gpus for s in run.slots if s.gpus}) or ["CPU"]
+        console.print(f"graded {len(run.graded)}, unchanged {len(run.skipped)} (use --force to regrade) "
+                      f"in {run.wall_s:.0f} s on {len(run.slots)} slots ({', '.join(devices)}); "
+                      f"sandbox: {'bubblewrap' if run.sandboxed else 'none'}")
+        console.print(f"grades CSV:        {run.grades_csv}")
+        console.print(f"nbgrader CSV:      {run.nbgrader_csv}")
+        console.print(f"Moodle worksheet:  {run.grades_csv.parent / 'moodle_grades.csv'}")
+        console.print(f"Gradescope:        {run.grades_csv.parent / 'gradescope'}/<student>/<notebook>/results.json")
+        console.print(f"summary figure:    {run.grades_csv.parent / 'summary.png'}")
+        console.print(f"feedback (HTML):   {run.feedback_dir}/<student>/{args.lab}/")
+        return 0
+    except ClusterError as exc:  # unreachable, a node without bwrap or with other data: nothing was graded
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        return 2
 
 
 def _gpu_list(text: str | None) -> list[str] | None:
@@ -317,6 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="regrade submissions that are unchanged since last time")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without bubblewrap isolation (not recommended)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="grade on a Ray cluster: the head's host:port (`ray start --head`); see README")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("roster", help="manage the class roster")

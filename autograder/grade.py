@@ -66,6 +66,7 @@ class GradeOptions:
     sandbox: bool = True  # False: run without bubblewrap even where it is available
     force: bool = False  # grade again even unchanged submissions
     seed: int = 0
+    cluster: str | None = None  # a Ray cluster's address (host:port): its nodes run the slots
 
 
 _WORKER_GRACE_S = 600  # nbgrader's steps for one student on a worker, beyond its notebooks' own time limits
@@ -122,21 +123,33 @@ class _StudentGrader:
     """
 
     def __init__(self, course: Course, lab: str, ledger: Ledger, lock: threading.Lock, fingerprints: dict[str, str],
-                 kernel_inputs: nbgrader_autograde.KernelInputs, snapshot: Path, timeout_s: float):
+                 case_salt: str, snapshot: str, timeout_s: float):
         self.course, self.lab, self.ledger, self.lock = course, lab, ledger, lock
-        self.fingerprints, self.kernel_inputs = fingerprints, kernel_inputs
+        self.fingerprints, self.case_salt = fingerprints, case_salt
         self.snapshot, self.timeout_s = snapshot, timeout_s
-        self.executed_dir = course.root / ".autograder" / "executed"
 
-    def __call__(self, student: str, slot: scheduler.SlotExecutor) -> nbgrader_autograde.AutogradeRun:
-        task = student_grading.StudentTask(self.course.root, self.lab, student, self.snapshot, self.kernel_inputs,
-                                           self.executed_dir)
-        scores = slot.call(Call(student_grading.grade_student, (task,)), self.timeout_s)
+    def __call__(self, student: str, slot) -> nbgrader_autograde.AutogradeRun:
+        task = student_grading.StudentTask(self.lab, student, self.snapshot, self.case_salt)
+        call = Call(student_grading.grade_student, (task,), self.course.root, task.files_in(), task.files_out())
+        scores = slot.call(call, self.timeout_s)
         if scores.success:
             with self.lock:  # the head's serialized work for this student: one transaction, one ledger line
                 gradebook.save_student_scores(self.course.db_url, self.lab, scores)
                 self.ledger.record(Record(student, self.fingerprints[student], now(), scores.elapsed, scores.runs))
         return scores.run()
+
+
+def _backend(course: Course, lab: str, options: GradeOptions, slots: list[scheduler.Slot],
+             settings: execution.KernelSettings, snapshot: str):
+    """This machine's slots, or a Ray cluster's (``options.cluster``): anything with the scheduler's ``map``."""
+    logs = course.root / ".autograder" / "logs"
+    if not options.cluster:
+        return scheduler.LocalScheduler(slots, settings, logs)
+    from autograder.run import ray_backend  # Ray is imported only for a cluster run
+
+    return ray_backend.RayScheduler(
+        options.cluster, slots, settings, root=course.root, common=student_grading.lab_files(lab, snapshot),
+        datasets=labs.datasets_of(lab), log_dir=logs, per_gpu=options.per_gpu)
 
 
 def _feedback_path(course: Course, result: NotebookResult) -> Path:
@@ -210,13 +223,13 @@ def grade_lab(
     settings = kernel_settings(course, lab, options, len(slots), api.config, sandboxed)
     runs: dict[str, nbgrader_autograde.AutogradeRun] = {}
     if to_grade:
-        kernel_inputs = nbgrader_autograde.KernelInputs(settings.case_salt, str(settings.data_dir or ""))
-        snapshot = student_grading.make_snapshot(course, lab, course.root / ".autograder" / "snapshot" / f"{lab}.db")
+        snapshot = f".autograder/snapshot/{lab}.db"
+        student_grading.make_snapshot(course, lab, course.root / snapshot)
         per_student_s = len(notebooks) * (settings.limits.notebook_timeout + _WORKER_GRACE_S) + _WORKER_GRACE_S
-        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, kernel_inputs, snapshot,
+        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, settings.case_salt, snapshot,
                                 per_student_s)
-        local = scheduler.LocalScheduler(slots, settings, course.root / ".autograder" / "logs")
-        for student, future in local.map(to_grade, grader):
+        backend = _backend(course, lab, options, slots, settings, snapshot)
+        for student, future in backend.map(to_grade, grader):
             error = future.exception()
             runs[student] = future.result() if error is None else nbgrader_autograde.AutogradeRun(
                 student, False, "", f"{type(error).__name__}: {error}")

@@ -44,14 +44,20 @@ class Job:
 
 @dataclass(frozen=True)
 class Call:
-    """Run ``function(*args, execute=...)`` in the worker; ``execute(Job)`` runs a notebook in its warm kernels.
+    """Run ``function(*args, root=..., data_dir=..., execute=...)`` in the worker.
 
-    ``function`` travels by reference (module and name), so it must be a module-level function; what it
-    returns travels back to the scheduler, and so must pickle.
+    ``execute(Job)`` runs a notebook in the worker's warm kernels; ``root`` is the folder the function's
+    relative paths start from (on a remote node, its own copy); ``data_dir`` is the datasets folder the
+    worker's kernels read. ``function`` travels by reference (module and name), so it must be a
+    module-level function; what it returns travels back, and so must pickle. A backend without a shared
+    file system copies ``send`` (paths relative to ``root``) to the worker first, and ``bring_back`` after.
     """
 
     function: Callable
     args: tuple = ()
+    root: Path = Path(".")
+    send: tuple[str, ...] = ()
+    bring_back: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,8 @@ class _Kernels:
             return asyncio.run_coroutine_threadsafe(self.execute(job), loop).result()
 
         try:
-            return await asyncio.to_thread(call.function, *call.args, execute=execute)
+            return await asyncio.to_thread(call.function, *call.args, root=call.root, data_dir=self.settings.data_dir,
+                                           execute=execute)
         except Exception as exc:
             traceback.print_exc()
             return CallFailed(f"{type(exc).__name__}: {exc}", traceback.format_exc())

@@ -24,18 +24,35 @@ from autograder.run.worker import Job
 from autograder.score import gradebook, nbgrader_autograde
 from autograder.score.ledger import NotebookRun
 
+EXECUTED = ".autograder/executed"  # where the executed notebooks go, relative to the course root
+STAGED = ".autograder/staged"  # Course.staged_dir, relative to the course root
+
 
 @dataclass(frozen=True)
 class StudentTask:
     """What a worker needs to grade one student of one lab."""
 
-    course_root: Path
     lab: str
     student: str
-    snapshot: Path  # the snapshot gradebook (``make_snapshot``), copied before use, never written
-    kernel_inputs: nbgrader_autograde.KernelInputs
-    executed_dir: Path  # where the executed notebooks go: <executed_dir>/<student>/<lab>/<nb>.ipynb
+    snapshot: str  # the snapshot gradebook (``make_snapshot``), relative to the course root; copied, never written
+    case_salt: str  # what the hidden checks' random inputs are drawn with (KernelInputs)
+    executed_dir: str = EXECUTED  # relative to the course root: <executed_dir>/<student>/<lab>/<nb>.ipynb
     feedback: bool = True  # also write the student's feedback HTML
+
+    def files_in(self) -> tuple[str, ...]:
+        """What a worker without the course's file system needs besides the lab (``lab_files``)."""
+        return (f"{STAGED}/{self.student}/{self.lab}",)
+
+    def files_out(self) -> tuple[str, ...]:
+        """What grading writes that the head keeps: autograded notebooks, feedback, executed notebooks."""
+        return (f"autograded/{self.student}/{self.lab}", f"feedback/{self.student}/{self.lab}",
+                f"{self.executed_dir}/{self.student}/{self.lab}")
+
+
+def lab_files(lab: str, snapshot: str) -> tuple[str, ...]:
+    """What every worker of a lab needs, relative to the course root: the configuration, the lab's source
+    and release, and the snapshot gradebook (sent once per remote slot)."""
+    return ("nbgrader_config.py", f"source/{lab}", f"release/{lab}", snapshot)
 
 
 @dataclass
@@ -95,19 +112,23 @@ def _read_scores(db_url: str, lab: str, student: str, scores: StudentScores) -> 
                              for c in nb.comments]
 
 
-def grade_student(task: StudentTask, *, execute: Callable[[Job], execution.ExecutionOutcome]) -> StudentScores:
+def grade_student(task: StudentTask, *, root: Path, data_dir: Path | None,
+                  execute: Callable[[Job], execution.ExecutionOutcome]) -> StudentScores:
     """Prepare, execute (``execute`` runs one notebook in the worker's warm kernel), score and write feedback
-    for one student, against a private copy of the snapshot gradebook. Runs on a worker (``worker.Call``)."""
+    for one student of the course at ``root``, against a private copy of the snapshot gradebook; the grader's
+    replay of the hidden checks reads ``data_dir``, as the kernels did. Runs on a worker (``worker.Call``)."""
     start = time.monotonic()
-    course = Course(task.course_root)
+    course = Course(Path(root))
+    executed_dir = course.root / task.executed_dir
+    kernel_inputs = nbgrader_autograde.KernelInputs(task.case_salt, str(data_dir or ""))
     with tempfile.TemporaryDirectory(prefix="gradebook-") as scratch:
         private = Path(scratch) / "gradebook.db"
-        shutil.copyfile(task.snapshot, private)
+        shutil.copyfile(course.root / task.snapshot, private)
         url = f"sqlite:///{private}"
         prepared = nbgrader_autograde.prepare(course, task.lab, task.student, db_url=url)
         if not prepared.success:
             return StudentScores(task.student, False, prepared.log, prepared.error, elapsed=time.monotonic() - start)
-        out_dir = task.executed_dir / task.student / task.lab
+        out_dir = executed_dir / task.student / task.lab
         shutil.rmtree(out_dir, ignore_errors=True)  # never score a previous run's outputs
         files = nbgrader_autograde.prepared_dir(course, task.lab, task.student)
         runs = {}
@@ -115,8 +136,7 @@ def grade_student(task: StudentTask, *, execute: Callable[[Job], execution.Execu
         for notebook in notebooks:
             outcome = execute(Job(notebook, files, out_dir / notebook.name))
             runs[notebook.stem] = NotebookRun(outcome.status, outcome.reason, outcome.elapsed, outcome.peak_memory)
-        scored = nbgrader_autograde.score(course, task.lab, task.student, task.executed_dir, task.kernel_inputs,
-                                          db_url=url)
+        scored = nbgrader_autograde.score(course, task.lab, task.student, executed_dir, kernel_inputs, db_url=url)
         scores = StudentScores(task.student, scored.success, scored.log, scored.error, runs=runs,
                                autograded=[p.stem for p in notebooks])
         if scored.success:
