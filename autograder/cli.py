@@ -310,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--jobs", type=int, metavar="N",
                    help="notebooks graded at once (default: CPU cores; with GPUs: GPUs x --per-gpu)")
     p.add_argument("--gpus", metavar="LIST", help="GPU indices to use, e.g. 0,1, or none (default: all present)")
-    p.add_argument("--per-gpu", type=int, default=1, metavar="K", help="kernels sharing one GPU (default: 1)")
+    p.add_argument("--per-gpu", type=int, metavar="K",
+                   help="kernels sharing one GPU (default: as many as its memory and the cores allow)")
     p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
                    help="per-cell time limit (default: Execute.timeout in nbgrader_config.py)")
     p.add_argument("--notebook-timeout", type=int, default=3600, metavar="SECONDS",

@@ -57,7 +57,7 @@ class GradeOptions:
 
     jobs: int | None = None  # concurrent kernels (default: CPU cores, or GPUs x per_gpu)
     gpus: list[str] | None = None  # GPU indices to use (default: those present)
-    per_gpu: int = 1
+    per_gpu: int | None = None  # kernels per GPU (default: from the GPUs' memory and the cores)
     cell_timeout: int | None = None  # default: Execute.timeout in nbgrader_config.py
     notebook_timeout: int = 3600
     memory_bytes: int = 4 * 2**30
@@ -149,7 +149,7 @@ def _backend(course: Course, lab: str, options: GradeOptions, slots: list[schedu
 
     return ray_backend.RayScheduler(
         options.cluster, slots, settings, root=course.root, common=student_grading.lab_files(lab, snapshot),
-        datasets=labs.datasets_of(lab), log_dir=logs, per_gpu=options.per_gpu)
+        datasets=labs.datasets_of(lab), log_dir=logs, per_gpu=options.per_gpu or 1)
 
 
 def _feedback_path(course: Course, result: NotebookResult) -> Path:
