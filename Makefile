@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint release check-sync samples bench clean
+.PHONY: venv demo test lint release check-sync samples bench gpu-bench clean
 
 venv: $(STAMP)
 
@@ -58,6 +58,12 @@ test: venv lint
 bench: venv
 	$(BIN)/python tests/benchmarks/grading.py -n 8 -j 2
 	$(BIN)/python tests/benchmarks/judge.py
+
+# On a GPU machine: lab 05's answer keys on the full-size CIFAR-10 stand-in at several --per-gpu; prints
+# submissions per GPU-hour, GPU memory per kernel and where the time goes (docs/benchmarks.md).
+gpu-bench: venv
+	$(BIN)/python tests/benchmarks/gpu.py -n 12 --per-gpu 4 8 12
+	$(BIN)/python tests/benchmarks/gpu.py -n 8 --per-gpu 8 --hard --out build/gpu-bench-hard.json
 
 # Rebuild the sample classes (and lab 03's Moodle zip) from solutions/ and release/ (after `make release`).
 samples: venv
