@@ -123,3 +123,61 @@ def test_an_unreachable_cluster_fails_at_start_with_a_clear_message(tmp_path):
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "cannot reach the Ray cluster at 127.0.0.1:1" in " ".join((proc.stdout + proc.stderr).split())
     assert not (root / ".autograder" / "executed").exists()  # nothing was graded
+
+
+# --- a slot on "another node": its own copy of the files, no Ray -------------------------------------
+
+
+class _InProcessHandle(ray_backend._Handle):
+    """A slot handle whose actor is a RemoteSlot object in this process: the files still travel as archives."""
+
+    def _invoke(self, call, files, timeout_s):
+        return self.actor.call(call, files, timeout_s)
+
+
+class _NodesWithoutRay(ray_backend.RayScheduler):
+    """RayScheduler whose slots are RemoteSlot objects here, each with its own copy of the course in /tmp."""
+
+    def __init__(self, address, slots, settings, *, root, common, datasets, log_dir, per_gpu=1):
+        self.root, self.settings, self.per_gpu, self.slots, self._closing = Path(root), settings, per_gpu, slots, False
+        self.common, self.names = ray_backend.pack(self.root, common), tuple(datasets)
+        self.head_data = ray_backend.data_identity(settings.data_dir, self.names)
+        self.handles = [self._start(slot.index) for slot in slots]
+        self.copies = [h.actor.root for h in self.handles]
+
+    def _start(self, index):
+        slot = ray_backend.RemoteSlot(index, self.settings, str(self.root), self.common, self.head_data, self.names)
+        return _InProcessHandle(slot, self.root)
+
+    def close(self):
+        for handle in self.handles:
+            handle.actor.stop()
+
+
+def test_a_slot_without_the_course_folder_grades_from_the_files_sent_and_sends_back_its_results(tmp_path, monkeypatch):
+    import shutil
+
+    from autograder import api
+    from autograder.course import Course
+    from autograder.grade import GradeOptions
+
+    from conftest import REPO, TEST_CASE_SALT
+
+    monkeypatch.setenv("AUTOGRADER_CASE_SALT", TEST_CASE_SALT)
+    subs = tmp_path / "subs"
+    for name in ("ref-solution", "blank-release"):
+        shutil.copytree(REPO / "examples" / "submissions" / "lab03" / name, subs / name)
+    local, remote = copy_course(tmp_path / "local", with_generated=True), copy_course(tmp_path / "remote", with_generated=True)
+    made = []
+    monkeypatch.setattr(ray_backend, "RayScheduler", lambda *a, **k: made.append(_NodesWithoutRay(*a, **k)) or made[-1])
+
+    def results(root, cluster):
+        run = api.grade_lab(Course(root), "lab03", subs, GradeOptions(jobs=1, cluster=cluster))
+        return sorted((r.student_id, r.notebook, r.status, r.score, r.reason) for r in run.results)
+
+    assert results(remote, "nodes-without-ray") == results(local, None)
+    assert made and all(not copy.exists() for copy in made[0].copies)  # each node's copy was removed
+    assert all(not str(copy).startswith(str(remote)) for copy in made[0].copies)  # and was not the course
+    assert (remote / "feedback" / "ref-solution" / "lab03" / "03_n.html").is_file()  # came back
+    assert (remote / ".autograder" / "executed" / "ref-solution" / "lab03" / "03_n.ipynb").is_file()
+    assert (remote / "autograded" / "ref-solution" / "lab03" / "03_n.ipynb").is_file()

@@ -50,8 +50,15 @@ def cluster():
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     address = f"127.0.0.1:{port}"
     try:
-        _ray("start", "--head", "--port", str(port), "--num-cpus", "0", "--num-gpus", "0",
-             "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", str(temp / "ray"), env=env)
+        try:
+            _ray("start", "--head", "--port", str(port), "--num-cpus", "0", "--num-gpus", "0",
+                 "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", str(temp / "ray"), env=env)
+        except RuntimeError as exc:
+            # Ray's raylet gives its agent a fixed 15 s to start (ray-project/ray#65983): on an overloaded
+            # machine `ray start` itself fails before any of this project's code runs
+            if "timed out during startup" in str(exc):
+                pytest.skip(f"ray start --head failed on this machine (ray-project/ray#65983): {exc}")
+            raise
         for _ in range(2):
             _ray("start", "--address", address, "--num-cpus", "1", "--num-gpus", "2",
                  env={**env, "DL_LABS_DATA": str(node_data)})

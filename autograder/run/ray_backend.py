@@ -120,7 +120,7 @@ class RemoteSlot:
                                f"the head's: head {head_data}, node {here} (data folder {data_dir})")
         import ray
 
-        gpus = ",".join(str(g) for g in ray.get_gpu_ids()) or None
+        gpus = (",".join(str(g) for g in ray.get_gpu_ids()) or None) if ray.is_initialized() else None
         self.settings = relocate(settings, Path(head_root), self.root, data_dir, gpus)
         self.executor = scheduler.SlotExecutor(scheduler.Slot(index, gpus), self.settings,
                                                self.root / ".autograder" / "logs" / f"worker-{index}.log")
@@ -183,19 +183,22 @@ class _Handle:
         self.actor, self.root = actor, root
 
     def call(self, call: worker.Call, timeout_s: float):
+        """Send the call's files, run it on the node, bring back what it wrote; its result."""
+        result, files = self._invoke(call, pack(self.root, call.send), timeout_s)
+        unpack(files, self.root, call.bring_back)
+        return result
+
+    def _invoke(self, call: worker.Call, files: bytes, timeout_s: float) -> tuple[object, bytes]:
         import ray
         from ray.exceptions import ActorDiedError, ActorUnavailableError, GetTimeoutError, RayActorError
 
-        ref = self.actor.call.remote(call, pack(self.root, call.send), timeout_s)
         try:
-            result, files = ray.get(ref, timeout=timeout_s + 60)
+            return ray.get(self.actor.call.remote(call, files, timeout_s), timeout=timeout_s + 60)
         except (ActorDiedError, ActorUnavailableError, RayActorError) as exc:
             raise NodeLost(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
         except GetTimeoutError as exc:
             raise scheduler.SlotError(f"採点ノードが応答しません / the cluster node stopped answering "
                                       f"after {timeout_s:.0f} s") from exc
-        unpack(files, self.root, call.bring_back)
-        return result
 
 
 class RayScheduler:
