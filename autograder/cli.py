@@ -24,7 +24,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from autograder.course import Course, CourseError
-from autograder.run.ray_backend import ClusterError
 
 
 def _course(args: argparse.Namespace) -> Course:
@@ -74,6 +73,8 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         TextColumn("{task.fields[student]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=console, transient=True,
     )
+    from autograder.run.ray_backend import ClusterError  # only what grading needs is imported
+
     try:
         with progress:
             task = progress.add_task("grade", total=len(students), lab=args.lab, student="")

@@ -181,3 +181,15 @@ def test_a_slot_without_the_course_folder_grades_from_the_files_sent_and_sends_b
     assert (remote / "feedback" / "ref-solution" / "lab03" / "03_n.html").is_file()  # came back
     assert (remote / ".autograder" / "executed" / "ref-solution" / "lab03" / "03_n.ipynb").is_file()
     assert (remote / "autograded" / "ref-solution" / "lab03" / "03_n.ipynb").is_file()
+
+
+def test_a_refused_node_is_reported_with_its_own_reason_out_of_rays_wrapping():
+    class ActorDiedError(Exception):
+        pass
+
+    wrapped = ActorDiedError("The actor died because of an error raised in its creation task, ray::RemoteSlot"
+                             ".__init__() (pid=1, ip=10.0.0.2)\n  File \"ray_backend.py\", line 120, in __init__\n"
+                             "autograder.run.ray_backend.ClusterError: node2: データが採点元と違います / this node's "
+                             "datasets differ from the head's: head {...}, node {...}")
+    assert ray_backend._refusal(wrapped).startswith("node2: データが採点元と違います / this node's datasets differ")
+    assert "could not start grading: boom" in ray_backend._refusal(RuntimeError("boom"))

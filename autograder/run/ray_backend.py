@@ -21,6 +21,7 @@ import hashlib
 import io
 import os
 import queue
+import re
 import shutil
 import socket
 import tarfile
@@ -176,6 +177,16 @@ def connect(address: str) -> None:
         ray.init(address=address, log_to_driver=False, logging_level="ERROR")
 
 
+def _refusal(exc: BaseException) -> str:
+    """The reason an actor did not start: its ClusterError's message out of Ray's wrapping, else the error."""
+    text = str(getattr(exc, "cause", None) or exc)
+    found = re.search(r"ClusterError: (.+)", text)
+    if found:
+        return found.group(1).strip()
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return f"クラスタで採点を始められません / the cluster could not start grading: {lines[-1] if lines else repr(exc)}"
+
+
 class _Handle:
     """The head's side of one actor: ``call`` as a local slot's, files packed and unpacked around it."""
 
@@ -224,8 +235,7 @@ class RayScheduler:
             self.where = ray.get([h.actor.where.remote() for h in self.handles], timeout=600)
         except Exception as exc:
             self.close()
-            cause = getattr(exc, "cause", None) or exc
-            raise ClusterError(str(cause).strip().splitlines()[-1] if str(cause).strip() else repr(cause)) from exc
+            raise ClusterError(_refusal(exc)) from exc
 
     def _start(self, index: int) -> _Handle:
         options = {"num_cpus": max(1, self.settings.limits.threads), "max_restarts": 0}
