@@ -202,13 +202,14 @@ def grade_lab(
     fingerprints = {s: fingerprint(course.staged_dir / s / lab, course.source_dir / lab) for s in staged}
 
     to_grade, skipped = [], []
+    gradebook.ensure_students(course.db_url, students)
+    graded_before = gradebook.lab_grades(course.db_url, lab)  # one read, not one per student and notebook
     for student in students:
-        gradebook.ensure_student(course.db_url, student)
         if student not in staged:
             gradebook.forget_submission(course.db_url, lab, student)
             ledger.forget(student)
         elif (not options.force and ledger.is_current(student, fingerprints[student])
-              and all(gradebook.notebook_scores(course.db_url, lab, nb, student) is not None
+              and all(graded_before.notebook_scores(nb, student) is not None
                       for nb in notebooks if (course.staged_dir / student / lab / f"{nb}.ipynb").exists())):
             skipped.append(student)
         else:

@@ -47,7 +47,13 @@ def test_nbgrader_autograde_never_runs_on_the_head(tmp_path, monkeypatch):
     assert scores[("ref-solution", "03_n")] == ("graded", 15)
     assert scores[("blank-release", "03_n")] == ("graded", 0)
     assert (root / "feedback" / "ref-solution" / "lab03" / "03_n.html").is_file()  # written by a worker
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    url = f"sqlite:///{root / 'gradebook.db'}"
+    whole = gradebook.lab_grades(url, "lab03")  # the reports' one read equals the per-notebook reads
+    for student in ("ref-solution", "blank-release"):
+        for nb in ("03_n", "03_h"):
+            assert whole.notebook_scores(nb, student) == gradebook.notebook_scores(url, "lab03", nb, student)
+    assert set(whole.seconds_late) == {"ref-solution", "blank-release"}
+    with Gradebook(url) as gb:
         submission = gb.find_submission("lab03", "ref-solution")
         assert submission.score == 15 and not any(g.needs_manual_grade for nb in submission.notebooks
                                                   for g in nb.grades if g.auto_score is not None)
@@ -70,6 +76,13 @@ def _scores(course: Course, auto: float) -> student_grading.StudentScores:
     cells += [student_grading.CellScore("03_h", c.grade_id, auto_score=0.0) for c in
               gradebook.grade_cells(course.db_url, "lab03", "03_h")]
     return student_grading.StudentScores("s1", True, cells=cells, autograded=["03_n"])
+
+
+def test_students_are_registered_in_one_session_once_each(recorded):
+    course, _ = recorded
+    gradebook.ensure_students(course.db_url, ["s1", "s2", "s2", "s3"])
+    gradebook.ensure_students(course.db_url, ["s3"])
+    assert sorted(s.id for s in gradebook.load_students(course.db_url)) == ["s1", "s2", "s3"]
 
 
 def test_the_snapshot_holds_the_lab_and_no_student(recorded):

@@ -61,6 +61,48 @@ def notebook_scores(db_url: str, lab: str, notebook: str, student_id: str) -> li
         ]
 
 
+@dataclass
+class LabGrades:
+    """Everything the reports read of one lab's grades, read in one session (not three per notebook)."""
+
+    scores: dict[tuple[str, str], list[CellScore]]  # (student, notebook) -> per-cell scores
+    penalties: dict[tuple[str, str], float]  # (student, notebook) -> late penalty
+    seconds_late: dict[str, float]  # student -> how late the submission was
+
+    def notebook_scores(self, notebook: str, student_id: str) -> list[CellScore] | None:
+        return self.scores.get((student_id, notebook))
+
+
+def lab_grades(db_url: str, lab: str) -> LabGrades:
+    """Every student's scores, late penalties and lateness for ``lab`` (empty if the lab is not recorded)."""
+    grades = LabGrades({}, {}, {})
+    with Gradebook(db_url) as gb:
+        try:
+            assignment = gb.find_assignment(lab)
+        except MissingEntry:
+            return grades
+        for submission in assignment.submissions:
+            student = submission.student.id
+            grades.seconds_late[student] = float(submission.total_seconds_late or 0)
+            for nb in submission.notebooks:
+                grades.scores[(student, nb.name)] = [
+                    CellScore(g.name, float(g.score), float(g.max_score), bool(g.needs_manual_grade)) for g in nb.grades]
+                grades.penalties[(student, nb.name)] = float(nb.late_submission_penalty or 0)
+    return grades
+
+
+def ensure_students(db_url: str, student_ids: list[str]) -> None:
+    """Register students (``ensure_student``) in one session and one commit."""
+    from nbgrader.api import Student as _Student
+
+    with Gradebook(db_url) as gb:
+        known = {s.id for s in gb.students}
+        added = [_Student(id=sid) for sid in dict.fromkeys(student_ids) if sid not in known]
+        if added:
+            gb.db.add_all(added)
+            gb.db.commit()
+
+
 def forget_submission(db_url: str, lab: str, student_id: str) -> None:
     """Drop a student's earlier grades for ``lab`` (their new submission is not gradable)."""
     with Gradebook(db_url) as gb:

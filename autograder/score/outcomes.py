@@ -63,8 +63,8 @@ def _repaired_reason(course: Course, lab: str, sub: Submission, marked: list[tup
 
 
 def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
-                   record: Record | None) -> NotebookResult | None:
-    scores = gradebook.notebook_scores(course.db_url, lab, sub.notebook, sub.student_id)
+                   record: Record | None, grades: gradebook.LabGrades) -> NotebookResult | None:
+    scores = grades.notebook_scores(sub.notebook, sub.student_id)
     if scores is None:
         return None
     order = {gid: i for i, gid in enumerate(course.question_ids(lab, sub.notebook))}
@@ -76,8 +76,8 @@ def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
                        messages.get(s.grade_id, "") if s.score < s.max_score and not s.needs_manual_grade else "")
         for s in sorted(scores, key=lambda s: order.get(s.grade_id, len(order)))
     ]
-    late = gradebook.seconds_late(course.db_url, lab, sub.student_id)
-    penalty = gradebook.late_penalty(course.db_url, lab, sub.notebook, sub.student_id)
+    late = grades.seconds_late.get(sub.student_id, 0.0)
+    penalty = grades.penalties.get((sub.student_id, sub.notebook), 0.0)
     run = record.notebooks.get(sub.notebook) if record else None
     stopped = run.reason if run else ""  # why it stopped early, or what of it was not kept
     cell_timeouts = "" if run and run.status == execution.NOTEBOOK_TIMEOUT else _timeout_reason(failures, timeout)
@@ -107,6 +107,7 @@ def notebook_results(course: Course, lab: str, submissions: list[Submission], ru
     """One result per expected notebook: graded (the gradebook's scores and every reason that applies), missing,
     invalid, or failed (with nbgrader's reason from ``runs``); ``timeout`` is the cell time limit the reasons name."""
     results = []
+    grades = gradebook.lab_grades(course.db_url, lab)  # one read of the gradebook for the whole class
     for sub in submissions:
         run = runs.get(sub.student_id)
         record = ledger.get(sub.student_id)
@@ -119,7 +120,7 @@ def notebook_results(course: Course, lab: str, submissions: list[Submission], ru
         elif sub.problem:
             result = _ungraded_result(lab, sub, INVALID, sub.problem, max_scores[sub.notebook])
         elif record is not None and (run is None or run.success):
-            result = _graded_result(course, lab, sub, timeout, record)
+            result = _graded_result(course, lab, sub, timeout, record, grades)
         if result is None:
             reason = run.reason if run else "not graded"
             result = _ungraded_result(lab, sub, FAILED, f"採点できませんでした / grading failed: {reason}",
