@@ -193,3 +193,26 @@ def test_a_refused_node_is_reported_with_its_own_reason_out_of_rays_wrapping():
                              "datasets differ from the head's: head {...}, node {...}")
     assert ray_backend._refusal(wrapped).startswith("node2: データが採点元と違います / this node's datasets differ")
     assert "could not start grading: boom" in ray_backend._refusal(RuntimeError("boom"))
+
+
+def test_a_node_without_bubblewrap_is_refused_unless_no_sandbox_was_asked(tmp_path, monkeypatch):
+    monkeypatch.setattr(ray_backend.sandbox, "available", lambda: (False, "bwrap is not installed"))
+    settings = execution.KernelSettings(work_root=tmp_path / "kernels", sandboxed=True)
+    with pytest.raises(ray_backend.ClusterError, match="cannot sandbox: bwrap is not installed"):
+        ray_backend.RemoteSlot(0, settings, str(tmp_path), b"", {}, ())
+    unsandboxed = ray_backend.RemoteSlot(0, execution.KernelSettings(work_root=tmp_path / "k", sandboxed=False),
+                                         str(tmp_path), b"", {}, ())  # --no-sandbox: explicitly asked for
+    assert not unsandboxed.settings.sandboxed
+    unsandboxed.stop()
+
+
+def test_a_node_with_other_datasets_refuses_to_start(tmp_path, monkeypatch):
+    head = tmp_path / "head"
+    (head / "cifar-10-batches-py").mkdir(parents=True)
+    (head / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"head")
+    (tmp_path / "node").mkdir()
+    monkeypatch.setenv("DL_LABS_DATA", str(tmp_path / "node"))  # the node's own, empty, datasets folder
+    settings = execution.KernelSettings(work_root=tmp_path / "kernels", sandboxed=False, data_dir=head)
+    with pytest.raises(ray_backend.ClusterError, match="datasets differ from the head's"):
+        ray_backend.RemoteSlot(0, settings, str(tmp_path), b"", ray_backend.data_identity(head, ("cifar10",)),
+                               ("cifar10",))
