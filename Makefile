@@ -4,13 +4,14 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint release check-sync samples bench clean
+.PHONY: venv demo test lint release check-sync samples bench gpu-bench clean
 
 venv: $(STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	scripts/install-sandbox
 	scripts/install-browser
+	scripts/install-postgresql
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet pip==26.3
 	$(BIN)/python -m pip install --quiet -r requirements.lock
@@ -61,6 +62,12 @@ bench: venv
 	$(BIN)/python tests/benchmarks/grading.py -n 8 -j 2
 	$(BIN)/python tests/benchmarks/judge.py
 	$(BIN)/python tests/benchmarks/small_steps.py -n 300
+
+# On a GPU machine: lab 05's answer keys on the full-size CIFAR-10 stand-in at several --per-gpu; prints
+# submissions per GPU-hour, GPU memory per kernel and where the time goes (docs/benchmarks.md).
+gpu-bench: venv
+	$(BIN)/python tests/benchmarks/gpu.py -n 12 --per-gpu 4 8 12
+	$(BIN)/python tests/benchmarks/gpu.py -n 8 --per-gpu 8 --hard --out build/gpu-bench-hard.json
 
 # Rebuild the sample classes (and lab 03's Moodle zip) from solutions/ and release/ (after `make release`).
 samples: venv

@@ -89,7 +89,7 @@ def roster(course: Course) -> list[Student]:
     saved = load_roster(course.roster_path)
     if saved is not None:
         return saved
-    if not course.gradebook_path.exists():
+    if not course.has_gradebook():
         return []
     from autograder.score import gradebook
 

@@ -65,7 +65,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
             jobs=args.jobs, gpus=_gpu_list(args.gpus), per_gpu=args.per_gpu, cell_timeout=args.cell_timeout,
             notebook_timeout=args.notebook_timeout, memory_bytes=_bytes(args.memory), threads=args.threads,
             tasks=args.processes,
-            sandbox=not args.no_sandbox, force=args.force,
+            sandbox=not args.no_sandbox, force=args.force, cluster=args.cluster,
         )
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
@@ -75,28 +75,34 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         TextColumn("{task.fields[student]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
         console=console, transient=True,
     )
-    with progress:
-        task = progress.add_task("grade", total=len(students), lab=args.lab, student="")
-        run = api.grade_lab(
-            course, args.lab, submissions, options,
-            on_student=lambda sid: progress.update(task, advance=1, student=sid),
-        )
-    if not run.sandboxed:
-        console.print(f"[bold red]WARNING: student code ran WITHOUT isolation.[/] {run.sandbox_note}")
-    # the students graded and those the roster expects but who sent nothing
-    print_table(run.results, title=f"{args.lab}: {len({r.student_id for r in run.results})} students", console=console,
-                grades=run.lab_grades)
-    for name, profile in run.data_profiles.items():  # thresholds differ by profile: say which graded
-        console.print(f"data:              {name}: {datasets.describe_profile(profile)}")
-    devices = sorted({s.gpus for s in run.slots if s.gpus}) or ["CPU"]
-    console.print(f"graded {len(run.graded)}, unchanged {len(run.skipped)} (use --force to regrade) "
-                  f"in {run.wall_s:.0f} s on {len(run.slots)} slots ({', '.join(devices)}); "
-                  f"sandbox: {'bubblewrap' if run.sandboxed else 'none'}")
-    print_outputs(run.results, run.grades_csv.parent, run.moodle_export, console)
-    for student, saved in run.dropped_hand_grades.items():
-        console.print(f"[yellow]hand grades of {escape(student)} saved to {saved}[/] (their submission can no longer "
-                      "be graded, so it left the gradebook; re-enter them in the formgrader once it is regraded)")
-    return 0
+    from autograder.run.ray_backend import ClusterError  # only what grading needs is imported
+
+    try:
+        with progress:
+            task = progress.add_task("grade", total=len(students), lab=args.lab, student="")
+            run = api.grade_lab(
+                course, args.lab, submissions, options,
+                on_student=lambda sid: progress.update(task, advance=1, student=sid),
+            )
+        if not run.sandboxed:
+            console.print(f"[bold red]WARNING: student code ran WITHOUT isolation.[/] {run.sandbox_note}")
+        # the students graded and those the roster expects but who sent nothing
+        print_table(run.results, title=f"{args.lab}: {len({r.student_id for r in run.results})} students", console=console,
+                    grades=run.lab_grades)
+        for name, profile in run.data_profiles.items():  # thresholds differ by profile: say which graded
+            console.print(f"data:              {name}: {datasets.describe_profile(profile)}")
+        devices = sorted({s.gpus for s in run.slots if s.gpus}) or ["CPU"]
+        console.print(f"graded {len(run.graded)}, unchanged {len(run.skipped)} (use --force to regrade) "
+                      f"in {run.wall_s:.0f} s on {len(run.slots)} slots ({', '.join(devices)}); "
+                      f"sandbox: {'bubblewrap' if run.sandboxed else 'none'}")
+        print_outputs(run.results, run.grades_csv.parent, run.moodle_export, console)
+        for student, saved in run.dropped_hand_grades.items():
+            console.print(f"[yellow]hand grades of {escape(student)} saved to {saved}[/] (their submission can no longer "
+                          "be graded, so it left the gradebook; re-enter them in the formgrader once it is regraded)")
+        return 0
+    except ClusterError as exc:  # unreachable, a node without bwrap or with other data: nothing was graded
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        return 2
 
 
 def print_outputs(results, reports: Path, export, console: Console) -> None:
@@ -139,7 +145,7 @@ def cmd_formgrader(args: argparse.Namespace, console: Console) -> int:
     from autograder import api
 
     course = _course(args)
-    if not course.gradebook_path.exists():
+    if not course.has_gradebook():
         console.print(f"[red]error:[/] no gradebook in {course.root}: run `autograder grade LAB` first")
         return 2
     busy = _port_in_use(args.port)
@@ -393,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-j", "--jobs", type=int, metavar="N",
                    help="notebooks graded at once (default: CPU cores; with GPUs: GPUs x --per-gpu)")
     p.add_argument("--gpus", metavar="LIST", help="GPU indices to use, e.g. 0,1, or none (default: all present)")
-    p.add_argument("--per-gpu", type=int, default=1, metavar="K", help="kernels sharing one GPU (default: 1)")
+    p.add_argument("--per-gpu", type=int, metavar="K",
+                   help="kernels sharing one GPU (default: as many as its memory and the cores allow)")
     p.add_argument("--cell-timeout", type=int, metavar="SECONDS",
                    help="per-cell time limit (default: Execute.timeout in nbgrader_config.py)")
     p.add_argument("--notebook-timeout", type=int, default=3600, metavar="SECONDS",
@@ -405,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="regrade submissions that are unchanged since last time")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code without bubblewrap isolation (not recommended)")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="grade on a Ray cluster: the head's host:port (`ray start --head`); see README")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("report", help="write a lab's CSVs, Moodle worksheet, results.json, figure and feedback "

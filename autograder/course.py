@@ -141,7 +141,17 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.gradebook_path}"
+        """The gradebook: ``c.CourseDirectory.db_url`` of nbgrader_config.py (any SQLAlchemy URL, e.g.
+        ``postgresql+psycopg://grader@db.example/dl_labs`` for a shared server), else ``gradebook.db`` here."""
+        configured = self._file_config()["CourseDirectory"].get("db_url")
+        return str(configured) if configured else f"sqlite:///{self.gradebook_path}"
+
+    def has_gradebook(self) -> bool:
+        """Whether the gradebook may hold anything yet: an SQLite file that exists, or any database server."""
+        url = self.db_url
+        if not url.startswith("sqlite:///"):
+            return True
+        return Path(url.removeprefix("sqlite:///")).exists()
 
     def labs(self) -> list[str]:
         """Lab ids (the folders of source/), sorted."""
@@ -209,7 +219,7 @@ class Course:
         ``overrides`` maps a configurable's class name to its settings, e.g.
         ``Execute={"timeout": 5}``.
         """
-        config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+        config = self._file_config()
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.db_url
         # autograde reads staged copies, so submitted/ (a TA's input) is never touched by grading
@@ -218,6 +228,9 @@ class Course:
             for key, value in values.items():
                 setattr(config[section], key, value)
         return config
+
+    def _file_config(self) -> Config:
+        return PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
 
     def api(self, **overrides: dict):
         """An ``NbGraderAPI`` for this course (see :meth:`nbgrader_config` for ``overrides``)."""

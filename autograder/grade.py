@@ -2,9 +2,10 @@
 
 This is the library behind ``autograder grade``; it prints nothing, and reports
 progress through an optional callback. Students are graded concurrently, one per
-scheduler slot: execution runs in parallel in sandboxed kernels, while the steps
-that read or write the gradebook (nbgrader's sanitizing and scoring) take turns,
-so gradebook writes never collide.
+scheduler slot: each slot's worker runs nbgrader's sanitizing, the sandboxed
+execution, nbgrader's scoring and the feedback against a private copy of a snapshot
+gradebook, and the head writes each student's scores into the course gradebook in one
+short transaction (docs/benchmarks.md: the head's work per student).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -31,10 +31,10 @@ from autograder.intake.roster import Student
 from autograder.intake.submissions import Submission, find_submissions, stage
 from autograder.report import feedback, grades_csv, gradescope, lab_grades, moodle
 from autograder.run import execution, sandbox, scheduler
-from autograder.run.worker import Job
-from autograder.score import gradebook, hand_grades, nbgrader_autograde, outcomes
+from autograder.run.worker import Call
+from autograder.score import gradebook, hand_grades, nbgrader_autograde, outcomes, student_grading
 from autograder.score.gradebook import record_if_changed
-from autograder.score.ledger import Ledger, NotebookRun, Record, fingerprint, now
+from autograder.score.ledger import Ledger, Record, fingerprint, now
 from autograder.score.results import GRADED, MISSING, NotebookResult
 
 
@@ -66,7 +66,7 @@ class GradeOptions:
 
     jobs: int | None = None  # concurrent kernels (default: CPU cores, or GPUs x per_gpu)
     gpus: list[str] | None = None  # GPU indices to use (default: those present)
-    per_gpu: int = 1
+    per_gpu: int | None = None  # kernels per GPU (default: from the GPUs' memory and the cores)
     cell_timeout: int | None = None  # default: Execute.timeout in nbgrader_config.py
     notebook_timeout: int = 3600
     memory_bytes: int = 4 * 2**30
@@ -75,10 +75,11 @@ class GradeOptions:
     sandbox: bool = True  # False: run without bubblewrap even where it is available
     force: bool = False  # grade again even unchanged submissions
     seed: int = 0
+    cluster: str | None = None  # a Ray cluster's address (host:port): its nodes run the slots
 
 
 MOODLE_TIMEZONE = "Asia/Tokyo"  # the course's Moodle: its worksheet times are read in this zone (as collect's)
-
+_WORKER_GRACE_S = 600  # nbgrader's steps for one student on a worker, beyond its notebooks' own time limits
 _HEAVY_MODULES = {"numpy", "scipy", "pandas", "matplotlib", "sklearn", "torch", "torchvision", "tensorflow", "keras"}
 _IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import|import\s+([\w.]+))", re.MULTILINE)
 
@@ -126,37 +127,42 @@ def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int,
 
 
 class _StudentGrader:
-    """Grades one student's notebooks of one lab on a slot: prepare, execute each notebook, score.
-
-    The gradebook steps hold ``lock``; execution does not.
+    """Grades one student of one lab: the whole of nbgrader's work and the execution run on the slot's worker
+    (``student_grading.grade_student``), against a private copy of the snapshot gradebook; the head only
+    writes the scores it gets back into the course gradebook and the ledger, in one short step under ``lock``.
     """
 
     def __init__(self, course: Course, lab: str, ledger: Ledger, lock: threading.Lock, fingerprints: dict[str, str],
-                 kernel_inputs: nbgrader_autograde.KernelInputs):
+                 case_salt: str, snapshot: str, timeout_s: float):
         self.course, self.lab, self.ledger, self.lock = course, lab, ledger, lock
-        self.fingerprints, self.kernel_inputs = fingerprints, kernel_inputs
-        self.executed_dir = course.root / ".autograder" / "executed"
+        self.fingerprints, self.case_salt = fingerprints, case_salt
+        self.snapshot, self.timeout_s = snapshot, timeout_s
 
-    def __call__(self, student: str, slot: scheduler.SlotExecutor) -> nbgrader_autograde.AutogradeRun:
-        start = time.monotonic()
+    def __call__(self, student: str, slot) -> nbgrader_autograde.AutogradeRun:
+        task = student_grading.StudentTask(self.lab, student, self.snapshot, self.case_salt)
+        call = Call(student_grading.grade_student, (task,), self.course.root, task.files_in(), task.files_out())
         with self.lock:
-            hand_grades.remember(self.course, self.lab, student)  # before autograded/ is replaced
-            prepared = nbgrader_autograde.prepare(self.course, self.lab, student)
-        if not prepared.success:
-            return prepared
-        out_dir = self.executed_dir / student / self.lab
-        shutil.rmtree(out_dir, ignore_errors=True)  # never score a previous run's outputs
-        files = nbgrader_autograde.prepared_dir(self.course, self.lab, student)
-        runs = {}
-        for notebook in sorted(files.glob("*.ipynb")):
-            outcome = slot.execute(Job(notebook, files, out_dir / notebook.name))
-            runs[notebook.stem] = NotebookRun(outcome.status, outcome.reason, outcome.elapsed, outcome.peak_memory)
-        with self.lock:
-            scored = nbgrader_autograde.score(self.course, self.lab, student, self.executed_dir, self.kernel_inputs)
-            if scored.success:
+            hand_grades.remember(self.course, self.lab, student)  # before the worker replaces autograded/
+        scores = slot.call(call, self.timeout_s)
+        if scores.success:
+            with self.lock:  # the head's serialized work for this student: one transaction, one ledger line
+                gradebook.save_student_scores(self.course.db_url, self.lab, scores)
                 hand_grades.settle(self.course, self.lab, student)
-                self.ledger.record(Record(student, self.fingerprints[student], now(), time.monotonic() - start, runs))
-        return scored
+                self.ledger.record(Record(student, self.fingerprints[student], now(), scores.elapsed, scores.runs))
+        return scores.run()
+
+
+def _backend(course: Course, lab: str, options: GradeOptions, slots: list[scheduler.Slot],
+             settings: execution.KernelSettings, snapshot: str):
+    """This machine's slots, or a Ray cluster's (``options.cluster``): anything with the scheduler's ``map``."""
+    logs = course.root / ".autograder" / "logs"
+    if not options.cluster:
+        return scheduler.LocalScheduler(slots, settings, logs)
+    from autograder.run import ray_backend  # Ray is imported only for a cluster run
+
+    return ray_backend.RayScheduler(
+        options.cluster, slots, settings, root=course.root, common=student_grading.lab_files(lab, snapshot),
+        datasets=labs.datasets_of(lab), log_dir=logs, per_gpu=options.per_gpu or 1)
 
 
 def _sandbox_choice(options: GradeOptions) -> tuple[bool, str]:
@@ -189,7 +195,7 @@ def grade_lab(
     submissions = find_submissions(Path(submissions_dir), lab, notebooks)
     if roster is None:  # not given (api.grade_lab gives the imported one): the gradebook's named students
         roster = ([s for s in gradebook.load_students(course.db_url) if s.family_name or s.given_name]
-                  if course.gradebook_path.exists() else [])
+                  if course.has_gradebook() else [])
     present = {s.student_id for s in submissions}  # roster students with no folder at all are listed as missing
     submissions += [Submission(student.id, nb, None) for student in roster if student.id not in present
                     for nb in notebooks]
@@ -229,10 +235,13 @@ def grade_lab(
     settings = kernel_settings(course, lab, options, len(slots), api.config, sandboxed)
     runs: dict[str, nbgrader_autograde.AutogradeRun] = {}
     if to_grade:
-        kernel_inputs = nbgrader_autograde.KernelInputs(settings.case_salt, str(settings.data_dir or ""))
-        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, kernel_inputs)
-        local = scheduler.LocalScheduler(slots, settings, course.root / ".autograder" / "logs")
-        for student, future in local.map(to_grade, grader):
+        snapshot = f".autograder/snapshot/{lab}.db"
+        student_grading.make_snapshot(course, lab, course.root / snapshot)
+        per_student_s = len(notebooks) * (settings.limits.notebook_timeout + _WORKER_GRACE_S) + _WORKER_GRACE_S
+        grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, settings.case_salt, snapshot,
+                                per_student_s)
+        backend = _backend(course, lab, options, slots, settings, snapshot)
+        for student, future in backend.map(to_grade, grader):
             error = future.exception()
             runs[student] = future.result() if error is None else nbgrader_autograde.AutogradeRun(
                 student, False, "", f"{type(error).__name__}: {error}")
@@ -241,7 +250,10 @@ def grade_lab(
 
     failures = {student: run.reason for student, run in runs.items() if not run.success}
     _save_graded(course, lab, submissions, failures, settings.limits.cell_timeout)
-    outputs = write_outputs(course, lab, roster=roster, graded_now=set(runs))
+    # the workers wrote the feedback of the students they graded, from a gradebook without hand grades: the head
+    # rewrites only the pages of those with a TA's scores or comments (and any page that is missing)
+    outputs = write_outputs(course, lab, roster=roster, graded_now=hand_grades.students_with_hand_grades(
+        course, lab, set(runs)))
     run = GradingRun(
         lab,
         outputs.results,

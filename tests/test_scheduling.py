@@ -129,3 +129,21 @@ def test_our_preprocessors_are_enabled_by_default():
     from autograder.report.feedback import TrimTestTracebacks
 
     assert ReplayExecution().enabled and TrimTestTracebacks().enabled
+
+
+def test_the_default_per_gpu_follows_the_gpus_memory_and_the_cores():
+    from autograder.run.scheduler import KERNEL_GPU_BYTES, default_per_gpu
+
+    h200, h100 = 141 * 10**9, 80 * 10**9
+    assert default_per_gpu(h200, cores=16, gpus=1) == 8  # the cores bound it: 2 per kernel
+    assert default_per_gpu(h200, cores=128, gpus=1) == h200 // KERNEL_GPU_BYTES  # the memory bounds it
+    assert default_per_gpu(h100, cores=16, gpus=2) == 4  # 16 cores shared by two GPUs
+    assert default_per_gpu(4 * 2**30, cores=64, gpus=1) == 1  # a small GPU holds one kernel
+    assert default_per_gpu(0, cores=1, gpus=1) == 1  # never less than one
+    assert default_per_gpu(h200, cores=16, gpus=0) == 1
+
+
+def test_slots_without_per_gpu_take_the_default(monkeypatch):
+    monkeypatch.setattr("autograder.run.scheduler.gpu_memory", lambda gpus: 24 * 2**30)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    assert len(plan_slots(None, ["0"], per_gpu=None)) == 8  # 24 GiB / 3 GiB per kernel

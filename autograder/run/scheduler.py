@@ -26,6 +26,10 @@ R = TypeVar("R")
 _REPLY_GRACE_S = 120  # beyond the notebook's own limit, before a silent worker is presumed hung
 
 
+class SlotError(Exception):
+    """A task run in a slot's worker failed there, or the worker died or hung (the message says which)."""
+
+
 @dataclass(frozen=True)
 class Slot:
     index: int
@@ -45,12 +49,48 @@ def detect_gpus() -> list[str]:
     return [line.strip() for line in out.splitlines() if line.strip()]
 
 
-def plan_slots(jobs: int | None, gpus: list[str], per_gpu: int = 1) -> list[Slot]:
-    """Slots for ``jobs`` concurrent kernels; with GPUs, ``per_gpu`` kernels share each GPU.
+KERNEL_GPU_BYTES = 3 * 2**30  # one lab-05 kernel's GPU memory, with room (measured: 11.3 GB for 6 on an H200)
+CORES_PER_KERNEL = 2  # a training kernel's own thread, and one for its data loading and the grader's work
+
+
+def gpu_memory(gpus: list[str]) -> int:
+    """Total memory in bytes of the smallest of ``gpus`` (nvidia-smi), or 0 when it cannot be read."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None or not gpus:
+        return 0
+    try:
+        out = subprocess.run([smi, "--query-gpu=index,memory.total", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+    except (subprocess.SubprocessError, OSError):
+        return 0
+    sizes = {}
+    for line in out.splitlines():
+        index, _, mib = line.partition(",")
+        if mib.strip().isdigit():
+            sizes[index.strip()] = int(mib.strip()) * 2**20
+    chosen = [sizes[g] for g in gpus if g in sizes]
+    return min(chosen) if chosen else 0
+
+
+def default_per_gpu(gpu_bytes: int, cores: int, gpus: int) -> int:
+    """Kernels per GPU when --per-gpu is not given: as many as the GPU's memory holds (KERNEL_GPU_BYTES each)
+    and the cores feed (CORES_PER_KERNEL each, shared between the GPUs); at least 1."""
+    if gpus < 1:
+        return 1
+    by_memory = gpu_bytes // KERNEL_GPU_BYTES if gpu_bytes else 1
+    by_cores = cores // (CORES_PER_KERNEL * gpus)
+    return max(1, min(by_memory, by_cores))
+
+
+def plan_slots(jobs: int | None, gpus: list[str], per_gpu: int | None = 1) -> list[Slot]:
+    """Slots for ``jobs`` concurrent kernels; with GPUs, ``per_gpu`` kernels share each GPU
+    (None: ``default_per_gpu`` of these GPUs' memory and this machine's cores).
 
     Without GPUs, ``jobs`` defaults to the number of CPU cores. With GPUs it
     defaults to (and is capped at) ``len(gpus) * per_gpu``.
     """
+    if per_gpu is None:
+        per_gpu = default_per_gpu(gpu_memory(gpus), os.cpu_count() or 1, len(gpus))
     if per_gpu < 1:
         raise ValueError("--per-gpu must be at least 1")
     if not gpus:
@@ -92,6 +132,27 @@ class SlotExecutor:
             reason = f"採点プロセスが異常終了しました / the grading worker crashed: {type(exc).__name__}"
         self.stop(force=True)
         return execution.ExecutionOutcome(execution.KERNEL_DIED, reason)
+
+    def call(self, call: worker.Call, timeout_s: float):
+        """Run ``call`` in this slot's worker (its notebooks in the slot's kernels); return what it returned.
+
+        Raises ``SlotError`` when the function raised, or the worker crashed or stopped answering
+        (the worker is then restarted for the next task).
+        """
+        if self._process is None or not self._process.is_alive():
+            self._start()
+        try:
+            self._conn.send(call)
+            if self._conn.poll(timeout_s):
+                reply = self._conn.recv()
+                if isinstance(reply, worker.CallFailed):
+                    raise SlotError(reply.error)
+                return reply
+            reason = f"採点プロセスが応答しません / the grading worker stopped answering after {timeout_s:.0f} s"
+        except (EOFError, OSError, BrokenPipeError) as exc:
+            reason = f"採点プロセスが異常終了しました / the grading worker crashed: {type(exc).__name__}"
+        self.stop(force=True)
+        raise SlotError(reason)
 
     def stop(self, force: bool = False) -> None:
         """Stop the worker and everything it started (its process group)."""

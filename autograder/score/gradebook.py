@@ -98,13 +98,15 @@ def confirm_hand_score(db_url: str, lab: str, notebook: str, student_id: str, gr
 
 
 def ensure_students(db_url: str, student_ids: list[str]) -> None:
-    """:func:`ensure_student` for many, in one gradebook session (one session each costs ~10 ms: a class
-    of 300 would pay seconds)."""
+    """Register students (``ensure_student``) in one session and one commit."""
+    from nbgrader.api import Student as _Student
+
     with Gradebook(db_url) as gb:
         known = {s.id for s in gb.students}
-        for student_id in student_ids:
-            if student_id not in known:
-                gb.update_or_create_student(student_id)
+        added = [_Student(id=sid) for sid in dict.fromkeys(student_ids) if sid not in known]
+        if added:
+            gb.db.add_all(added)
+            gb.db.commit()
 
 
 @dataclass
@@ -164,6 +166,59 @@ def set_due_date(db_url: str, lab: str, due) -> None:
     """Record ``lab``'s due date (an aware datetime); nbgrader measures lateness against it."""
     with Gradebook(db_url) as gb:
         gb.update_or_create_assignment(lab, duedate=due)
+
+
+def due_date(db_url: str, lab: str):
+    """``lab``'s due date as the gradebook records it (None without one, or without the lab)."""
+    with Gradebook(db_url) as gb:
+        try:
+            return gb.find_assignment(lab).duedate
+        except MissingEntry:
+            return None
+
+
+def save_student_scores(db_url: str, lab: str, scores) -> None:
+    """Write one student's scores (``student_grading.StudentScores``, from a worker) in one transaction.
+
+    The same rows and values nbgrader's autograde writes: the submission (with its time), each notebook's
+    late penalty, each grade's ``auto_score`` and each comment's ``auto_comment``. A grade a TA already
+    graded by hand keeps its manual score and is marked for review, as nbgrader's SaveAutoGrades does.
+    """
+    from nbgrader.api import Comment, Grade, SubmittedAssignment, SubmittedNotebook, utils
+
+    with Gradebook(db_url) as gb:
+        session = gb.db
+        try:
+            submission = gb.find_submission(lab, scores.student)
+        except MissingEntry:  # what nbgrader's add_submission builds, without committing it yet
+            assignment, student = gb.find_assignment(lab), gb.find_student(scores.student)
+            with session.no_autoflush:
+                submission = SubmittedAssignment(assignment=assignment, student=student)
+                for notebook in assignment.notebooks:
+                    nb = SubmittedNotebook(notebook=notebook, assignment=submission)
+                    for cell in notebook.grade_cells:
+                        Grade(cell=cell, notebook=nb)
+                    for cell in (*notebook.solution_cells, *notebook.task_cells):
+                        Comment(cell=cell, notebook=nb)
+                    for cell in notebook.task_cells:
+                        Grade(cell=cell, notebook=nb)
+            session.add(submission)
+            session.flush()
+        if scores.timestamp is not None:
+            submission.timestamp = utils.parse_utc(scores.timestamp)
+        by_cell = {(c.notebook, c.grade_id, c.is_grade): c for c in scores.cells}
+        for nb in submission.notebooks:
+            nb.late_submission_penalty = scores.late_penalty.get(nb.name)
+            submitted = nb.name in scores.autograded
+            for grade in nb.grades:
+                cell = by_cell.get((nb.name, grade.name, True))
+                grade.auto_score = cell.auto_score if cell else None
+                # SaveAutoGrades for a notebook it scored; a missing notebook's grades are 0, not for review
+                grade.needs_manual_grade = submitted and (grade.manual_score is not None or grade.auto_score is None)
+            for comment in nb.comments:
+                cell = by_cell.get((nb.name, comment.name, False))
+                comment.auto_comment = cell.auto_comment if cell else None
+        session.commit()
 
 
 def late_penalty(db_url: str, lab: str, notebook: str, student_id: str) -> float:
@@ -256,7 +311,7 @@ def record_if_changed(course: Course, lab: str) -> bool:
     not pay it). Returns whether it recorded."""
     marker = course.root / ".autograder" / "recorded" / lab
     digest = _lab_digest(course, lab)
-    if (marker.is_file() and marker.read_text(encoding="utf-8") == digest and course.gradebook_path.exists()
+    if (marker.is_file() and marker.read_text(encoding="utf-8") == digest and course.has_gradebook()
             and _has_lab(course.db_url, lab, course.notebooks(lab))):
         return False
     record_in_gradebook(course, lab)

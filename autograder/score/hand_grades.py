@@ -95,3 +95,15 @@ def archive(course: Course, lab: str, student: str) -> Path | None:
     path.write_text(json.dumps({"student": student, "lab": lab, "scores": scores, "comments": comments},
                                ensure_ascii=False, indent=1), encoding="utf-8")
     return path
+
+
+def students_with_hand_grades(course: Course, lab: str, students: set[str]) -> set[str]:
+    """Those of ``students`` whose submission of ``lab`` has a TA's score or comment (one gradebook read):
+    the students whose feedback, written by a worker from a gradebook without them, the head must rewrite."""
+    if not students:
+        return set()
+    recorded = gradebook.lab_scores(course.db_url, lab)
+    by_hand = {student for (student, _), cells in recorded.cells.items()
+               if any(c.manual_score is not None for c in cells)}
+    by_hand |= {student for (student, _), said in recorded.comments.items() if said}
+    return by_hand & students

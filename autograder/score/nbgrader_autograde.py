@@ -6,8 +6,8 @@ notebooks to execute. ``score`` runs nbgrader's autograde again with its
 ``Execute`` step replaced by ``ReplayExecution``, so that nbgrader itself scores
 the outputs our sandboxed kernels produced and records them in the gradebook.
 
-Both touch the gradebook, so the grader calls them one at a time; only the
-execution between them runs in parallel.
+Both write the gradebook they are given: the grader runs them on a worker, against a private copy
+(autograder.score.student_grading), and the head copies the scores into the course gradebook.
 """
 
 from __future__ import annotations
@@ -73,9 +73,15 @@ def _run(api, lab: str, student_id: str) -> AutogradeRun:
     return AutogradeRun(student_id, bool(result["success"]), result.get("log", ""), result.get("error", ""))
 
 
-def prepare(course: Course, lab: str, student_id: str) -> AutogradeRun:
-    """Sanitize a staged submission into autograded/<student>/<lab>/ (nothing executed, nothing scored)."""
-    api = course.api(Autograde={"sanitize_preprocessors": SANITIZE_PREPROCESSORS, "autograde_preprocessors": []})
+def _database(db_url: str | None) -> dict:
+    return {"CourseDirectory": {"db_url": db_url}} if db_url else {}
+
+
+def prepare(course: Course, lab: str, student_id: str, *, db_url: str | None = None) -> AutogradeRun:
+    """Sanitize a staged submission into autograded/<student>/<lab>/ (nothing executed, nothing scored),
+    against the gradebook at ``db_url`` (default: the course's)."""
+    api = course.api(Autograde={"sanitize_preprocessors": SANITIZE_PREPROCESSORS, "autograde_preprocessors": []},
+                     **_database(db_url))
     return _run(api, lab, student_id)
 
 
@@ -93,9 +99,11 @@ class KernelInputs:
 
 
 def score(course: Course, lab: str, student_id: str, executed_dir: Path,
-          kernel_inputs: KernelInputs = KernelInputs()) -> AutogradeRun:
-    """Score the notebooks executed into executed_dir/<student>/<lab>/ with nbgrader, into the gradebook."""
+          kernel_inputs: KernelInputs = KernelInputs(), *, db_url: str | None = None) -> AutogradeRun:
+    """Score the notebooks executed into executed_dir/<student>/<lab>/ with nbgrader, into the gradebook at
+    ``db_url`` (default: the course's)."""
     api = course.api(
+        **_database(db_url),
         Autograde={"sanitize_preprocessors": SANITIZE_PREPROCESSORS, "autograde_preprocessors": SCORING_PREPROCESSORS},
         ReplayExecution={"executed_directory": str(executed_dir)},
         JudgeVerdicts={"case_salt": kernel_inputs.case_salt, "data_dir": kernel_inputs.data_dir},
