@@ -80,12 +80,19 @@ def compare(
     atol: float = 0.0,
     name: str = "value",
     check_dtype: bool = False,
+    scale_rtol: float = 0.0,
 ) -> Comparison:
-    """Compare ``got`` with ``expected`` elementwise: |got - expected| <= atol + rtol * |expected|.
+    """Compare ``got`` with ``expected`` elementwise:
+    |got - expected| <= atol + scale_rtol * max|expected| + rtol * |expected|.
 
     Inputs: any array-likes (scalars, lists, NumPy arrays, torch tensors).
     Shapes must match exactly (no broadcasting); with ``check_dtype`` the kind
     of dtype (bool / integer / float) must match too. Returns a :class:`Comparison`.
+
+    ``scale_rtol`` scales the absolute tolerance with the magnitude of the whole expected array: an element
+    near zero that is a sum of terms of order one (a convolution's output, a gradient) carries the round-off
+    of those terms, not of its own small value, so ``rtol`` alone would fail float32 work or another
+    summation order.
     """
     exp = _as_array(expected)
     if exp is None:
@@ -122,6 +129,8 @@ def compare(
 
     a = arr.astype(np.float64)
     e = exp.astype(np.float64)
+    if scale_rtol:
+        atol = atol + scale_rtol * float(np.abs(e[np.isfinite(e)]).max(initial=0.0))
     bad_finite = ~np.isfinite(a) & np.isfinite(e)
     if bad_finite.any():
         index = tuple(int(i) for i in np.argwhere(bad_finite)[0])
@@ -146,7 +155,8 @@ def compare(
     where = f"index {index}" if index else "value"
     lines = [
         f"{name}: 値が一致しません / values differ",
-        f"  許容誤差 tolerance: rtol={rtol:g}, atol={atol:g}",
+        f"  許容誤差 tolerance: rtol={rtol:g}, atol={atol:.3g}"
+        + (f" (= {scale_rtol:g} × max|expected|)" if scale_rtol else ""),
         f"  最大絶対誤差 max abs error: {max_abs:.3g}    最大相対誤差 max rel error: {max_rel:.3g}",
         f"  不一致の要素 mismatched elements: {int((~close).sum())} / {a.size}",
         f"  最初の不一致 first mismatch at {where}: 期待値 expected {e[index]:.6g}, 実際 got {a[index]:.6g}",
@@ -168,10 +178,11 @@ def assert_close(
     atol: float = 0.0,
     name: str = "value",
     check_dtype: bool = False,
+    scale_rtol: float = 0.0,
 ) -> None:
     """Raise :class:`CheckFailure` unless :func:`compare` finds ``got`` close to ``expected``."""
     __tracebackhide__ = True  # IPython and pytest show the test cell's line, not this frame
-    result = compare(got, expected, rtol=rtol, atol=atol, name=name, check_dtype=check_dtype)
+    result = compare(got, expected, rtol=rtol, atol=atol, name=name, check_dtype=check_dtype, scale_rtol=scale_rtol)
     if not result.ok:
         raise CheckFailure(result.message)
 

@@ -27,6 +27,7 @@ from autograder.labs.lab03.thresholds import (
     NUMGRAD_MAX_SIZE,
     NUMGRAD_RTOL,
     RTOL,
+    SCALE_RTOL,
 )
 
 CONV_GRADS = ("dx", "dw", "db")
@@ -36,7 +37,7 @@ CONV_GRADS = ("dx", "dw", "db")
 
 @judged
 def check_conv2d_single(fn: Callable) -> None:
-    check_function(fn, probes.conv2d_single_cases(), reference.conv2d_single, rtol=RTOL, atol=ATOL,
+    check_function(fn, probes.conv2d_single_cases(), reference.conv2d_single, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL,
                    name="conv2d_single", forbidden=probes.FORBIDDEN_CONV)
 
 
@@ -48,25 +49,25 @@ def check_conv_output_size(fn: Callable) -> None:
 
 @judged
 def check_conv2d(fn: Callable) -> None:
-    check_function(fn, probes.conv2d_cases(), reference.conv2d, rtol=RTOL, atol=ATOL, name="conv2d",
+    check_function(fn, probes.conv2d_cases(), reference.conv2d, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name="conv2d",
                    forbidden=probes.FORBIDDEN_CONV)
 
 
 @judged
 def check_max_pool2d(fn: Callable) -> None:
-    check_function(fn, probes.pool_cases(probes.MAX_POOL_SEED), reference.max_pool2d, rtol=RTOL, atol=ATOL,
+    check_function(fn, probes.pool_cases(probes.MAX_POOL_SEED), reference.max_pool2d, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL,
                    name="max_pool2d", forbidden=probes.FORBIDDEN_POOL)
 
 
 @judged
 def check_avg_pool2d(fn: Callable) -> None:
-    check_function(fn, probes.pool_cases(probes.AVG_POOL_SEED), reference.avg_pool2d, rtol=RTOL, atol=ATOL,
+    check_function(fn, probes.pool_cases(probes.AVG_POOL_SEED), reference.avg_pool2d, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL,
                    name="avg_pool2d", forbidden=probes.FORBIDDEN_POOL)
 
 
 @judged
 def check_softmax(fn: Callable) -> None:
-    check_function(fn, probes.softmax_cases(), reference.softmax, rtol=RTOL, atol=ATOL, name="softmax",
+    check_function(fn, probes.softmax_cases(), reference.softmax, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name="softmax",
                    forbidden=probes.FORBIDDEN_SOFTMAX)
 
 
@@ -110,15 +111,15 @@ def _check_conv2d_backward_part(fn: Callable, part: str) -> None:
         if np.size(case.args[1]) <= NUMGRAD_MAX_SIZE:
             numerical = reference.numerical_conv2d_backward(*case.args, **case.kwargs)[position]
             try:
-                assert_close(value, numerical, rtol=NUMGRAD_RTOL, atol=NUMGRAD_ATOL, name=f"{label} -> {part}")
+                assert_close(value, numerical, rtol=NUMGRAD_RTOL, atol=NUMGRAD_ATOL, scale_rtol=SCALE_RTOL, name=f"{label} -> {part}")
             except CheckFailure as exc:
                 raise _numerical_message(exc) from None
-        assert_close(value, expected[position], rtol=RTOL, atol=ATOL, name=f"{label} -> {part} (vs torch autograd)")
+        assert_close(value, expected[position], rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name=f"{label} -> {part} (vs torch autograd)")
 
 
 @judged
 def check_conv2d_forward(fn: Callable) -> None:
-    check_function(fn, probes.conv2d_forward_cases(), reference.conv2d, rtol=RTOL, atol=ATOL, name="conv2d_forward",
+    check_function(fn, probes.conv2d_forward_cases(), reference.conv2d, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name="conv2d_forward",
                    forbidden=probes.FORBIDDEN_CONV_HARD)
 
 
@@ -139,7 +140,7 @@ def check_conv2d_backward_db(fn: Callable) -> None:
 
 @judged
 def check_max_pool2d_forward(fn: Callable) -> None:
-    check_function(fn, probes.max_pool2d_forward_cases(), reference.max_pool2d, rtol=RTOL, atol=ATOL,
+    check_function(fn, probes.max_pool2d_forward_cases(), reference.max_pool2d, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL,
                    name="max_pool2d_forward", forbidden=probes.FORBIDDEN_POOL_HARD)
 
 
@@ -158,4 +159,4 @@ def check_max_pool2d_backward(fn: Callable) -> None:
                              atol=NUMGRAD_ATOL, name=label)
             except CheckFailure as exc:
                 raise _numerical_message(exc) from None
-        assert_close(got, expected, rtol=RTOL, atol=ATOL, name=f"{label} (vs torch autograd)")
+        assert_close(got, expected, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name=f"{label} (vs torch autograd)")
