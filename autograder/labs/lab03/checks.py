@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from autograder.kernel.compare import CheckFailure, assert_close
+from autograder.kernel.compare import CheckFailure, assert_close, compare
 from autograder.kernel.probes import lab03 as probes
 from autograder.kernel.student import call_student, require_callable
 from autograder.labs.judged import check_function, judged
@@ -86,6 +86,14 @@ def check_cross_entropy(fn: Callable) -> None:
 # ------------------------------------------------------------------- 03_h
 
 
+def _require_shape(value, expected: np.ndarray, name: str) -> None:
+    """A gradient of the wrong shape is a shape error, said as such, not a failed gradient check (issue 18.7)."""
+    result = compare(value, expected, name=name)
+    if result.reason in ("type", "shape"):
+        raise CheckFailure(f"{result.message}\n  勾配は微分する変数と同じ形になります / a gradient has the shape of the "
+                           f"variable it is taken with respect to: {expected.shape}")
+
+
 def _numerical_message(exc: CheckFailure) -> CheckFailure:
     return CheckFailure(
         f"{exc}\n  数値微分 (中心差分) による勾配確認に失敗しました / the gradient check against the numerical gradient "
@@ -108,6 +116,7 @@ def _check_conv2d_backward_part(fn: Callable, part: str) -> None:
             raise CheckFailure(f"{label}: (dx, dw, db) の 3 つを return してください / must return the 3 values "
                                f"(dx, dw, db), got {what}")
         value = got[position]
+        _require_shape(value, expected[position], f"{label} -> {part}")
         if np.size(case.args[1]) <= NUMGRAD_MAX_SIZE:
             numerical = reference.numerical_conv2d_backward(*case.args, **case.kwargs)[position]
             try:
@@ -153,6 +162,7 @@ def check_max_pool2d_backward(fn: Callable) -> None:
         expected = reference.max_pool2d_backward(*case.args)
         got = call_student(fn, name, label, *(np.copy(a) if isinstance(a, np.ndarray) else a for a in case.args),
                            forbidden=probes.FORBIDDEN_POOL_HARD)
+        _require_shape(got, expected, label)
         if np.size(case.args[1]) <= NUMGRAD_MAX_SIZE:
             try:
                 assert_close(got, reference.numerical_max_pool2d_backward(*case.args), rtol=NUMGRAD_RTOL,
