@@ -65,10 +65,52 @@ def check_avg_pool2d(fn: Callable) -> None:
                    name="avg_pool2d", forbidden=probes.FORBIDDEN_POOL)
 
 
+# exp overflows float64 above about 709.8 and underflows to exactly 0 below about -745.1
+_EXP_OVERFLOW, _EXP_UNDERFLOW = 709.0, -745.0
+
+
+def _softmax_cause(logits: np.ndarray, got) -> str:
+    """The likely cause of non-finite softmax rows, named from the inputs of the rows that went wrong (issue 18.7):
+    exp overflowing (no maximum subtracted), or exp underflowing to 0 for a whole row (one maximum for the whole
+    batch), which ends as 0 / 0 = NaN too."""
+    a = np.atleast_2d(np.asarray(logits, dtype=np.float64))
+    g = np.asarray(got, dtype=np.float64) if np.size(got) == a.size else None
+    if g is None:
+        return ""
+    bad = ~np.isfinite(g.reshape(a.shape)).all(axis=-1)
+    if not bad.any():
+        return ""
+    rows = a[bad]
+    peaks = rows.max(axis=-1)
+    if (peaks > _EXP_OVERFLOW).any():  # only exp without a maximum subtracted overflows
+        return ("\n  原因の候補: exp がオーバーフローしました (exp(1000) = inf)。exp の前に各行の最大値を引いてください / "
+                "likely cause: exp overflowed (exp(1000) = inf): subtract each row's maximum before exp")
+    if (peaks - a.max() < _EXP_UNDERFLOW).any():
+        return ("\n  原因の候補: exp がアンダーフローして行全体が 0 になり、0 / 0 = NaN になりました。引く最大値はバッチ全体では"
+                "なく各行の最大値 (axis=-1, keepdims=True) にしてください / likely cause: exp underflowed to 0 for a whole "
+                "row, and 0 / 0 = NaN: subtract each row's own maximum (axis=-1, keepdims=True), not the batch's")
+    if (peaks < _EXP_UNDERFLOW).any():
+        return ("\n  原因の候補: exp がアンダーフローして行全体が 0 になり、0 / 0 = NaN になりました。exp の前に各行の最大値を"
+                "引いてください / likely cause: exp underflowed to 0 for a whole row, and 0 / 0 = NaN: subtract each "
+                "row's maximum before exp")
+    return ""
+
+
 @judged
 def check_softmax(fn: Callable) -> None:
-    check_function(fn, probes.softmax_cases(), reference.softmax, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name="softmax",
-                   forbidden=probes.FORBIDDEN_SOFTMAX)
+    name = "softmax"
+    require_callable(fn, name)
+    for case in probes.softmax_cases():
+        label = case.describe(name)
+        expected = reference.softmax(*case.args)
+        got = call_student(fn, name, label, np.copy(case.args[0]), forbidden=probes.FORBIDDEN_SOFTMAX)
+        result = compare(got, expected, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name=label)
+        if not result.ok:
+            cause = _softmax_cause(case.args[0], got) if result.reason == "nonfinite" else ""
+            message = result.message
+            if "underflow" in cause:  # the generic "(overflow?)" would point the wrong way
+                message = message.replace(" (オーバーフロー？)", "").replace(" (overflow?)", "")
+            raise CheckFailure(message + cause)
 
 
 @judged
