@@ -97,6 +97,26 @@ def compare(
     exp = _as_array(expected)
     if exp is None:
         raise TypeError(f"expected value for {name} is not numeric: {expected!r}")
+    result = _compare_arrays(got, exp, rtol=rtol, atol=atol, name=name, check_dtype=check_dtype,
+                             scale_rtol=scale_rtol)
+    if not result.ok and _is_tensor(got) and not _is_tensor(expected):
+        # the likely cause, from what came back (issue 18.7): a torch tensor (often float32) where NumPy was asked for
+        return Comparison(False, result.reason, result.message + TENSOR_HINT, result.max_abs_error, result.max_rel_error)
+    return result
+
+
+TENSOR_HINT = ("\n  返り値が torch のテンソルです。NumPy の配列を求められているなら .detach().numpy() で変換して返してください / "
+               "this is a torch tensor: where a NumPy array is asked for, return a NumPy array (.detach().numpy())")
+
+
+def _is_tensor(value: Any) -> bool:
+    """A torch tensor, recognised without importing torch."""
+    return hasattr(value, "detach") and hasattr(value, "cpu")
+
+
+def _compare_arrays(got: Any, exp: np.ndarray, *, rtol: float, atol: float, name: str,
+                    check_dtype: bool, scale_rtol: float) -> Comparison:
+    """:func:`compare` once the expected value is an array (``exp``)."""
     arr = _as_array(got)
     if arr is None:
         hint = ""
