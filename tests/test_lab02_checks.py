@@ -337,9 +337,10 @@ def test_gradient_check_in_the_answer_key_is_below_1e_7():
 
 
 def test_reference_training_clears_the_threshold_with_a_margin(solution_h):
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     raised, payload = record(lab02.check_train, solution_h["train"])  # the probe: the training, in the kernel
-    seconds = time.perf_counter() - start
+    # the smaller of wall and CPU seconds: a busy machine (CI runs tests in parallel) stretches only the wall time
+    seconds = min(time.perf_counter() - start, time.process_time() - start_cpu)
     assert raised is None, raised
     with transcript.using(Replay(payload)):
         figures = checks.measure_train(StudentCode("train"))  # the grader's figures on its record
