@@ -231,6 +231,15 @@ def check_two_layer_gradient(fn: Callable) -> None:
 # ================================================================== 02_h: mini-batches, accuracy, training
 
 
+def _sizes_cause(sizes: list[int], expected: list[int]) -> str:
+    """The likely cause of wrong mini-batch sizes, from the sizes observed (issue 18.7)."""
+    if expected and sizes == expected[:-1]:
+        return ("\n  原因の候補: 最後のミニバッチが抜けています (n // batch_size 回では足りません。"
+                "range(0, n, batch_size) で区切ってください) / likely cause: the last mini-batch is dropped "
+                "(n // batch_size batches are too few when batch_size does not divide n: slice at range(0, n, batch_size))")
+    return ""
+
+
 @judged
 def check_make_minibatches(fn: Callable) -> None:
     """Every index exactly once per epoch, in batches of batch_size (the last may be smaller), shuffled."""
@@ -249,7 +258,7 @@ def check_make_minibatches(fn: Callable) -> None:
         if sizes != expected_sizes:
             raise CheckFailure(
                 f"{label}: ミニバッチの大きさが違います / wrong mini-batch sizes\n"
-                f"  期待値 expected: {expected_sizes}\n  実際   got:      {sizes}"
+                f"  期待値 expected: {expected_sizes}\n  実際   got:      {sizes}{_sizes_cause(sizes, expected_sizes)}"
             )
         if any(b.ndim != 1 or not np.issubdtype(b.dtype, np.integer) for b in batches):
             raise CheckFailure(f"{label}: 各ミニバッチは整数の 1 次元配列にしてください / every batch must be a 1-D "
