@@ -63,6 +63,26 @@ def test_torch_tensors_are_accepted():
     assert compare(torch.tensor([1.0, 2.0], requires_grad=True) * 1, [1.0, 2.0]).ok
 
 
+def test_a_torch_tensor_that_fails_is_told_to_return_a_numpy_array():
+    """Issue 18.7: the likely cause is named from what came back, not only "values differ"."""
+    torch = pytest.importorskip("torch")
+    got = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float32)  # float32: off by round-off at rtol 1e-7
+    result = compare(got, np.array([0.1, 0.2, 0.3]), rtol=1e-9)
+    assert not result.ok and "values differ" in result.message and "return a NumPy array" in result.message
+    assert "return a NumPy array" not in compare(np.float32([0.1, 0.2, 0.3]), [0.1, 0.2, 0.3], rtol=1e-9).message
+    assert compare(got, got * 1).ok  # tensors compared with tensors: no hint needed, and they pass
+
+
+def test_scale_rtol_scales_the_absolute_tolerance_with_the_largest_expected_magnitude():
+    """Issue 18.6: an element near zero in an array of order-one values may carry their round-off."""
+    expected = np.array([100.0, 1e-3])
+    got = expected + np.array([0.0, 1e-5])
+    assert not compare(got, expected, rtol=1e-5, atol=1e-7).ok
+    assert compare(got, expected, rtol=1e-5, atol=1e-7, scale_rtol=1e-5).ok  # 1e-5 <= 1e-5 * 100
+    assert not compare(expected + np.array([0.0, 1e-2]), expected, rtol=1e-5, scale_rtol=1e-5).ok
+    assert "max|expected|" in compare(expected + np.array([0.0, 1e-2]), expected, rtol=1e-5, scale_rtol=1e-5).message
+
+
 def test_assert_close_raises_assertion_error_with_message():
     with pytest.raises(AssertionError, match="values differ"):
         assert_close(3, 4, name="x")

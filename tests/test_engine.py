@@ -23,6 +23,9 @@ SAMPLES = REPO / "examples" / "submissions" / "lab03"
 REF = REPO / "solutions" / "lab03" / "03_n.ipynb"
 LAST_SOLUTION = "cross_entropy"  # hostile code goes here: every test before it has already passed (13 of 15)
 BEFORE_LAST = 13
+# The honest cells before the hostile one must finish within this even on a loaded 2-core machine (they take
+# seconds); the hostile cells sleep or loop forever, so they meet it whatever the load.
+NOTEBOOK_TIMEOUT_S = 90
 
 needs_sandbox = pytest.mark.skipif(not sandbox.available()[0], reason="bubblewrap is not available here")
 
@@ -153,7 +156,7 @@ def hostile_class(tmp_path_factory):
     _with_hostile_code(subs, "writes-outside", f"open({str(outside)!r}, 'w').write('pwned')")
     before = tree_digest(subs)
     proc = run_autograder("grade", "lab03", "--submissions", str(subs), "-j", "2", "--memory", "2G",
-                          "--cell-timeout", "120", "--notebook-timeout", "40", cwd=root, timeout=900)
+                          "--cell-timeout", "300", "--notebook-timeout", str(NOTEBOOK_TIMEOUT_S), cwd=root, timeout=900)
     return {"root": root, "subs": subs, "before": before, "proc": proc, "rows": _rows(root), "outside": outside}
 
 
@@ -171,7 +174,7 @@ def test_the_batch_completes_and_the_honest_student_gets_full_marks(hostile_clas
 def test_a_notebook_that_never_ends_is_stopped_and_keeps_earlier_points(hostile_class):
     row = hostile_class["rows"]["sleeps-forever"]
     assert row["status"] == "graded" and float(row["score"]) == BEFORE_LAST, row
-    assert "notebook time limit (40 s)" in row["reason"]
+    assert f"notebook time limit ({NOTEBOOK_TIMEOUT_S} s)" in row["reason"]
 
 
 @needs_sandbox

@@ -126,3 +126,26 @@ def test_an_answer_that_calls_the_library_gets_no_points_and_says_why():
         lab03.check_conv2d_single(conv2d_single)
     # the patched functions are restored afterwards
     assert F.softmax(torch.zeros(2), dim=0).tolist() == [0.5, 0.5]
+
+
+def _softmax_batch_max(a):
+    e = np.exp(a - np.max(a))  # one maximum for the whole batch: rows far below it underflow to 0
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _softmax_no_max(a):
+    e = np.exp(a)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize(("fn", "cause", "not_cause"), [
+    (_softmax_batch_max, "underflowed to 0 for a whole row", "overflow?"),
+    (_softmax_no_max, "exp overflowed", "underflowed"),
+])
+def test_a_non_finite_softmax_names_its_likely_cause(fn, cause, not_cause):
+    """Issue 18.7: underflow (one maximum for the batch) and overflow (none) are told apart from the inputs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(CheckFailure, match="NaN") as raised:
+            lab03.check_softmax(fn)
+    assert cause in str(raised.value) and not_cause not in str(raised.value)

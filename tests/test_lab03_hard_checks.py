@@ -180,3 +180,28 @@ def test_autograd_and_library_gradients_get_no_points_and_say_why():
     t = torch.ones(2, requires_grad=True)
     (t * 3).sum().backward()
     assert t.grad.tolist() == [3.0, 3.0]
+
+
+@pytest.mark.parametrize("part", ["dx", "dw"])
+def test_a_gradient_of_the_wrong_shape_is_called_a_shape_error_not_a_failed_gradient_check(solution, part):
+    """Issue 18.7: the message names what was observed (the shape), not a gradient check that was never the cause."""
+    right = solution["conv2d_backward"]
+
+    def conv2d_backward(dout, x, w, stride=1, padding=0):
+        dx, dw, db = right(dout, x, w, stride, padding)
+        if part == "dx":  # dx of the padded input, a common slip
+            return np.pad(dx, ((0, 0), (0, 0), (padding, padding), (padding, padding + 1))), dw, db
+        return dx, dw[..., :-1], db
+
+    with pytest.raises(CheckFailure) as raised:
+        CHECKS[f"conv2d_backward_{part}"](conv2d_backward)
+    message = str(raised.value)
+    assert "shape mismatch" in message and "a gradient has the shape of the variable" in message
+    assert "numerical gradient" not in message and "values differ" not in message
+
+
+def test_a_max_pool_gradient_of_the_wrong_shape_is_a_shape_error(solution):
+    right = solution["max_pool2d_backward"]
+    with pytest.raises(CheckFailure, match="shape mismatch") as raised:
+        CHECKS["max_pool2d_backward"](lambda dout, x, size, stride: right(dout, x, size, stride)[:, :, :-1])
+    assert "numerical gradient" not in str(raised.value)

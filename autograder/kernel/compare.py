@@ -80,16 +80,43 @@ def compare(
     atol: float = 0.0,
     name: str = "value",
     check_dtype: bool = False,
+    scale_rtol: float = 0.0,
 ) -> Comparison:
-    """Compare ``got`` with ``expected`` elementwise: |got - expected| <= atol + rtol * |expected|.
+    """Compare ``got`` with ``expected`` elementwise:
+    |got - expected| <= atol + scale_rtol * max|expected| + rtol * |expected|.
 
     Inputs: any array-likes (scalars, lists, NumPy arrays, torch tensors).
     Shapes must match exactly (no broadcasting); with ``check_dtype`` the kind
     of dtype (bool / integer / float) must match too. Returns a :class:`Comparison`.
+
+    ``scale_rtol`` scales the absolute tolerance with the magnitude of the whole expected array: an element
+    near zero that is a sum of terms of order one (a convolution's output, a gradient) carries the round-off
+    of those terms, not of its own small value, so ``rtol`` alone would fail float32 work or another
+    summation order.
     """
     exp = _as_array(expected)
     if exp is None:
         raise TypeError(f"expected value for {name} is not numeric: {expected!r}")
+    result = _compare_arrays(got, exp, rtol=rtol, atol=atol, name=name, check_dtype=check_dtype,
+                             scale_rtol=scale_rtol)
+    if not result.ok and _is_tensor(got) and not _is_tensor(expected):
+        # the likely cause, from what came back (issue 18.7): a torch tensor (often float32) where NumPy was asked for
+        return Comparison(False, result.reason, result.message + TENSOR_HINT, result.max_abs_error, result.max_rel_error)
+    return result
+
+
+TENSOR_HINT = ("\n  返り値が torch のテンソルです。NumPy の配列を求められているなら .detach().numpy() で変換して返してください / "
+               "this is a torch tensor: where a NumPy array is asked for, return a NumPy array (.detach().numpy())")
+
+
+def _is_tensor(value: Any) -> bool:
+    """A torch tensor, recognised without importing torch."""
+    return hasattr(value, "detach") and hasattr(value, "cpu")
+
+
+def _compare_arrays(got: Any, exp: np.ndarray, *, rtol: float, atol: float, name: str,
+                    check_dtype: bool, scale_rtol: float) -> Comparison:
+    """:func:`compare` once the expected value is an array (``exp``)."""
     arr = _as_array(got)
     if arr is None:
         hint = ""
@@ -122,6 +149,8 @@ def compare(
 
     a = arr.astype(np.float64)
     e = exp.astype(np.float64)
+    if scale_rtol:
+        atol = atol + scale_rtol * float(np.abs(e[np.isfinite(e)]).max(initial=0.0))
     bad_finite = ~np.isfinite(a) & np.isfinite(e)
     if bad_finite.any():
         index = tuple(int(i) for i in np.argwhere(bad_finite)[0])
@@ -146,7 +175,8 @@ def compare(
     where = f"index {index}" if index else "value"
     lines = [
         f"{name}: 値が一致しません / values differ",
-        f"  許容誤差 tolerance: rtol={rtol:g}, atol={atol:g}",
+        f"  許容誤差 tolerance: rtol={rtol:g}, atol={atol:.3g}"
+        + (f" (= {scale_rtol:g} × max|expected|)" if scale_rtol else ""),
         f"  最大絶対誤差 max abs error: {max_abs:.3g}    最大相対誤差 max rel error: {max_rel:.3g}",
         f"  不一致の要素 mismatched elements: {int((~close).sum())} / {a.size}",
         f"  最初の不一致 first mismatch at {where}: 期待値 expected {e[index]:.6g}, 実際 got {a[index]:.6g}",
@@ -168,10 +198,11 @@ def assert_close(
     atol: float = 0.0,
     name: str = "value",
     check_dtype: bool = False,
+    scale_rtol: float = 0.0,
 ) -> None:
     """Raise :class:`CheckFailure` unless :func:`compare` finds ``got`` close to ``expected``."""
     __tracebackhide__ = True  # IPython and pytest show the test cell's line, not this frame
-    result = compare(got, expected, rtol=rtol, atol=atol, name=name, check_dtype=check_dtype)
+    result = compare(got, expected, rtol=rtol, atol=atol, name=name, check_dtype=check_dtype, scale_rtol=scale_rtol)
     if not result.ok:
         raise CheckFailure(result.message)
 

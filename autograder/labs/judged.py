@@ -201,12 +201,14 @@ def check_function(
     name: str | None = None,
     check_dtype: bool = False,
     forbidden: Sequence[str] = (),
+    scale_rtol: float = 0.0,
 ) -> None:
     """The student's result on every case (as the probe's ``probe_function`` recorded it) compared with
     ``reference`` on the same arguments: raises :class:`CheckFailure` naming the first case that fails.
 
     ``reference`` is the grader's implementation, computed on separate copies of the arguments.
     ``forbidden`` names library functions the student must not use (the grader's own scan of the source).
+    ``scale_rtol`` adds an absolute tolerance of that fraction of max|expected| (see :func:`compare`).
     """
     __tracebackhide__ = True
     fn_name = name or getattr(fn, "__name__", "function")
@@ -216,7 +218,7 @@ def check_function(
         label = case.describe(fn_name)
         got = call_student(fn, fn_name, label, *(_copy_arg(a) for a in case.args), forbidden=forbidden,
                            **{k: _copy_arg(v) for k, v in case.kwargs.items()})
-        assert_close(got, expected, rtol=rtol, atol=atol, name=label, check_dtype=check_dtype)
+        assert_close(got, expected, rtol=rtol, atol=atol, name=label, check_dtype=check_dtype, scale_rtol=scale_rtol)
 
 
 def report_metric(name: str, value: float, *, threshold: float | None = None, higher_is_better: bool = True,

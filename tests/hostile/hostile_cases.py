@@ -366,7 +366,7 @@ def imports_the_answer_key() -> bytes:
 ANSWER_KEY_WALK = """import importlib.util, os, pathlib, site, sys, time
 _found = sorted(m for m in sys.modules if m.startswith('autograder.') and not m.startswith(('autograder.kernel', 'autograder.datasets')))
 _roots = [*sys.path, *site.getsitepackages(), site.getusersitepackages(), '/']
-_deadline = time.monotonic() + 60
+_deadline = time.monotonic() + 15  # well within the cell's limit, so the case never times out
 for _root in dict.fromkeys(str(r) for r in _roots if r):
     for _dir, _dirs, _files in os.walk(_root, onerror=lambda e: None):
         _dirs[:] = [d for d in _dirs if d not in ('proc', 'sys', 'dev')]

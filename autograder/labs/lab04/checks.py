@@ -445,7 +445,7 @@ def _check_accuracy(kind: str) -> None:
     if not seconds <= budget:
         raise CheckFailure(
             f"{kind}: 学習に時間がかかりすぎています / training took too long: {seconds:.1f} s > {budget:g} s "
-            "(時間の上限 / budget). エポック数・バッチサイズ・層の大きさは指定どおりですか？ / are the epochs, batch size "
+            "(時間の上限 / budget; the smaller of wall and CPU seconds). エポック数・バッチサイズ・層の大きさは指定どおりですか？ / are the epochs, batch size "
             "and layer sizes as specified?"
         )
 

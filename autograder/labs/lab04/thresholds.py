@@ -18,8 +18,14 @@ class Thresholds:
 
     mlp_accuracy: float  # MLP test accuracy must be at least this
     cnn_accuracy: float  # CNN test accuracy must be at least this
-    mlp_train_s: float  # the notebook's MLP training (locked cell, timed) must take at most this
+    mlp_train_s: float  # the notebook's MLP training (locked cell, timed) must take at most this (seconds, see below)
     cnn_train_s: float  # the same for the CNN
+
+
+# The training times are the smaller of the wall and the CPU seconds of the training (locked cells): a grader
+# busy with other kernels stretches the wall time of honest work (issue 18.6: an honest lab-05 training took
+# 11-19 s on a quiet machine, 87-116 s on a busy one) but not its CPU time, and many threads inflate the CPU
+# time but not the wall time: either alone stretches only one of them. The kernel runs with the grader's --threads.
 
 
 THRESHOLDS = {

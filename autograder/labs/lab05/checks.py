@@ -576,7 +576,7 @@ def _check_trained(notebook: str, model: Any, preprocess: Callable, train_second
         )
     if seconds > bar.max_train_seconds:
         raise CheckFailure(f"学習時間が長すぎます / training took too long: {seconds:.1f} s > {bar.max_train_seconds:g} s "
-                           f"(device: {device})")
+                           f"(device: {device}; the smaller of wall and CPU seconds)")
 
 
 @judged

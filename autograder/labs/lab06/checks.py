@@ -31,7 +31,7 @@ from autograder.labs.lab06.thresholds import (
     LAST_STEP_ATOL,
     PREDICT_ATOL,
     PREDICT_RTOL,
-    RMSE_MAX,
+    RMSE_VS_PERSISTENCE_MAX,
     RTOL,
     SCALED_PEAK_MAX,
     TRAIN_LOSS_RATIO,
@@ -295,16 +295,32 @@ def rmse_of_predictions(predictions: Any) -> float:
     return reference.rmse(pred, want)
 
 
+def persistence_rmse() -> float:
+    """The RMSE on the grader's test windows of predicting the last month of each window again."""
+    d = reference.data()
+    return reference.rmse(d["testX"][:, -1, :], d["testY"])
+
+
+def rmse_bar() -> float:
+    """The largest test RMSE that passes: a fraction of persistence's (see thresholds.RMSE_VS_PERSISTENCE_MAX)."""
+    return RMSE_VS_PERSISTENCE_MAX * persistence_rmse()
+
+
 @judged
 def check_test_rmse(model: Any) -> None:
-    """The trained model's RMSE on the grader's test windows must be below RMSE_MAX."""
+    """The trained model's RMSE on the grader's test windows must be below RMSE_VS_PERSISTENCE_MAX times the RMSE
+    of persistence (the last month again) on the same windows."""
     rmse = rmse_of_predictions(_recorded(probes.TEST_LABEL, probes.held_out_windows()))
+    bar, baseline = rmse_bar(), persistence_rmse()
     if np.isfinite(rmse):
-        report_metric("test_rmse", rmse, threshold=RMSE_MAX, higher_is_better=False)
-    if not np.isfinite(rmse) or rmse >= RMSE_MAX:
+        report_metric("test_rmse", rmse, threshold=round(bar, 4), higher_is_better=False)
+    if not np.isfinite(rmse) or rmse >= bar:
         raise CheckFailure(
             f"テストデータの RMSE (スケーリング後) が大きすぎます / test RMSE (scaled series) too large: "
-            f"RMSE = {rmse:.4f} >= {RMSE_MAX} (しきい値 / threshold)\n"
+            f"RMSE = {rmse:.4f} >= {bar:.4f} (しきい値 / threshold)\n"
+            f"  前月の値をそのまま予測するだけ (persistence) で RMSE = {baseline:.4f} です。その "
+            f"{RMSE_VS_PERSISTENCE_MAX:g} 倍未満が合格です / predicting the last month again (persistence) gives "
+            f"RMSE = {baseline:.4f}: a model must beat {RMSE_VS_PERSISTENCE_MAX:g} times that\n"
             "  採点側が系列をスケーリングし、窓を作り、最後の 10 % で測った値です / measured by the grader on its own "
             "scaled windows of the last 10 % of the series"
         )

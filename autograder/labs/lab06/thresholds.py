@@ -26,7 +26,24 @@ LAST_STEP_ATOL = 1e-7
 # AMD EPYC: 1000 epochs of float32 training round differently on other CPUs); over torch seeds 0-7 it
 # ranges 0.065-0.090. Predicting the last month again (persistence) gives 0.101, the training mean 0.404.
 # Mistakes measured: no scaling 12.06, nn.LSTM without batch_first 0.267, no optimizer.zero_grad() 1.30.
-RMSE_MAX = 0.15
+# The bar was RMSE_MAX = 0.15, above persistence's 0.101: a persistence model (+0 x LSTM) got full marks (issue 18.3).
+# What is measured now is the skill over persistence: the test RMSE must be below RMSE_VS_PERSISTENCE_MAX times
+# the RMSE of predicting the last month again, on the same windows (0.1012): below 0.0962. The reference
+# (seed 0, as the notebook fixes it) measures 0.0576-0.0646, a ratio of 0.57-0.64; over torch seeds 0-7 (one
+# thread, this runner, 2026-12-05): 0.0646 0.0755 0.0681 0.0816 0.0903 0.0880 0.0739 0.0860, ratios 0.64-0.89. The bar
+# sits between the worst honest seed (0.89, margin 0.06) and the best trivial baseline (0.997, margin 0.047).
+RMSE_VS_PERSISTENCE_MAX = 0.95
+# The trivial baselines on the grader's test windows (scaled series), as RMSE and as the ratio measured
+# (tests/test_lab06_checks.py computes them and holds each to fail the bar by at least BASELINE_MARGIN):
+#   persistence (the last month again)          0.1012  ratio 1.000
+#   seasonal naive (the same month a year ago)   0.1009  ratio 0.997
+#   linear AR(1) on the last month, least squares 0.1012  ratio 0.999
+#   the training mean                            0.4039  ratio 3.99
+#   the LSTM untrained (PyTorch's initial weights, seed 0): see the test (ratio > 1.5)
+# Not a baseline this bar can fail: a linear model on the whole 12-month window (least squares: 0.0405, ratio 0.40)
+# forecasts this series better than the LSTM. The exercise's LSTM is required by the structural checks
+# (check_lstm_regressor runs the student's class on the grader's weights), not by the RMSE.
+BASELINE_MARGIN = 0.04
 
 # train_model on the grader's toy problem (TRAIN_CHECK_EPOCHS = 100 full-batch Adam epochs, lr 0.01, in
 # autograder.kernel.probes.lab06): the grader's own MSE of its model must fall below this fraction of the MSE
