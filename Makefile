@@ -26,7 +26,8 @@ check-sync: venv
 
 # The instructor's and the TA's steps on a scratch course in demo/ (ignored by git): release the labs,
 # import the roster, collect Moodle's zip of lab 03's sample class, grade it, and write its reports again from
-# the gradebook as after hand grading (`autograder formgrader` is interactive, so the demo does not start it). The other sample classes
+# the gradebook as after hand grading. `autograder formgrader` is interactive: the demo starts it, prints its URL
+# and stops it after 40 s (a TA would grade in the browser meanwhile). The other sample classes
 # (labs 01, 02, 04, 05, 06 and lab 03's hard notebook) are other groups of students than that roster, so
 # they are graded from folders in a second scratch course, demo-samples/, whose gradebook has no roster.
 # The training labs (04, 05) run on the offline stand-ins of MNIST and CIFAR-10 that `autograder data
@@ -40,6 +41,7 @@ demo: venv
 	cd demo && $(AG) roster import $(CURDIR)/examples/moodle/roster.csv
 	cd demo && $(AG) collect lab03 $(CURDIR)/examples/moodle/lab03_download_all_submissions.zip --due 2026-07-14T23:59
 	cd demo && $(AG) grade lab03
+	cd demo && timeout -s INT 40 $(AG) formgrader --no-browser --port 8899 || test $$? -eq 124
 	cd demo && $(AG) report lab03
 	mkdir demo-samples && cp -r source nbgrader_config.py demo/release demo/data demo-samples/
 	cd demo-samples && $(AG) grade lab01 --submissions $(SAMPLES)/lab01

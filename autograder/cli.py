@@ -140,6 +140,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_formgrader(args: argparse.Namespace, console: Console) -> int:
+    import signal
     import subprocess
 
     from autograder import api
@@ -159,9 +160,16 @@ def cmd_formgrader(args: argparse.Namespace, console: Console) -> int:
                   soft_wrap=True)
     sys.stdout.flush()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    jupyter = subprocess.Popen(server.argv, cwd=server.cwd, env=env)
+    # a TERM or HUP for this command (a service manager, a closed ssh session) stops the server too: an
+    # orphaned server would keep the port and the gradebook open
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: jupyter.terminate())
     try:
-        return subprocess.run(server.argv, cwd=server.cwd, env=env).returncode
+        return jupyter.wait()
     except KeyboardInterrupt:
+        jupyter.terminate()
+        jupyter.wait(timeout=30)
         return 0
 
 

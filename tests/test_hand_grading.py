@@ -188,3 +188,45 @@ def test_formgrader_needs_a_graded_course_and_a_free_port(tmp_path, graded_templ
         proc = run_autograder("formgrader", "--no-browser", "--port", str(port), cwd=graded_template / "course")
     assert proc.returncode == 2
     assert f"port {port} on 127.0.0.1 is in use" in " ".join(proc.stdout.split()) and "--port" in proc.stdout
+
+
+def test_stopping_the_formgrader_command_stops_its_server(graded_template):
+    """A TERM for `autograder formgrader` (a service manager, a test's teardown) ends its Jupyter server too:
+    an orphaned server would keep the port and the gradebook open."""
+    import os
+    import re
+    import subprocess
+    import time
+    import urllib.request
+
+    from conftest import AUTOGRADER
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([*AUTOGRADER, "formgrader", "--no-browser", "--port", str(port)],
+                            cwd=graded_template / "course", env={**os.environ, "COLUMNS": "200"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = next(m.group(0) for line in proc.stdout
+                   if (m := re.search(r"http://127\.0\.0\.1:\d+/formgrader\?token=\S+", line)))
+        deadline = time.monotonic() + 120
+        while True:  # wait until the server answers
+            try:
+                urllib.request.urlopen(url, timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the formgrader never answered"
+                time.sleep(1)
+        proc.terminate()
+        proc.wait(timeout=60)
+        deadline = time.monotonic() + 30
+        while True:  # the port is free again once the server is gone
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) != 0:
+                    break
+            assert time.monotonic() < deadline, f"the server still listens on {port} after the command ended"
+            time.sleep(0.5)
+    finally:
+        proc.kill()
+        proc.wait()
