@@ -134,3 +134,13 @@ def test_graded_students_feedback_is_offline_with_tables_and_named_tests(graded_
     assert re.search(r"<table>.*?<td>\(N, F, OH/2, OW/2\)</td>.*?</table>", html, re.S)
     toc = re.search(r'<div id="toc">(.*?)</div>', html, re.S).group(1)
     assert "Test cell" not in toc and "5. Softmax 関数 — テスト Test <code>test_softmax</code>" in toc
+
+
+def test_problem_pages_load_nothing_from_the_network(tmp_path):
+    from autograder.report.feedback import write_problem_feedback
+    from autograder.score.results import FAILED, NotebookResult
+
+    result = NotebookResult("s1", "lab03", "03_n", FAILED, 0, 17, "あなたのファイルは zip でした / you uploaded a zip")
+    html = write_problem_feedback(result, tmp_path / "03_n.html", ["03_n", "03_h"]).read_text(encoding="utf-8")
+    assert "you uploaded a zip" in html
+    assert not REMOTE_ASSET.findall(html) and "<script" not in html and "<link" not in html
