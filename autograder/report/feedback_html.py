@@ -7,6 +7,7 @@ that names each question instead of "Test cell" for every test.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from pathlib import Path
@@ -33,6 +34,7 @@ def template_basedirs() -> list[str]:
     return [str(TEMPLATE_BASEDIR), str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates")]
 
 
+@functools.lru_cache(maxsize=4096)  # every student's page repeats the released notebook's equations
 def tex_to_mathml(tex: str, display: str = "inline") -> str:
     """MathML for the TeX ``tex`` (``display``: "inline" or "block"). TeX the converter cannot read stays as its
     source in a ``<code>``, delimiters included, so the student still sees what was written."""
