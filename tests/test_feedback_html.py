@@ -108,6 +108,14 @@ def test_tex_the_converter_cannot_read_stays_visible():
     assert broken == '<code class="tex-source">$$\\frac{a}{$$</code>'
 
 
+@pytest.mark.parametrize("tex", [r"\text{<script>alert(1)</script>}", r"\mathrm{x}</math><img src=x onerror=alert(1)>"])
+def test_tex_cannot_put_html_into_the_page(tex):
+    page = tex_to_mathml(tex, display="block")
+    assert "<script" not in page and "<img" not in page and "</math><" not in page
+    if r"\text" in tex:  # latex2mathml would copy the markup: the source is shown instead, escaped
+        assert page == '<code class="tex-source">$$\\text{&lt;script&gt;alert(1)&lt;/script&gt;}$$</code>'
+
+
 def test_latex_outputs_become_mathml():
     for shown in (r"$$x^2$$", r"$x^2$", r"\[x^2\]", r"\(x^2\)"):
         html = latex_output_to_html(shown)

@@ -27,6 +27,11 @@ _DISPLAY_DELIMITERS = re.compile(r"^\s*(\$\$|\\\[)(?P<body>[\s\S]*?)(\$\$|\\\])\
 _INLINE_DELIMITERS = re.compile(r"^\s*(\$|\\\()(?P<body>[\s\S]*?)(\$|\\\))\s*$")
 _HEADING = re.compile(r"^\s{0,3}(?P<level>#{1,6})\s+(?P<title>.+?)\s*#*\s*$", re.MULTILINE)
 _INLINE_MARKUP = re.compile(r"[*_`]+")
+_TAG = re.compile(r"</?\s*([^\s/>]+)")
+_MATHML_ELEMENTS = frozenset(
+    "math semantics annotation mrow mi mn mo ms mtext mspace mglyph msub msup msubsup munder mover munderover "
+    "mmultiscripts mprescripts none mfrac msqrt mroot mstyle merror mpadded mphantom menclose mfenced mtable "
+    "mtr mlabeledtr mtd maligngroup malignmark maction".split())
 
 
 def template_basedirs() -> list[str]:
@@ -39,10 +44,15 @@ def tex_to_mathml(tex: str, display: str = "inline") -> str:
     """MathML for the TeX ``tex`` (``display``: "inline" or "block"). TeX the converter cannot read stays as its
     source in a ``<code>``, delimiters included, so the student still sees what was written."""
     try:
-        return _latex_to_mathml(tex, display=display)
+        mathml = _latex_to_mathml(tex, display=display)
     except Exception:  # noqa: BLE001 (latex2mathml raises many kinds on TeX it does not know; show the source)
-        fence = "$$" if display == "block" else "$"
-        return f'<code class="tex-source">{html.escape(fence + tex + fence)}</code>'
+        mathml = ""
+    # latex2mathml copies \text{...} as it is, markup included: a page gets MathML elements only, so that
+    # a student's (or an output's) TeX cannot put a script or any other HTML into the feedback.
+    if mathml and set(_TAG.findall(mathml)) <= _MATHML_ELEMENTS:
+        return mathml
+    fence = "$$" if display == "block" else "$"
+    return f'<code class="tex-source">{html.escape(fence + tex + fence)}</code>'
 
 
 def latex_output_to_html(text: str) -> str:
