@@ -47,4 +47,15 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
 from autograder.report.feedback import TrimTestTracebacks  # noqa: E402
 
-c.GenerateFeedback.preprocessors = [GetGrades, TrimTestTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback pages students can read offline: the mathematics is written as MathML when the page is made (no
+# MathJax from a CDN), markdown tables are tables, and the table of contents names each question's tests.
+# nbgrader's generate_feedback sets HTMLExporter.template_name to its "feedback" template and
+# HTMLExporter.extra_template_basedirs to its own folder; a subclass's section of the config is applied after
+# HTMLExporter's, so ours (autograder_feedback, which extends nbgrader's) and its folders are the ones used.
+from autograder.report.feedback_html import TEMPLATE_NAME, FeedbackExporter, QuestionTitles, template_basedirs  # noqa: E402
+
+c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.template_name = TEMPLATE_NAME
+c.FeedbackExporter.extra_template_basedirs = template_basedirs()
+c.GenerateFeedback.preprocessors = [GetGrades, QuestionTitles, TrimTestTracebacks, ClearHiddenTests,
+                                    CSSHTMLHeaderPreprocessor]

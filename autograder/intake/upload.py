@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from autograder.course import Course
 from autograder.intake.naming import notebook_for, parse_notebook_name
-from autograder.intake.roster import Roster
+from autograder.intake.roster import Roster, load_roster
 from autograder.intake.submissions import TIMESTAMP_FILE
 
 # "<participant name>_<participant id>_assignsubmission_file_<file>", or the same as a folder name
@@ -284,14 +284,22 @@ def quarantined_uploads(course: Course, lab: str, student: str) -> list[tuple[st
 
 
 def read_participants(course: Course, lab: str) -> dict[str, Participant]:
-    """student id -> :class:`Participant` for ``lab``, as ``collect`` recorded them ({} without a Moodle zip)."""
+    """student id -> :class:`Participant` for ``lab``: as ``collect`` recorded them from Moodle's zip, then, for
+    a roster student the zip does not name, the participant number of the roster (its ``participant_<lab>`` or
+    ``participant`` column); a roster number that the zip gives to someone else is not used."""
     path = course.reports_dir / lab / PARTICIPANTS_FILE
-    if not path.is_file():
-        return {}
-    with path.open(encoding="utf-8", newline="") as fh:
-        return {row["student_id"]: Participant(row["student_id"], row["participant"], row["name"],
-                                               datetime.fromisoformat(row["submitted"]) if row["submitted"] else None)
-                for row in csv.DictReader(fh)}
+    found: dict[str, Participant] = {}
+    if path.is_file():
+        with path.open(encoding="utf-8", newline="") as fh:
+            found = {row["student_id"]: Participant(
+                row["student_id"], row["participant"], row["name"],
+                datetime.fromisoformat(row["submitted"]) if row["submitted"] else None) for row in csv.DictReader(fh)}
+    taken = {p.number for p in found.values()}
+    for student in load_roster(course.roster_path) or []:
+        number = student.participant_number(lab)
+        if number and student.id not in found and number not in taken:
+            found[student.id] = Participant(student.id, number, student.full_name)
+    return found
 
 
 def _write(course: Course, lab: str, report: CollectReport) -> None:

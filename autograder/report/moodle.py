@@ -108,10 +108,11 @@ def write_moodle_worksheet(grades: list[LabGrade], results: list[NotebookResult]
         for s in students:
             participant = participants.get(s.id)
             if participant is None:
-                problems.append(f"{s.id} ({s.full_name}): Moodle の参加者番号がありません (Moodle の提出 zip に名前がない: "
-                                "未提出) / no Moodle participant number (not named in Moodle's submissions zip: "
-                                "nothing submitted); not in the worksheet: give the grade in Moodle, or import "
-                                "moodle_gradebook.csv")
+                problems.append(f"{s.id} ({s.full_name}): Moodle の参加者番号がありません (Moodle の提出 zip に名前がなく、"
+                                "名簿の participant 列にもない) / no Moodle participant number (not named in Moodle's "
+                                "submissions zip: nothing submitted; none in the roster's participant column); not in "
+                                "the worksheet: give the grade in Moodle, add the roster's participant_<lab> column "
+                                "(Moodle's worksheet 'Identifier') and re-import it, or import moodle_gradebook.csv")
                 continue
             if s.id not in by_student:
                 problems.append(f"{s.id} ({s.full_name}): この課題の成績がありません / no grade for this lab")
