@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
@@ -43,5 +45,7 @@ def test_calibrate_grades_the_answer_key_k_times(tmp_path):
     proc = run_autograder("calibrate", "lab06", "-k", "2", cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    assert "graded 2 times" in out and "test_rmse" in out and "<= 0.15" in out and "execution_s" in out
+    assert "graded 2 times" in out and "test_rmse" in out and "execution_s" in out
+    # the bar is 0.95 x persistence's RMSE on the grader's windows (0.1012), not the old absolute 0.15
+    assert re.search(r"<= 0\.09[0-9]", out) and "<= 0.15" not in out
     assert "✓ 06_n: scores" in out
