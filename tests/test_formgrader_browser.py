@@ -92,6 +92,10 @@ def test_hand_grade_in_the_formgrader_reaches_every_output(course):
             row.locator("a.name-shown").click()
             score = page.locator(f"input.score#{QUESTION}")
             score.wait_for(timeout=60_000)
+            # the page saves a score only once its grades and comments have loaded (formgrade.js binds the
+            # inputs then); typing earlier is lost, in a TA's browser as in this one
+            page.wait_for_function("() => formgrader.grades && formgrader.grades.loaded"
+                                   " && formgrader.comments && formgrader.comments.loaded", timeout=60_000)
             # a score above the maximum: the formgrader flags it and saves the maximum, nothing more
             saved = _saved(page, "grade", lambda: (score.fill("5"), score.press("Tab")))
             assert (saved["name"], saved["manual_score"], saved["max_score"]) == (QUESTION, 2.0, 2.0)
