@@ -8,17 +8,14 @@ mistake fails on every one. The checks are called in-process; the grader's refer
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 import pytest
+from salt_sweep import SALTS, verdicts
 
-from autograder.kernel.compare import CheckFailure
-from autograder.kernel.student import CASE_SALT_ENV
 from autograder.labs import lab02
 from autograder.labs.lab02 import reference
 
-SALTS = [f"sweep-salt-{i}" for i in range(200)]
 F32 = np.float32
 
 
@@ -175,18 +172,8 @@ def memoised_references():
 
 
 def _verdicts(name: str, fn, monkeypatch) -> list[str | None]:
-    check = getattr(lab02, f"check_{name}")
-    verdicts = []
-    for salt in SALTS:
-        monkeypatch.setenv(CASE_SALT_ENV, salt)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                check(fn)
-            verdicts.append(None)
-        except CheckFailure as exc:
-            verdicts.append(f"{salt}: {exc}")
-    return verdicts
+    """The check's failure message on each salt (None where it passes)."""
+    return verdicts(getattr(lab02, f"check_{name}"), fn, monkeypatch)
 
 
 @pytest.mark.parametrize(("name", "variant"), [(f, v) for f, vs in HONEST.items() for v in vs])
@@ -197,6 +184,6 @@ def test_every_honest_variant_passes_on_every_salt(name, variant, monkeypatch):
 
 @pytest.mark.parametrize(("name", "mistake"), [(f, m) for f, ms in MISTAKES.items() for m in ms])
 def test_every_realistic_mistake_fails_on_every_salt(name, mistake, monkeypatch):
-    verdicts = _verdicts(name, MISTAKES[name][mistake], monkeypatch)
-    passes = [salt for salt, v in zip(SALTS, verdicts, strict=True) if v is None]
+    results = _verdicts(name, MISTAKES[name][mistake], monkeypatch)
+    passes = [salt for salt, v in zip(SALTS, results, strict=True) if v is None]
     assert not passes, f"{name}, {mistake}: passes on {len(passes)} / {len(SALTS)} salts, e.g. {passes[:3]}"

@@ -10,17 +10,14 @@ input (they are deterministic), so the sweep costs the students' functions, not 
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 import pytest
+from salt_sweep import SALTS, verdicts
 
-from autograder.kernel.compare import CheckFailure
-from autograder.kernel.student import CASE_SALT_ENV
 from autograder.labs import lab03
 from autograder.labs.lab03 import reference
 
-SALTS = [f"sweep-salt-{i}" for i in range(200)]
 F32 = np.float32
 
 
@@ -338,18 +335,7 @@ def memoised_references():
 
 def _verdicts(check_name: str, fn, monkeypatch) -> list[str | None]:
     """The check's failure message on each salt (None where it passes)."""
-    check = getattr(lab03, f"check_{check_name}")
-    verdicts = []
-    for salt in SALTS:
-        monkeypatch.setenv(CASE_SALT_ENV, salt)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                check(fn)
-            verdicts.append(None)
-        except CheckFailure as exc:
-            verdicts.append(f"{salt}: {exc}")
-    return verdicts
+    return verdicts(getattr(lab03, f"check_{check_name}"), fn, monkeypatch)
 
 
 @pytest.mark.parametrize(("function", "variant"), [(f, v) for f, vs in HONEST.items() for v in vs])

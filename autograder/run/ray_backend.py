@@ -27,7 +27,7 @@ import socket
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
@@ -265,17 +265,7 @@ class RayScheduler:
             raise scheduler.SlotError(f"採点中にノードが {NODE_LOSSES} 回落ちました / the submission took down a "
                                       f"cluster node {NODE_LOSSES} times")
 
-        with ThreadPoolExecutor(max_workers=len(self.handles), thread_name_prefix="ray-slot") as pool:
-            pending = {pool.submit(run, task): task for task in tasks}
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield pending.pop(future), future
-            finally:
-                for future in pending:
-                    future.cancel()
-                self.close()
+        yield from scheduler.in_completion_order(tasks, run, len(self.handles), "ray-slot", lambda early: self.close())
 
     def close(self) -> None:
         """Kill every actor (their workers and kernels end with them)."""

@@ -174,6 +174,25 @@ class SlotExecutor:
         self._process = self._conn = None
 
 
+def in_completion_order(tasks: Iterable[T], run: Callable[[T], R], threads: int, name: str,
+                        close: Callable[[bool], None]) -> Iterator[tuple[T, Future]]:
+    """Run ``run(task)`` for every task on ``threads`` threads; yield (task, finished future) as each finishes.
+
+    ``close(early)`` runs before the threads are joined (so that it can stop the runs still going), with
+    ``early`` True when tasks were left unfinished: the caller stopped reading, or failed."""
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name) as pool:
+        pending = {pool.submit(run, task): task for task in tasks}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield pending.pop(future), future
+        finally:
+            for future in pending:
+                future.cancel()
+            close(bool(pending))
+
+
 class LocalScheduler:
     """Run tasks concurrently on this machine, one per slot at a time."""
 
@@ -197,17 +216,7 @@ class LocalScheduler:
             finally:
                 free.put(ex)
 
-        with ThreadPoolExecutor(max_workers=len(self.executors), thread_name_prefix="slot") as pool:
-            pending = {pool.submit(run, task): task for task in tasks}
-            try:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        yield pending.pop(future), future
-            finally:
-                for future in pending:
-                    future.cancel()
-                self.close(force=bool(pending))
+        yield from in_completion_order(tasks, run, len(self.executors), "slot", lambda early: self.close(force=early))
 
     def close(self, force: bool = False) -> None:
         for ex in self.executors:
