@@ -146,6 +146,12 @@ class FormgraderServer:
     argv: list[str]
     cwd: Path
     url: str  # the formgrader's page, with the login token
+    env: dict[str, str]  # what to add to the environment it runs in
+
+
+# Put first on JUPYTER_PATH, this folder's nbconvert template makes the formgrader's pages load MathJax from the
+# server itself (jupyter-server-mathjax), not from a CDN an offline grading machine cannot reach.
+FORMGRADER_TEMPLATES = Path(__file__).parent / "report" / "templates" / "formgrader"
 
 
 def formgrader_server(course: Course, *, port: int = 8888, open_browser: bool = True,
@@ -165,10 +171,13 @@ def formgrader_server(course: Course, *, port: int = 8888, open_browser: bool = 
         f"--ServerApp.open_browser={open_browser}",
         "--ServerApp.default_url=/formgrader",
         "--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=True",
+        "--ServerApp.jpserver_extensions=jupyter_server_mathjax=True",
         f"--IdentityProvider.token={token}",
         f"--CourseDirectory.root={course.root}",
         f"--CourseDirectory.submitted_directory={submitted}",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # Jupyter refuses root without it (containers, CI)
         argv.append("--ServerApp.allow_root=True")
-    return FormgraderServer(argv, course.root, f"http://127.0.0.1:{port}/formgrader?token={token}")
+    jupyter_path = os.pathsep.join(p for p in (str(FORMGRADER_TEMPLATES), os.environ.get("JUPYTER_PATH", "")) if p)
+    return FormgraderServer(argv, course.root, f"http://127.0.0.1:{port}/formgrader?token={token}",
+                            {"JUPYTER_PATH": jupyter_path})

@@ -159,7 +159,8 @@ def cmd_formgrader(args: argparse.Namespace, console: Console) -> int:
     console.print("Open it in a browser, grade, then run `autograder report LAB`. Ctrl-C stops the server.",
                   soft_wrap=True)
     sys.stdout.flush()
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, **server.env,
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     jupyter = subprocess.Popen(server.argv, cwd=server.cwd, env=env)
     # a TERM or HUP for this command (a service manager, a closed ssh session) stops the server too: an
     # orphaned server would keep the port and the gradebook open

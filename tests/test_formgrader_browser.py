@@ -84,6 +84,10 @@ def test_hand_grade_in_the_formgrader_reaches_every_output(course):
             args = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium's own sandbox refuses root
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
             page = browser.new_page()
+            errors, offsite = [], []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: None if r.url.startswith(base) or r.url.startswith("data:")
+                    else offsite.append(r.url))
             page.goto(url)  # the token logs in; the formgrader opens on its assignments page
             assert "/formgrader/manage_assignments" in page.url
             page.goto(f"{base}/formgrader/gradebook/lab03/03_n")
@@ -96,6 +100,11 @@ def test_hand_grade_in_the_formgrader_reaches_every_output(course):
             # inputs then); typing earlier is lost, in a TA's browser as in this one
             page.wait_for_function("() => formgrader.grades && formgrader.grades.loaded"
                                    " && formgrader.comments && formgrader.comments.loaded", timeout=60_000)
+            # the page works offline: its script runs to the end (keyboard shortcuts on) and typesets the
+            # notebook's TeX with the MathJax the server itself serves, asking nothing of the network
+            page.wait_for_function("() => formgrader.loaded && window.MathJax && MathJax.loaded", timeout=60_000)
+            assert page.locator(".MathJax, .MathJax_Display, .MathJax_CHTML").count() > 0
+            assert (errors, offsite) == ([], [])
             # a score above the maximum: the formgrader flags it and saves the maximum, nothing more
             saved = _saved(page, "grade", lambda: (score.fill("5"), score.press("Tab")))
             assert (saved["name"], saved["manual_score"], saved["max_score"]) == (QUESTION, 2.0, 2.0)
