@@ -8,10 +8,13 @@ with the course's secret salt while grading), calls the student's function throu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
+import itertools
 import os
 import sys
+import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.kernel import transcript
+from autograder.kernel import call_watch, transcript
 from autograder.kernel.compare import CheckFailure, describe_array
 
 # The grader's secret that varies the hidden checks' random inputs per course (see case_rng).
@@ -106,26 +109,74 @@ def _referenced_globals(fn: Callable) -> dict[str, Any]:
     return found
 
 
+# How far the static guard follows what a function holds: enough for a copy of a library's namespace
+# (``dict(vars(numpy))``), bounded so that a student's big global list costs nothing.
+_REACH_LIMIT = 20_000
+_CONTAINER_LIMIT = 5_000
+
+
+def _reachable(fn: Callable) -> Iterator[Any]:
+    """Every object ``fn`` holds without looking a name up when it runs: the globals and closure cells its code
+    names, its default arguments, and through them the contents of partials, bound methods, lists, tuples,
+    sets and dicts, and the notebook's own functions, classes and instances (library code and modules are not
+    entered: what they hold is theirs, not the student's)."""
+    home = getattr(fn, "__globals__", None)
+    stack, seen, budget = [fn], set(), _REACH_LIMIT
+    while stack and budget:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        budget -= 1
+        yield obj
+        if isinstance(obj, types.ModuleType):
+            continue
+        if isinstance(obj, types.FunctionType):
+            if obj is fn or obj.__globals__ is home:
+                stack.extend(_referenced_globals(obj).values())
+                stack.extend(obj.__defaults__ or ())
+                stack.extend((obj.__kwdefaults__ or {}).values())
+        elif isinstance(obj, functools.partial):
+            stack.extend([obj.func, *obj.args, *obj.keywords.values()])
+        elif isinstance(obj, types.MethodType):
+            stack.extend([obj.__func__, obj.__self__])
+        elif isinstance(obj, (staticmethod, classmethod)):
+            stack.append(obj.__func__)
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend(itertools.islice(obj, _CONTAINER_LIMIT))
+        elif isinstance(obj, dict):
+            stack.extend(itertools.islice(obj.values(), _CONTAINER_LIMIT))
+        elif isinstance(obj, type):
+            if obj.__module__ == getattr(fn, "__module__", None):
+                stack.extend(vars(obj).values())
+        elif type(obj).__module__ == getattr(fn, "__module__", None) and isinstance(getattr(obj, "__dict__", None), dict):
+            stack.extend(vars(obj).values())
+
+
 @contextmanager
 def forbidden_calls(fn: Callable, forbidden: Sequence[str], fn_name: str = "") -> Iterator[None]:
     """Fail with :class:`ForbiddenCall` if ``fn`` uses any of ``forbidden`` (dotted names).
 
-    Two guards: the function's globals must not hold a forbidden object (``from scipy.signal
-    import correlate2d as c`` is caught before anything runs), and while the block runs each
-    forbidden function is replaced by a tripwire (``torch.nn.functional.conv2d(...)`` is caught).
+    Three guards. Before anything runs, nothing ``fn`` holds may be a forbidden object: its globals, closure,
+    default arguments, and what those hold (``from scipy.signal import correlate2d as c``, a ``partial`` or a
+    list made in the cell). While the block runs, each forbidden function's attribute is a tripwire
+    (``torch.nn.functional.conv2d(...)``), and :func:`autograder.kernel.call_watch.watch_calls` notes a
+    forbidden function that runs however it was reached (``getattr`` of a built name, ``eval``, a capture the
+    first guard cannot see). A forbidden call the student's code catches is failed all the same.
     Names whose package the process has not imported are skipped: nothing can call them.
     """
     fn_name = fn_name or getattr(fn, "__name__", "function")
     resolved = {name: r for name in forbidden if (r := _resolve(name)) is not None}
     banned = {id(obj): name for name, (_, _, obj) in resolved.items()}
-    for value in _referenced_globals(fn).values():
+    for value in _reachable(fn):
         if id(value) in banned:
             raise ForbiddenCall(forbidden_message(fn_name, banned[id(value)]))
 
-    patched = []
+    patched, tripped = [], []
 
     def tripwire(name: str) -> Callable:
         def call(*args: Any, **kwargs: Any) -> Any:
+            tripped.append(name)
             raise ForbiddenCall(forbidden_message(fn_name, name))
 
         return call
@@ -135,10 +186,24 @@ def forbidden_calls(fn: Callable, forbidden: Sequence[str], fn_name: str = "") -
             if owner is not None and callable(getattr(owner, attr)):
                 patched.append((owner, attr, getattr(owner, attr)))
                 setattr(owner, attr, tripwire(name))
-        yield
+        with call_watch.watch_calls({name: obj for name, (_, _, obj) in resolved.items()}) as watch:
+            try:
+                yield
+            except CheckFailure:
+                raise
+            except Exception as exc:
+                if tripped or watch.seen:  # the error came of (or after) a forbidden call
+                    raise ForbiddenCall(forbidden_message(fn_name, (tripped or watch.seen)[0])) from exc
+                raise
     finally:
         for owner, attr, original in reversed(patched):
             setattr(owner, attr, original)
+    if tripped or watch.seen:
+        raise ForbiddenCall(forbidden_message(fn_name, (tripped or watch.seen)[0]))
+    if not watch.intact:
+        raise ForbiddenCall(f"{fn_name}: 禁止された関数の監視 (sys.setprofile) を外さないでください (この課題は 0 点です) / "
+                            "your function switched off the grader's watch for forbidden calls (sys.setprofile); "
+                            "no points for it")
 
 
 @contextmanager

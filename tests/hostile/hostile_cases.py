@@ -341,6 +341,42 @@ def forbidden_library_guard_disabled() -> bytes:
     return _dump(nb)
 
 
+def forbidden_library_captured() -> bytes:
+    """softmax and conv2d_single call what the exercise forbids, held where no name guard looks: torch.softmax
+    stashed in ``builtins`` under a built name when the cell ran, scipy's correlate2d as a default argument."""
+    nb = _honest()
+    _cell(nb, "softmax")["source"] = (
+        "import builtins, importlib\n"
+        "builtins.__dict__['_s' + 'm'] = getattr(importlib.import_module('to' + 'rch'), 'soft' + 'max')\n\n"
+        "def softmax(a):\n    t = builtins.__dict__['_sm']\n"
+        "    return t(importlib.import_module('torch').from_numpy(np.asarray(a, dtype=float)), -1).numpy()\n")
+    _cell(nb, "conv2d_single")["source"] = (
+        "import importlib\n\n"
+        "def conv2d_single(x, k, c=getattr(importlib.import_module('scipy.' + 'signal'), 'correlate' + '2d')):\n"
+        "    return c(np.asarray(x, dtype=float), np.asarray(k, dtype=float), mode='valid')\n")
+    return _dump(nb)
+
+
+def forbidden_library_from_c_and_threads() -> bytes:
+    """As forbidden-library-captured, with the forbidden function called from C (``map`` over a ``partial``) and
+    from a thread the answer starts, after a ``try`` that swallows the grader's tripwire."""
+    nb = _honest()
+    _cell(nb, "softmax")["source"] = (
+        "import builtins, functools, importlib\n"
+        "builtins.__dict__['_sm'] = getattr(importlib.import_module('torch'), 'softmax')\n\n"
+        "def softmax(a):\n    import torch\n    t = torch.from_numpy(np.asarray(a, dtype=float))\n"
+        "    try:\n        return torch.softmax(t, -1).numpy()\n    except BaseException:\n"
+        "        return next(map(functools.partial(builtins.__dict__['_sm'], dim=-1), [t])).numpy()\n")
+    _cell(nb, "conv2d_single")["source"] = (
+        "import builtins, importlib, threading\n"
+        "builtins.__dict__['_c2'] = getattr(importlib.import_module('scipy.signal'), 'correlate2d')\n\n"
+        "def conv2d_single(x, k):\n    out = []\n"
+        "    run = lambda: out.append(builtins.__dict__['_c2'](np.asarray(x, dtype=float), np.asarray(k, dtype=float),"
+        " mode='valid'))\n"
+        "    th = threading.Thread(target=run)\n    th.start()\n    th.join()\n    return out[0]\n")
+    return _dump(nb)
+
+
 # The answer key: the grader's references are not in anything the kernel can import or read (issue 18).
 
 def imports_the_answer_key() -> bytes:
@@ -536,6 +572,13 @@ CORPUS: dict[str, tuple] = {
     "forbidden-library-guard-off": (forbidden_library_guard_disabled,
                                     Case("graded", FULL_MARKS - 2, "without torch.softmax",
                                          "as above, the kernel's guard disabled, torch aliased")),
+    "forbidden-captured": (forbidden_library_captured,
+                           Case("graded", FULL_MARKS - 4, "implement it yourself",
+                                "forbidden functions held under built names: a builtins stash, a default argument")),
+    "forbidden-from-c-threads": (forbidden_library_from_c_and_threads,
+                                 Case("graded", FULL_MARKS - 4, "implement it yourself",
+                                      "forbidden functions called from C (map, partial) and from a thread, the "
+                                      "tripwire swallowed")),
     "sys-exit": (sys_exit, Case("graded", FULL_MARKS, "", "sys.exit(0) in an answer cell")),
     "os-exit": (os_exit, Case("graded", FULL_MARKS - 2, "kernel", "os._exit(0) in the last answer cell")),
     "segfault": (segfault, Case("graded", FULL_MARKS - 2, "kernel", "a segfault in the last answer cell")),
