@@ -160,3 +160,27 @@ def test_switching_the_watch_off_is_caught():
 
     with pytest.raises(ForbiddenCall, match="sys.setprofile"):
         lab03.check_softmax(softmax)
+
+
+def test_a_function_that_shares_a_forbidden_ones_decorator_is_not_taken_for_it():
+    """sklearn wraps log_loss, load_digits and every estimator's fit in the same decorators, whose wrapper code is one
+    code object for all of them: calling load_digits or StandardScaler.fit is not calling log_loss or MLPClassifier."""
+    from sklearn.datasets import load_digits
+    from sklearn.preprocessing import StandardScaler
+
+    from autograder.kernel.student import forbidden_calls
+
+    def train(x):
+        load_digits()
+        return StandardScaler().fit(x).transform(x)
+
+    with forbidden_calls(train, ("sklearn.metrics.log_loss", "sklearn.neural_network.MLPClassifier")):
+        train(np.ones((4, 2)))
+
+    def train_with_the_network(x):
+        from sklearn.neural_network import MLPClassifier
+        return MLPClassifier(max_iter=1).fit(x, [0, 1, 0, 1])
+
+    with pytest.raises(ForbiddenCall, match="MLPClassifier"):
+        with forbidden_calls(train_with_the_network, ("sklearn.neural_network.MLPClassifier",)):
+            train_with_the_network(np.eye(4))

@@ -344,7 +344,7 @@ def test_reference_training_clears_the_threshold_with_a_margin(solution_h):
     assert raised is None, raised
     with transcript.using(Replay(payload)):
         figures = checks.measure_train(StudentCode("train"))  # the grader's figures on its record
-    assert figures["accuracy"] >= thresholds.TRAIN_ACCURACY_MIN + 0.02, figures  # measured 0.9644 vs 0.93
+    assert figures["accuracy"] >= thresholds.TRAIN_ACCURACY_MIN + 0.02, figures  # measured 0.9689 vs 0.93
     assert figures["loss_last"] < 0.1 * figures["loss_first"], figures
     assert seconds < 30, seconds
 

@@ -83,6 +83,10 @@ def watch_calls(forbidden: Mapping[str, Any]) -> Iterator[Watch]:
         for f in _functions_of(obj):
             keep.append(f)
             code = getattr(f, "__code__", None)
+            # A decorator's wrapper shares its code with every function it decorates (sklearn's validate_params,
+            # _fit_context): only the wrapped function's own code, which runs too, names this one.
+            if code is not None and hasattr(f, "__wrapped__"):
+                continue
             if code is not None:
                 codes.setdefault(id(code), name)
                 keep.append(code)

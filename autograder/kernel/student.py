@@ -43,6 +43,17 @@ def case_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, entropy])
 
 
+def case_rotation(seed: int, dim: int) -> np.ndarray:
+    """A random rotation of R^dim, shape (dim, dim), orthogonal, drawn with :func:`case_rng` (``seed``, salted).
+
+    The grader's copies of a public dataset (``X @ rotation``) keep every distance and inner product, so a fully
+    connected network learns them as well as the originals, but a model fitted on the public data, or a table
+    of its images, sees no image it knows (issue 18.4). Haar-distributed: QR of a Gaussian matrix, signs fixed.
+    """
+    q, r = np.linalg.qr(case_rng(seed).standard_normal((dim, dim)))
+    return q * np.sign(np.diag(r))
+
+
 @dataclass(frozen=True)
 class Case:
     """One call of the student's function with grader-chosen arguments."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from autograder.kernel import transcript
 from autograder.kernel.compare import CheckFailure
-from autograder.kernel.student import CASE_SALT_ENV, call_student, case_rng
+from autograder.kernel.student import CASE_SALT_ENV, call_student, case_rng, case_rotation
 from autograder.kernel.transcript import DATA_DTYPES, observe, probe
 
 # ------------------------------------------------------------------- inputs
@@ -44,9 +44,12 @@ SIN_GRID_N = 2000
 SEQ_N_TRAIN = 20000
 SEQ_N_TEST = 20000
 SEQ_TRAIN_SEED, SEQ_TEST_SEED = 202, 203
-# load_digits: the grader's own held-out 30 % (random_state DIGITS_SPLIT_SEED, salted while grading).
+# load_digits: the grader's own held-out 30 % (random_state DIGITS_SPLIT_SEED, salted while grading), of the grader's
+# rotated copies of the 64 pixels (DIGITS_ROTATION_SEED): a model fitted on load_digits itself, which holds the
+# grader's test images, or a table of them, sees none of them there (issue 18.4).
 DIGITS_TEST_SIZE = 0.3
 DIGITS_SPLIT_SEED = 0
+DIGITS_ROTATION_SEED = 406
 # PCA inputs: all the digits, a subset, and synthetic data (seed PCA_SEED).
 PCA_SEED = 401
 # t-SNE of TSNE_N digits chosen with TSNE_SUBSET_SEED, seed 0 passed to the student's function.
@@ -87,12 +90,14 @@ def _split_state(seed: int) -> int:
 
 
 def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """load_digits split 70/30 with the grader's random_state: X_train, X_test, y_train, y_test."""
+    """The grader's copies of load_digits, split 70/30 with its random_state: X_train (1257, 64), X_test (540, 64),
+    y_train, y_test. The copies are the images rotated in R^64 (:func:`case_rotation`): float64, any sign."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    return train_test_split(digits.data, digits.target, test_size=DIGITS_TEST_SIZE,
+    rotated = digits.data @ case_rotation(DIGITS_ROTATION_SEED, digits.data.shape[1])
+    return train_test_split(rotated, digits.target, test_size=DIGITS_TEST_SIZE,
                             random_state=_split_state(DIGITS_SPLIT_SEED))
 
 
@@ -228,7 +233,7 @@ def model_facts(model: Any, kind: str) -> dict:
 
     ``returned``: not None; ``type``: its type's name; ``kind``: a ``kind`` (a class of
     sklearn.neural_network), or a Pipeline ending in one; ``fitted``: check_is_fitted accepts it;
-    ``hidden_layer_sizes``: the network's, as a list.
+    ``hidden_layer_sizes``: the network's, as a list; ``activation``: its hidden layers' activation.
     """
     import sklearn.neural_network
     from sklearn.exceptions import NotFittedError
@@ -248,6 +253,7 @@ def model_facts(model: Any, kind: str) -> dict:
     except NotFittedError:
         facts["fitted"] = False
     facts["hidden_layer_sizes"] = np.atleast_1d(final.hidden_layer_sizes).tolist()
+    facts["activation"] = str(final.activation)
     return facts
 
 

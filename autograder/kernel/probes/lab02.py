@@ -26,6 +26,7 @@ from autograder.kernel.student import (
     ForbiddenCall,
     call_student,
     case_rng,
+    case_rotation,
     forbidden_calls,
     probe_function,
     student_errors,
@@ -322,19 +323,23 @@ def accuracy_label(params: dict, x: np.ndarray, note: str) -> str:
     return network_label("accuracy", params, x, note, with_t=False).replace(")  [", ", labels)  [")
 
 
-# 02_h's train(...) is measured on the grader's own split of sklearn's load_digits (pixels / 16), the
-# held-out part never seen in training.
+# 02_h's train(...) is measured on the grader's own split of sklearn's load_digits (pixels / 16), the held-out part
+# never seen in training, of the grader's rotated copies of the 64 pixels (DIGITS_ROTATION_SEED, salted while
+# grading): a train(...) that fits load_digits itself, the grader's test images included, sees none of them there
+# (issue 18.4). Plain SGD from isotropic Gaussian weights learns rotated inputs exactly as well.
 DIGITS_TEST_SIZE = 0.25
 GRADER_SPLIT_SEED = 2024  # the notebook's own split uses random_state=0
+DIGITS_ROTATION_SEED = 2025
 
 
 def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The grader's own split of load_digits: x_train, x_test (pixels / 16), labels_train, labels_test."""
+    """The grader's own split of its copies of load_digits: x_train (1347, 64), x_test (450, 64), labels_train,
+    labels_test. The copies are the pixels / 16 rotated in R^64 (:func:`case_rotation`): float64, any sign."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    x = digits.data / 16.0
+    x = (digits.data / 16.0) @ case_rotation(DIGITS_ROTATION_SEED, digits.data.shape[1])
     return tuple(train_test_split(x, digits.target, test_size=DIGITS_TEST_SIZE, random_state=GRADER_SPLIT_SEED,
                                   stratify=digits.target))
 

@@ -51,6 +51,13 @@ def _require_fitted(facts: dict, kind: str, name: str) -> None:
         raise CheckFailure(
             f"{name}: モデルが学習されていません。fit を呼びましたか？ / the model is not fitted: did you call fit?"
         )
+    if facts.get("activation") == "identity":
+        # A network without a nonlinearity is a linear model, one of the trivial baselines (issue 18.3): on the
+        # digits it reaches the accuracy bar, so the bar alone cannot tell it from the network the lab asks for.
+        raise CheckFailure(
+            f"{name}: activation='identity' のネットワークは線形モデルと同じです。非線形の活性化関数 (relu など) を使って"
+            f"ください / a network with activation='identity' is a linear model: use a nonlinear activation (e.g. relu)"
+        )
 
 
 def _train(fn: Callable, args: tuple, kind: str, name: str) -> tuple[dict, dict]:
@@ -213,8 +220,11 @@ def check_train_digits_classifier(fn: Callable) -> None:
     if accuracy < thresholds.DIGITS_ACC_MIN:
         raise _below(f"採点用テストデータ ({len(y_test)} 枚) の正解率 / accuracy on the grader's {len(y_test)} test images",
                      accuracy, thresholds.DIGITS_ACC_MIN, name,
-                     "max_iter が小さすぎる・ネットワークが小さすぎる・テストデータで学習している、などがないか確認してください / "
-                     "check max_iter and the network size, and that you train on the data you are given")
+                     "max_iter が小さすぎる・ネットワークが小さすぎる、などがないか確認してください。採点用の X_train は"
+                     "load_digits の画素を回転した写しです: 渡された X_train, y_train だけで学習してください (load_digits を"
+                     "読み込んで学習したモデルは 0.1 前後になります) / check max_iter and the network size. The grader's X_train"
+                     " are rotated copies of load_digits' pixels: fit on the X_train, y_train given (a model fitted on "
+                     "load_digits itself gets about 0.1)")
 
 
 @judged

@@ -25,6 +25,7 @@ from autograder.labs.lab02.thresholds import (
     ATOL,
     CE_ATOL,
     CE_RTOL,
+    CHANCE_HINT,
     GRAD_ATOL,
     GRAD_RTOL,
     LOSS_DECREASE_RATIO,
@@ -314,6 +315,7 @@ def measure_train(fn: Callable) -> dict:
             f"{label}: テスト正解率が足りません / test accuracy too low: "
             f"accuracy = {accuracy:.4f} < {TRAIN_ACCURACY_MIN} (しきい値 / threshold)\n"
             f"  損失 loss: 最初の 10% first 10% = {first:.4f}, 最後の 10% last 10% = {last:.4f}"
+            + (_NOT_FITTED_ON_ARGUMENTS if accuracy < CHANCE_HINT else "")
         )
     if not last < LOSS_DECREASE_RATIO * first:
         raise CheckFailure(
@@ -321,6 +323,15 @@ def measure_train(fn: Callable) -> dict:
             f"last 10% = {last:.4f} >= {LOSS_DECREASE_RATIO} x first 10% = {LOSS_DECREASE_RATIO * first:.4f}"
         )
     return {"accuracy": accuracy, "loss_first": first, "loss_last": last}
+
+
+# The grader's x_train are rotated copies of the digits (probes.digits_split): parameters fitted on load_digits itself
+# score about chance on them.
+_NOT_FITTED_ON_ARGUMENTS = (
+    "\n  正解率が偶然と同じ程度です。採点用の x_train は load_digits の画素を回転した写しです: 引数の x_train, labels_train"
+    "だけで学習してください / accuracy at chance level: the grader's x_train are rotated copies of load_digits' pixels, "
+    "so train on the x_train, labels_train passed in, not on data loaded elsewhere"
+)
 
 
 @judged
