@@ -402,9 +402,11 @@ def measure_accuracy(model: Any, preprocess: Callable, label: str) -> tuple[floa
     return _accuracy(facts, x_test, y_test, label), facts
 
 
-def _mean_loss(probabilities: Any, labels: np.ndarray) -> float:
-    p = np.asarray(probabilities, dtype=np.float64)
-    return float(np.mean(-np.log(np.clip(p[np.arange(len(labels)), labels], MEMBER_EPSILON, 1.0))))
+def _mean_loss(log_probabilities: Any, labels: np.ndarray) -> float:
+    """The mean cross-entropy from the log-probabilities the kernel sent, probabilities clipped to [EPSILON, 1]."""
+    logp = np.nan_to_num(np.asarray(log_probabilities, dtype=np.float64)[np.arange(len(labels)), labels],
+                         nan=np.log(MEMBER_EPSILON), neginf=np.log(MEMBER_EPSILON))
+    return float(np.mean(-np.clip(logp, np.log(MEMBER_EPSILON), 0.0)))
 
 
 def member_losses(outputs: dict, y_loaded: np.ndarray, y_train: np.ndarray) -> tuple[float, float] | None:
