@@ -9,9 +9,10 @@ student's objects (:func:`preprocess_facts`, :func:`train_facts`, :func:`predict
 kernel only and return plain data: arrays' shapes and values, layer descriptions, a History's logs, the
 classes a model predicts for the grader's test images, one digest per image of the training data.
 
-The big arrays and the models stay in the kernel. The grader's test images are read here from the data
-directory the grader provides (:mod:`autograder.datasets.mnist`); their labels are the grader's to count
-with. Nothing here knows a right answer or a bar.
+The big arrays and the models stay in the kernel. The grader's test images are its salted copies of the test
+images of the data directory the grader provides (:func:`grader_test_set`, :mod:`autograder.datasets.mnist`);
+their labels are the grader's to count with. The models' outputs on some loaded test images and training images
+also cross, for the grader to compare its losses on them (issue 18.4). Nothing here knows a right answer or a bar.
 """
 
 from __future__ import annotations
