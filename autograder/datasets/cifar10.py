@@ -404,3 +404,36 @@ def write_standin(directory: Path | str, *, seed: int = 0) -> Path:
     ]
     _marker(batches).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return batches
+
+
+# ---------------------------------------------------------------------------------- the grader's test copies
+
+
+COPY_MAX_SHIFT = 2  # pixels (never 0 and 0), reflected at the border
+COPY_GAIN = (0.9, 1.1)  # brightness: every pixel times a factor in this range, per image
+COPY_OFFSET = 8.0  # colour: plus a per-image, per-channel offset in [-8, 8] (0-255 scale)
+
+
+def test_copies(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The grader's copies of test images: shifted by (dy, dx) in [-2, 2]^2, not (0, 0), with the border reflected,
+    then a mild brightness and colour jitter, rounded back to uint8.
+
+    ``images``: uint8 (N, 32, 32, 3) (H, W, RGB); returns a new uint8 (N, 32, 32, 3) in the same order. Pure: the
+    shifts and jitters are drawn from ``rng`` only (the grader passes one drawn with the course's salt). No copy is
+    byte for byte an image of the data directory, so a table of its test images finds none of them; a network
+    trained with the usual augmentation (crops, flips) barely notices.
+    """
+    images = np.asarray(images)
+    n = len(images)
+    shifts = np.stack([rng.integers(-COPY_MAX_SHIFT, COPY_MAX_SHIFT + 1, size=n) for _ in range(2)], axis=1)
+    still = ~shifts.any(axis=1)
+    shifts[still, rng.integers(0, 2, size=int(still.sum()))] = rng.choice([-1, 1], size=int(still.sum()))
+    gain = rng.uniform(*COPY_GAIN, size=(n, 1, 1, 1))
+    offset = rng.uniform(-COPY_OFFSET, COPY_OFFSET, size=(n, 1, 1, 3))
+    pad = COPY_MAX_SHIFT
+    padded = np.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+    h, w = images.shape[1:3]
+    shifted = np.empty(images.shape, dtype=np.float64)
+    for i, (dy, dx) in enumerate(shifts):
+        shifted[i] = padded[i, pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+    return np.clip(np.rint(shifted * gain + offset), 0, 255).astype(np.uint8)

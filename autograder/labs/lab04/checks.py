@@ -35,6 +35,7 @@ from autograder.labs.lab04.thresholds import (
     CURVE_RTOL,
     LEAK_MAX,
     LEARNING_RATE_RTOL,
+    MEMBER_EPSILON,
     PIXEL_MAX,
     PREPROCESS_ATOL,
     PREPROCESS_RTOL,
@@ -43,6 +44,7 @@ from autograder.labs.lab04.thresholds import (
     VAL_LOSS_ATOL,
     VAL_LOSS_RTOL,
     for_profile,
+    member_ratio_floor,
 )
 
 
@@ -384,13 +386,51 @@ def _accuracy(facts: dict, x_test: np.ndarray, y_test: np.ndarray, label: str) -
     return float(np.mean(predicted == y_test))
 
 
-def measure_accuracy(model: Any, preprocess: Callable, label: str) -> tuple[float, dict]:
-    """Accuracy of ``model`` on the grader's test images, fed through the student's ``preprocess``, with the
-    facts it was measured from (:func:`autograder.kernel.probes.lab04.predictions`). Outside a check (tests,
-    calibration): the objects are used here directly."""
+def grader_test_set() -> tuple[np.ndarray, np.ndarray]:
+    """The grader's test images (its shifted copies of the data directory's, in its salted order) and their labels."""
     _, (x_test, y_test) = mnist.load()
+    copies, order = probes.grader_test_set(x_test)
+    return copies, y_test[order]
+
+
+def measure_accuracy(model: Any, preprocess: Callable, label: str) -> tuple[float, dict]:
+    """Accuracy of ``model`` on the grader's test images (:func:`grader_test_set`), fed through the student's
+    ``preprocess``, with the facts it was measured from (:func:`autograder.kernel.probes.lab04.predictions`).
+    Outside a check (tests, calibration): the objects are used here directly."""
+    x_test, y_test = grader_test_set()
     facts = probes.predictions(model, preprocess, x_test, label)
     return _accuracy(facts, x_test, y_test, label), facts
+
+
+def _mean_loss(log_probabilities: Any, labels: np.ndarray) -> float:
+    """The mean cross-entropy from the log-probabilities the kernel sent, probabilities clipped to [EPSILON, 1]."""
+    logp = np.nan_to_num(np.asarray(log_probabilities, dtype=np.float64)[np.arange(len(labels)), labels],
+                         nan=np.log(MEMBER_EPSILON), neginf=np.log(MEMBER_EPSILON))
+    return float(np.mean(-np.clip(logp, np.log(MEMBER_EPSILON), 0.0)))
+
+
+def member_losses(outputs: dict, y_loaded: np.ndarray, y_train: np.ndarray) -> tuple[float, float] | None:
+    """The mean cross-entropy of the model on the loaded test images and on the fitted training images the probe
+    drew (:func:`autograder.kernel.probes.lab04.member_rows`); None when the kernel had no outputs of that shape."""
+    test, train = outputs.get("test"), outputs.get("train")
+    if test is None or train is None:
+        return None
+    test, train = np.asarray(test), np.asarray(train)
+    if test.shape != (len(y_loaded), NUM_CLASSES) or train.shape != (len(y_train), NUM_CLASSES):
+        return None
+    return _mean_loss(test, y_loaded), _mean_loss(train, y_train)
+
+
+def memorised_failure(what: str, test_loss: float, train_loss: float, floor: float) -> CheckFailure:
+    return CheckFailure(
+        f"{what}: 正解率は測りません / accuracy not measured. データフォルダーのテスト画像に対する損失 ({test_loss:.4g}) が、"
+        f"学習に使う画像に対する損失 ({train_loss:.4g}) の {floor:g} 倍未満です: テスト画像で学習した (または答えを表から"
+        "引いた) モデルに見られる差で、見たことのない画像に対する性能を表しません。学習には学習用の画像 (x_train_raw) "
+        f"だけを使ってください / the model's loss on the loaded test images ({test_loss:.4g}) is under {floor:g} "
+        f"times its loss on the training images ({train_loss:.4g}): that is what a model trained on the test images "
+        "(or one that looks their labels up) shows, and its accuracy says nothing about unseen images. Train on the "
+        "training images (x_train_raw) only"
+    )
 
 
 def _scale_mismatch(test_max: float | None, train_max: float | None) -> str:
@@ -418,9 +458,11 @@ def _check_accuracy(kind: str) -> None:
     minimum = getattr(limits, f"{kind}_accuracy")
     budget = getattr(limits, f"{kind}_train_s")
     data_label, label, seconds_label = probes.accuracy_labels(kind)
-    _, (x_test, y_test) = mnist.load()
-    data = _recorded(data_label, x_test)
-    leaked = reference.count_test_images(data["x_train_digests"], x_test, data["preprocessed_digests"])
+    (train_images, train_labels), (loaded, loaded_labels) = mnist.load()
+    x_test, order = probes.grader_test_set(loaded)
+    y_test = loaded_labels[order]
+    data = _recorded(data_label, loaded)
+    leaked = reference.count_test_images(data["x_train_digests"], loaded, data["preprocessed_digests"])
     if leaked > LEAK_MAX:
         raise _leak_failure(leaked, f"{kind}: 正解率は測りません / accuracy not measured")
     facts = _recorded(label, x_test)
@@ -448,6 +490,15 @@ def _check_accuracy(kind: str) -> None:
             "(時間の上限 / budget; the smaller of wall and CPU seconds). エポック数・バッチサイズ・層の大きさは指定どおりですか？ / are the epochs, batch size "
             "and layer sizes as specified?"
         )
+    # last: only a model that reached the bar is asked whether it saw the test images
+    test_rows, train_rows = probes.member_rows(len(loaded), probes.fitted_count(len(train_images)))
+    losses = member_losses(_recorded(probes.member_label(kind), loaded[test_rows], train_images[train_rows]),
+                           loaded_labels[test_rows].astype(np.int64), train_labels[train_rows].astype(np.int64))
+    if losses is not None:
+        floor = member_ratio_floor(kind)
+        report_metric(f"{kind}_test_to_train_loss", losses[0] / max(losses[1], MEMBER_EPSILON), threshold=floor)
+        if losses[0] < floor * losses[1]:
+            raise memorised_failure(kind, *losses, floor)
 
 
 @judged

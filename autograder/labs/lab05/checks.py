@@ -23,7 +23,7 @@ import numpy as np
 from autograder.datasets import REAL
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes.lab05 import inputs, outputs
-from autograder.kernel.probes.lab05.inputs import CROP_PADDING, CROP_PROBES, PROBE_COUNT, TRAIN_CHECK
+from autograder.kernel.probes.lab05.inputs import CROP_PADDING, CROP_PROBES, NUM_CLASSES, PROBE_COUNT, TRAIN_CHECK
 from autograder.kernel.probes.lab05.outputs import as_output, checked_augment, checked_crop, fingerprint, numpy_array
 from autograder.labs.judged import check_function, judged, report_metric
 from autograder.labs.lab05 import images, reference
@@ -40,6 +40,7 @@ from autograder.labs.lab05.thresholds import (
     EXACT_ATOL,
     HARD,
     HFLIP_RANGE,
+    MEMBER_EPSILON,
     NORM_MEAN_TOL,
     NORM_STD_TOL,
     NORMAL,
@@ -543,18 +544,60 @@ def measured_accuracy(predicted: Any, data: GraderData) -> float:
     return int((predicted == data.y_test).sum()) / len(data.x_test)
 
 
-def _test_images_in(array: Any, name: str, data: GraderData) -> int:
-    """How many of the grader's test images the notebook's ``array`` holds (the digests cross from the kernel)."""
+def _digests_of(array: Any, name: str) -> list[bytes] | None:
+    """The digests of the notebook's ``array`` as the kernel sent them (None when it is not images)."""
     keys = outputs.image_digests(array, name)
-    return 0 if keys is None else sum(k in data.test_only for k in _keys_from_data(keys, name))
+    return None if keys is None else _keys_from_data(keys, name)
+
+
+def _test_images_in(keys: list[bytes] | None, data: GraderData) -> int:
+    """How many of the loaded test images the notebook's images (their digests) hold."""
+    return 0 if keys is None else sum(k in data.test_only for k in keys)
+
+
+def _cross_entropy(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The mean cross-entropy of logits (n, 10) at integer labels (n,), as torch's cross_entropy computes it."""
+    scores = scores.astype(np.float64)
+    top = scores.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
+    return float(np.mean(log_norm - scores[np.arange(len(labels)), labels]))
+
+
+def member_losses(scores: Any, test_labels: np.ndarray, train_keys: list[bytes] | None,
+                  data: GraderData) -> tuple[float, float] | None:
+    """The model's mean loss on the loaded test images the probe drew and on the rows of the notebook's x_train it
+    drew (their labels are the grader's, found by digest); None when either cannot be had (other checks say why)."""
+    test, train = scores.get("test"), scores.get("train")
+    if test is None or train is None or train_keys is None:
+        return None
+    rows = inputs.member_train_rows(len(train_keys))
+    labels = [data.train_labels.get(train_keys[i], set()) for i in rows]
+    known = np.array([len(found) == 1 for found in labels])  # images of the training files, with one label
+    test, train = np.asarray(test), np.asarray(train)
+    if test.shape != (len(test_labels), NUM_CLASSES) or train.shape != (len(rows), NUM_CLASSES) or not known.any():
+        return None
+    train_labels = np.array([next(iter(found)) for found, ok in zip(labels, known, strict=True) if ok])
+    return _cross_entropy(test, test_labels), _cross_entropy(train[known], train_labels)
+
+
+def memorised_failure(test_loss: float, train_loss: float, floor: float) -> CheckFailure:
+    return CheckFailure(
+        f"正解率は測りません / accuracy not measured: データフォルダーのテスト画像に対する損失 ({test_loss:.4g}) が、"
+        f"x_train の画像に対する損失 ({train_loss:.4g}) の {floor:g} 倍未満です。テスト画像で学習した (または答えを表から"
+        "引いた) モデルに見られる差で、見たことのない画像に対する性能を表しません。学習には x_train だけを使ってください / "
+        f"the model's loss on the loaded test images ({test_loss:.4g}) is under {floor:g} times its loss on the "
+        f"images of x_train ({train_loss:.4g}): that is what a model trained on the test images (or one that looks "
+        "their labels up) shows, and its accuracy says nothing about unseen images. Train on x_train only"
+    )
 
 
 def _check_trained(notebook: str, model: Any, preprocess: Callable, train_seconds: Any, x_train: Any,
                    x_val: Any) -> None:
     data = grader_data()
     bar = THRESHOLDS[(data.profile, notebook)]
-    for name, array in (("x_train", x_train), ("x_val", x_val)):
-        hits = _test_images_in(array, name, data)
+    keys = {name: _digests_of(array, name) for name, array in (("x_train", x_train), ("x_val", x_val))}
+    for name in ("x_train", "x_val"):
+        hits = _test_images_in(keys[name], data)
         if hits:
             raise CheckFailure(
                 f"{name} にテスト用の画像が {hits} 枚あります。テスト用の画像で学習・検証したモデルの正解率は評価に使え"
@@ -577,6 +620,14 @@ def _check_trained(notebook: str, model: Any, preprocess: Callable, train_second
     if seconds > bar.max_train_seconds:
         raise CheckFailure(f"学習時間が長すぎます / training took too long: {seconds:.1f} s > {bar.max_train_seconds:g} s "
                            f"(device: {device}; the smaller of wall and CPU seconds)")
+    # last: only a model that reached the bar is asked whether it saw the test images
+    test_rows = inputs.member_test_rows(len(data.x_loaded))
+    scores = outputs.member_outputs(model, preprocess, data.x_loaded[test_rows], x_train)
+    losses = member_losses(scores, data.y_loaded[test_rows], keys["x_train"], data)
+    if losses is not None:
+        report_metric("test_to_train_loss", losses[0] / max(losses[1], MEMBER_EPSILON), threshold=bar.member_ratio)
+        if losses[0] < bar.member_ratio * losses[1]:
+            raise memorised_failure(*losses, bar.member_ratio)
 
 
 @judged

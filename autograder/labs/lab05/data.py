@@ -3,6 +3,7 @@ training images (and their labels), which are test images only, and the data pro
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ import numpy as np
 from autograder.datasets import cifar10
 from autograder.kernel.probes.lab05 import inputs
 from autograder.kernel.probes.lab05.outputs import image_keys
+from autograder.kernel.student import CASE_SALT_ENV
 
 
 @dataclass
@@ -18,11 +20,13 @@ class GraderData:
     profile: str
     x_train: np.ndarray
     y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
+    x_test: np.ndarray  # the grader's test images: its copies of the loaded ones (inputs.grader_test_set)
+    y_test: np.ndarray  # their labels
     train_keys: Counter
     train_labels: dict
-    test_only: set  # test images that are not also (byte for byte) a training image
+    test_only: set  # loaded test images that are not also (byte for byte) a training image
+    x_loaded: np.ndarray  # the test images as the data directory holds them (a student can read these)
+    y_loaded: np.ndarray
 
 
 _CACHE: dict[tuple, GraderData] = {}
@@ -30,18 +34,19 @@ _CACHE: dict[tuple, GraderData] = {}
 
 def grader_data() -> GraderData:
     """CIFAR-10 as the grader reads it from the data directory (loaded once per process); CheckFailure if it cannot."""
-    key = inputs.data_key()
+    key = (inputs.data_key(), os.environ.get(CASE_SALT_ENV, ""))  # the copies are drawn with the salt
     if key not in _CACHE:
         try:
             profile = cifar10.profile()
         except (OSError, ValueError) as exc:
             raise inputs.unreadable(exc) from exc
-        x_train, y_train, x_test, y_test = inputs.cifar10_arrays()
+        x_train, y_train, x_loaded, y_loaded = inputs.cifar10_arrays()
+        copies, order = inputs.grader_test_set(x_loaded)
         keys = image_keys(x_train)
         labels: dict[bytes, set] = {}
         for k, y in zip(keys, y_train.tolist(), strict=True):
             labels.setdefault(k, set()).add(y)
         _CACHE.clear()
-        _CACHE[key] = GraderData(profile, x_train, y_train, x_test, y_test, Counter(keys), labels,
-                                 set(image_keys(x_test)) - set(keys))
+        _CACHE[key] = GraderData(profile, x_train, y_train, copies, y_loaded[order], Counter(keys), labels,
+                                 set(image_keys(x_loaded)) - set(keys), x_loaded, y_loaded)
     return _CACHE[key]

@@ -19,6 +19,10 @@ class Bar:
 
     min_accuracy: float
     max_train_seconds: float  # the smaller of the training's wall and CPU seconds (the locked cell measures both)
+    # The model's mean loss on loaded test images must be at least this many times its loss on images of its
+    # x_train (it has seen those, not these); below, it was trained on the test images or looks them up, and its
+    # accuracy is not measured (issue 18.4). Figures beside THRESHOLDS.
+    member_ratio: float = 1.0
 
 
 # Why the smaller of the two: a grader busy with other kernels stretches the wall time of honest work (issue 18.6:
@@ -40,8 +44,10 @@ THRESHOLDS = {
     # classifier); a small MLP on the pixels about 0.50-0.55; k-nearest neighbours about 0.35-0.39 (CS231n:
     # 0.354 with L2, 0.386 with L1); an untrained network about 0.10. The nearest, the MLP, fails both bars
     # by 0.15 or more.
-    (REAL, NORMAL): Bar(min_accuracy=0.70, max_train_seconds=300.0),
-    (REAL, HARD): Bar(min_accuracy=0.85, max_train_seconds=600.0),
+    # The loss ratio on the real data is not calibrated: 1.0 (test loss no lower than training loss) is where an
+    # honest model cannot be; it refuses lookups and training on the test images alone, not always train + test.
+    (REAL, NORMAL): Bar(min_accuracy=0.70, max_train_seconds=300.0, member_ratio=1.0),
+    (REAL, HARD): Bar(min_accuracy=0.85, max_train_seconds=600.0, member_ratio=1.0),
     # The offline stand-in (autograder.datasets.cifar10.write_standin, seed 0: 512 train / 128
     # validation / 1000 test), graded on CPU with one thread per kernel (the notebooks train on
     # "cpu"; the hard one with width 12). Reference: normal 0.955 in about 14 s, hard 0.998 in about
@@ -58,8 +64,17 @@ THRESHOLDS = {
     #   ResNet9(width=12) untrained (torch seed 0)                             0.093  (seeds 0-4: 0.093-0.116)
     # and 1-nearest-neighbour on the pixels 0.182: the stand-in's classes are shapes at random positions in
     # random colours, which only a convolutional network learns. The nearest fails the normal bar by 0.33.
-    (STANDIN, NORMAL): Bar(min_accuracy=0.60, max_train_seconds=240.0),
-    (STANDIN, HARD): Bar(min_accuracy=0.80, max_train_seconds=300.0),
+    #
+    # Issue 18.4: the accuracy is measured on the grader's copies of the test images (shifted 1-2 pixels, colour
+    # jittered: autograder.datasets.cifar10.test_copies). The reference, torch seeds 0 / 1 / 2, one thread, no salt:
+    # normal 0.944 / 0.892 / 0.893 on the copies (0.958 / 0.908 / 0.911 on the loaded originals); hard (seeds 0 / 1)
+    # 0.993 / 0.992 (0.993 / 0.996): the bars keep margins of 0.29 and 0.19. member_ratio: the mean loss on 1000
+    # loaded test images over the mean loss on 512 images of x_train. Normal: honest 1.67 / 1.46 / 1.53, trained on
+    # train + test 0.70, on the test images only 0.26. Hard (label smoothing keeps every loss above about 0.08):
+    # honest 1.16 / 1.21, train + test 1.02, test only 0.88. A table or nearest-neighbour lookup of the loaded test
+    # images: about 0.
+    (STANDIN, NORMAL): Bar(min_accuracy=0.60, max_train_seconds=240.0, member_ratio=1.2),  # margins 0.26 / 0.50
+    (STANDIN, HARD): Bar(min_accuracy=0.80, max_train_seconds=300.0, member_ratio=1.05),  # margins 0.11 / 0.03
 }
 
 # Every trivial baseline above must fail every stand-in accuracy bar by at least this: 100 of the 1000 test
@@ -106,3 +121,5 @@ VAL_ACC_TOL = 1.5 / 80  # the last val_acc of the history against the grader's (
 # train_model (hard): a one-cycle schedule has at least half its per-step rates distinct, its peak neither
 # first nor last, and ends under ONE_CYCLE_END of its peak (OneCycleLR's end: about 1e-5 of it).
 ONE_CYCLE_END = 0.1
+
+MEMBER_EPSILON = 1e-12  # a training loss below this counts as this in the reported ratio (a table lookup: 0)

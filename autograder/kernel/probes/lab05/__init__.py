@@ -124,11 +124,12 @@ def check_train_model_hard(fn: Callable) -> None:
 
 
 def _trained(model: Any, preprocess: Callable, train_seconds: Any, x_train: Any, x_val: Any) -> None:
-    x_test = inputs.cifar10_arrays()[2]
+    loaded = inputs.cifar10_arrays()[2]
     for name, images in (("x_train", x_train), ("x_val", x_val)):
         outputs.image_digests(images, name)
-    outputs.predicted_classes(model, preprocess, x_test)
+    outputs.predicted_classes(model, preprocess, inputs.grader_test_set(loaded)[0])
     outputs.train_seconds(train_seconds)
+    outputs.member_outputs(model, preprocess, loaded[inputs.member_test_rows(len(loaded))], x_train)
 
 
 @probe

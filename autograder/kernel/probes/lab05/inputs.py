@@ -46,6 +46,8 @@ TEST_BATCH = 500  # test images through preprocess and the model at once
 
 SPLIT_SEED, AUGMENT_SEED, CROP_SEED, AUGMENT_HARD_SEED = 501, 502, 503, 504  # CROP_SEED + padding
 CLASSIFIER_SEED, EVALUATE_SEED, TRAIN_SEED, CONFUSION_SEED, RESIDUAL_SEED = 505, 506, 507, 508, 509
+TEST_COPY_SEED, MEMBER_ROWS_SEED = 510, 511  # the grader's test copies; the images whose losses are compared
+MEMBER_ROWS = 1000  # at most this many loaded test images and as many of the notebook's training images
 
 
 def _torch():
@@ -96,6 +98,26 @@ def cifar10_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         _DATA.clear()
         _DATA[key] = arrays
     return _DATA[key]
+
+
+def grader_test_set(x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The grader's test images made from the data directory's ``x_test`` (N, 32, 32, 3) uint8: its own shifted,
+    jittered copies (:func:`autograder.datasets.cifar10.test_copies`, (N, 32, 32, 3) uint8) in a salted order, and
+    that order ((N,) indices into ``x_test``: the copies' labels are ``y_test[order]``). No copy is an image a
+    student can load, so a table of the loaded test images (image -> label) finds none of them."""
+    rng = case_rng(TEST_COPY_SEED)
+    order = rng.permutation(len(x_test))
+    return cifar10.test_copies(x_test[order], rng), order
+
+
+def member_test_rows(count: int) -> np.ndarray:
+    """The loaded test images (rows of ``count``) whose losses the grader compares with training images'."""
+    return np.sort(case_rng(MEMBER_ROWS_SEED).choice(count, size=min(MEMBER_ROWS, count), replace=False))
+
+
+def member_train_rows(count: int) -> np.ndarray:
+    """The rows of the notebook's x_train (``count`` images) whose losses the grader compares with the test images'."""
+    return np.sort(case_rng(MEMBER_ROWS_SEED + 1).choice(count, size=min(MEMBER_ROWS, count), replace=False))
 
 
 # ------------------------------------------------------------------------------ split and preprocess

@@ -492,8 +492,8 @@ def training_facts(fn: Callable, hard: bool, problem: tuple) -> dict:
 # ------------------------------------------------------------------------------ the trained model
 
 
-def predict_test(model: Any, preprocess: Callable, x_test: np.ndarray) -> np.ndarray:
-    """The class ``model`` gives each test image, 500 at a time through the student's ``preprocess`` (run here)."""
+def test_outputs(model: Any, preprocess: Callable, x_test: np.ndarray) -> np.ndarray:
+    """The model's outputs (N, 10) float32 for test images, 500 at a time through the student's ``preprocess``."""
     torch = _torch()
     if not isinstance(model, torch.nn.Module):
         raise CheckFailure(f"model: 学習したモデル (nn.Module) ではありません / not a trained model: got "
@@ -503,7 +503,7 @@ def predict_test(model: Any, preprocess: Callable, x_test: np.ndarray) -> np.nda
     except StopIteration:
         raise CheckFailure("model: パラメータがありません / the model has no parameters") from None
     model.eval()
-    predicted = []
+    scores = []
     for start in range(0, len(x_test), TEST_BATCH):
         images = x_test[start:start + TEST_BATCH]
         label = f"preprocess(x_test[{start}:{start + len(images)}])"
@@ -514,8 +514,30 @@ def predict_test(model: Any, preprocess: Callable, x_test: np.ndarray) -> np.nda
         if tuple(logits.shape) != (len(images), NUM_CLASSES):
             raise CheckFailure(f"model({label}): 出力の形が違います / wrong output shape: expected ({len(images)}, 10), got "
                                f"{tuple(logits.shape)}")
-        predicted.append(logits.argmax(dim=1).cpu().numpy().astype(np.int64))
-    return np.concatenate(predicted) if predicted else np.zeros(0, dtype=np.int64)
+        scores.append(logits.float().cpu().numpy())
+    return np.concatenate(scores) if scores else np.zeros((0, NUM_CLASSES), dtype=np.float32)
+
+
+def predict_test(model: Any, preprocess: Callable, x_test: np.ndarray) -> np.ndarray:
+    """The class ``model`` gives each test image, 500 at a time through the student's ``preprocess`` (run here)."""
+    return test_outputs(model, preprocess, x_test).argmax(axis=1).astype(np.int64)
+
+
+def _member_outputs(model: Any, preprocess: Callable, test_images: np.ndarray, x_train: Any) -> dict:
+    try:
+        train = numpy_array(x_train, "x_train")
+        rows = inputs.member_train_rows(len(train))
+        return {"test": test_outputs(model, preprocess, test_images),
+                "train": test_outputs(model, preprocess, np.ascontiguousarray(train[rows]).astype(np.uint8))}
+    except Exception:  # what fails here fails in predicted_classes too, with its message
+        return {"test": None, "train": None}
+
+
+def member_outputs(model: Any, preprocess: Callable, test_images: np.ndarray, x_train: Any) -> Any:
+    """The model's scores (logits) of loaded test images and of the notebook's training images
+    (:func:`inputs.member_train_rows` of x_train), observed: the grader compares its losses on the two."""
+    return observe("model(preprocess(loaded test images, x_train rows)): scores",
+                   partial(_member_outputs, model, preprocess, test_images, x_train), test_images)
 
 
 def predicted_classes(model: Any, preprocess: Callable, x_test: np.ndarray) -> Any:
