@@ -27,7 +27,7 @@ from replay_harness import assert_same_verdict, judge_transcript, record, record
 from autograder.datasets import DATA_ENV, REAL, STANDIN, mnist
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes import lab04 as probes
-from autograder.labs import lab04
+from autograder.labs import judged, lab04
 from autograder.labs.lab04 import checks, reference, thresholds
 
 from conftest import REPO
@@ -215,6 +215,18 @@ def test_the_training_time_budget_is_checked(solution):
     budget = thresholds.THRESHOLDS[STANDIN].mlp_train_s
     with pytest.raises(CheckFailure, match="training took too long"):
         lab04.check_mlp_accuracy(solution["mlp"], solution["preprocess"], solution["x_train"], budget + 1)
+
+
+def test_the_graders_own_timing_of_the_training_cell_is_what_counts(solution):
+    """While grading, the judge has the executor's timing of the locked cell fit_mlp (issue 18.5): a notebook that
+    claims 1 s for a training the grader timed over budget fails, and the notebook's figure no longer counts."""
+    budget = thresholds.THRESHOLDS[STANDIN].mlp_train_s
+    args = (solution["mlp"], solution["preprocess"], solution["x_train"])
+    with judged.measured_cells({"fit_mlp": {"wall_s": budget + 5, "cpu_s": budget + 1}}):
+        with pytest.raises(CheckFailure, match=rf"training took too long: {budget + 1:.1f} s"):
+            lab04.check_mlp_accuracy(*args, 1.0)
+    with judged.measured_cells({"fit_mlp": {"wall_s": budget * 3, "cpu_s": 4.0}}):  # the smaller of the two
+        lab04.check_mlp_accuracy(*args, budget + 100)
 
 
 # ------------------------------------------------------------------ train: other mistakes

@@ -13,9 +13,11 @@ once (:func:`judge_here`), so that it answers as the grader would.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +35,32 @@ METRIC_PREFIX = "[metric]"
 
 # key ("lab03.check_softmax") -> the undecorated check
 REGISTRY: dict[str, Callable] = {}
+
+# The grader's own timing of the cells of the notebook being judged: grade_id -> {"wall_s", "cpu_s"}.
+_MEASURED: contextvars.ContextVar[Mapping[str, Mapping[str, float]]] = contextvars.ContextVar("measured", default={})
+
+
+@contextlib.contextmanager
+def measured_cells(cells: Mapping[str, Mapping[str, float]]) -> Iterator[None]:
+    """Within the block, :func:`measured_seconds` answers from ``cells`` (the judge sets it per notebook)."""
+    token = _MEASURED.set(cells)
+    try:
+        yield
+    finally:
+        _MEASURED.reset(token)
+
+
+def measured_seconds(grade_id: str) -> float | None:
+    """The smaller of the wall and CPU seconds the grader measured, outside the kernel, for the cell ``grade_id``
+    of the notebook being judged; None where it did not (a check called directly, a cell that did not run).
+
+    The notebook's own timing of its training is a figure the kernel reports, which the student's code can
+    forge (issue 18.5); this one comes from the grader's clock and the kernel's process tree.
+    """
+    cell = _MEASURED.get().get(grade_id)
+    if not cell:
+        return None
+    return float(min(cell["wall_s"], cell["cpu_s"]))
 
 
 def lab_of(module: str) -> str:

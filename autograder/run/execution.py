@@ -48,6 +48,9 @@ CELL_TIMEOUT_ERROR = {
 }
 
 EXECUTED_MARK = "autograder_executed"  # cell metadata key set on every cell that ran (scoring reads it)
+# Cell metadata: the grader's own timing of a cell that ran, {"wall_s", "cpu_s"} (the kernel's process tree), which
+# the checks of timed trainings read instead of the notebook's own figure: code in the kernel can forge that one.
+MEASURED_MARK = "autograder_measured"
 
 # Why a notebook stopped before its last cell (ExecutionOutcome.status).
 COMPLETED = "completed"
@@ -326,6 +329,24 @@ def _tree_usage(root: psutil.Process) -> tuple[int, int]:
     return rss, tasks
 
 
+def tree_cpu_seconds(root: psutil.Process | None) -> float:
+    """User and system CPU seconds of ``root`` and everything it started, exited children it waited for included."""
+    if root is None:
+        return 0.0
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in procs:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
 def _kill_tree(root: psutil.Process | None) -> None:
     if root is None:
         return
@@ -425,6 +446,10 @@ async def run_notebook(kernel: WarmKernel, notebook: Path, files: Path, output: 
     outcome = ExecutionOutcome(COMPLETED)
     current: NotebookNode | None = None
 
+    root = _kernel_process(kernel.km)
+    for cell in nb.cells:  # only this run's timing counts, never one the submission brought along
+        cell.metadata.pop(MEASURED_MARK, None)
+
     async def cells() -> None:
         nonlocal current
         await _run_silently(client, seed_source(settings.seed, limits.threads))
@@ -436,7 +461,10 @@ async def run_notebook(kernel: WarmKernel, notebook: Path, files: Path, output: 
                 continue
             current = cell
             client.timeout = math.ceil(min(limits.cell_timeout, remaining))
+            wall, cpu = time.monotonic(), tree_cpu_seconds(root)
             await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
+            cell.metadata[MEASURED_MARK] = {"wall_s": round(time.monotonic() - wall, 3),
+                                            "cpu_s": round(tree_cpu_seconds(root) - cpu, 3)}
             cell.metadata[EXECUTED_MARK] = True
             outcome.cells_run += 1
             current = None

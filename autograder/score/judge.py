@@ -20,7 +20,7 @@ import io
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from unittest import mock
@@ -250,19 +250,23 @@ def _arguments(call: CheckCall, replay: checks.Replay) -> tuple[tuple, dict]:
     return args, kwargs
 
 
-def judge(call: CheckCall, payload: Any, answer_source: list[str], salt: str = "", data_dir: str = "") -> Verdict:
+def judge(call: CheckCall, payload: Any, answer_source: list[str], salt: str = "", data_dir: str = "",
+          measured: Mapping[str, Mapping[str, float]] | None = None) -> Verdict:
     """Run the lab's check of ``call`` on one transcript, in this process: the grader's verdict on it.
 
     ``salt``: the course's secret the kernel drew the probe's inputs with (autograder.kernel.student.case_rng).
     ``data_dir``: the datasets the kernel had (autograder.datasets), for checks that need the grader's
     own copy (the test labels an accuracy is measured against); left as it is when empty.
+    ``measured``: the grader's own timing of the notebook's cells, by grade_id (autograder.run.execution.MEASURED_MARK),
+    which the checks of timed trainings read (:func:`autograder.labs.judged.measured_seconds`).
     """
     environment = {CASE_SALT_ENV: salt, **({datasets.DATA_ENV: data_dir} if data_dir else {})}
     printed = io.StringIO()
     try:
         session = checks.Replay(payload, lambda fn, names: forbidden_in_source(answer_source, fn, names))
         args, kwargs = _arguments(call, session)
-        with mock.patch.dict(os.environ, environment), warnings.catch_warnings(), contextlib.redirect_stdout(printed):
+        with mock.patch.dict(os.environ, environment), warnings.catch_warnings(), contextlib.redirect_stdout(printed), \
+                checks.measured_cells(measured or {}):
             warnings.simplefilter("ignore")
             checks.replay(call.key, session, args=args, kwargs=kwargs)
     except ForbiddenCall as exc:
@@ -282,8 +286,8 @@ def _shown(key: str) -> str:
     return key.rpartition(".")[2]
 
 
-def judge_cell(source: str, outputs: list, answer_source: list[str], salt: str = "",
-               data_dir: str = "") -> list[Verdict] | None:
+def judge_cell(source: str, outputs: list, answer_source: list[str], salt: str = "", data_dir: str = "",
+               measured: Mapping[str, Mapping[str, float]] | None = None) -> list[Verdict] | None:
     """The grader's verdicts on a test cell's checks; None when the cell calls no probe."""
     calls = expected_checks(source)
     if not calls:
@@ -301,7 +305,8 @@ def judge_cell(source: str, outputs: list, answer_source: list[str], salt: str =
                    f"{len(mine)} transcripts for {len(sites)} call(s)")
             verdicts.append(Verdict(key, False, "NoVerdict", f"{NO_VERDICT}: {_shown(key)}: {why}"))
             continue
-        verdicts.extend(judge(site, payload, answer_source, salt, data_dir) for site, payload in zip(sites, mine, strict=True))
+        verdicts.extend(judge(site, payload, answer_source, salt, data_dir, measured)
+                        for site, payload in zip(sites, mine, strict=True))
     return verdicts
 
 

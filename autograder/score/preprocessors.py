@@ -9,7 +9,7 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader import preprocessors as nbgrader_preprocessors
 from traitlets import Bool, Unicode
 
-from autograder.run.execution import EXECUTED_MARK
+from autograder.run.execution import EXECUTED_MARK, MEASURED_MARK
 from autograder.score import judge
 
 NOT_RUN_ERROR = "CellNotRunError"
@@ -46,9 +46,12 @@ class ReplayExecution(Preprocessor):
             ran = executed.cells[index] if executed is not None else None
             if ran is not None and ran.source != cell.source:
                 raise ValueError(f"{path}: cell {index} differs from the sanitized notebook")
+            cell.metadata.pop(MEASURED_MARK, None)  # a submission's own claim of it counts for nothing
             if ran is not None and ran.metadata.get(EXECUTED_MARK):
                 cell.outputs = ran.outputs
                 cell.execution_count = ran.execution_count
+                if MEASURED_MARK in ran.metadata:
+                    cell.metadata[MEASURED_MARK] = ran.metadata[MEASURED_MARK]
             else:
                 cell.outputs = [nbformat.v4.new_output(
                     "error", ename=NOT_RUN_ERROR, evalue=message, traceback=[f"{NOT_RUN_ERROR}: {message}"])]
@@ -87,11 +90,14 @@ class JudgeVerdicts(Preprocessor):
 
     def preprocess(self, nb, resources):
         answers = [c.source for c in nb.cells if c.cell_type == "code" and not c.metadata.get("nbgrader", {}).get("grade")]
+        measured = {c.metadata["nbgrader"]["grade_id"]: c.metadata[MEASURED_MARK] for c in nb.cells
+                    if MEASURED_MARK in c.metadata and c.metadata.get("nbgrader", {}).get("grade_id")}
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue
             graded = cell.metadata.get("nbgrader", {}).get("grade")
-            verdicts = judge.judge_cell(cell.source, cell.outputs, answers, self.case_salt, self.data_dir) if graded else None
+            verdicts = judge.judge_cell(cell.source, cell.outputs, answers, self.case_salt, self.data_dir,
+                                        measured) if graded else None
             if verdicts is None:
                 cell.outputs = judge.strip_transcripts(cell.outputs)
             else:

@@ -26,7 +26,7 @@ from autograder.kernel.compare import CheckFailure, assert_close
 from autograder.kernel.probes import lab04 as probes
 from autograder.kernel.probes.lab04 import NUM_CLASSES
 from autograder.kernel.transcript import TranscriptError, observe
-from autograder.labs.judged import judged, report_metric
+from autograder.labs.judged import judged, measured_seconds, report_metric
 from autograder.labs.lab04 import reference
 from autograder.labs.lab04.reference import LEARNING_RATE, PATIENCE, VALIDATION_SPLIT
 from autograder.labs.lab04.thresholds import (
@@ -449,6 +449,17 @@ def _scale_mismatch(test_max: float | None, train_max: float | None) -> str:
             f"x_train (max {train_max:.4g}): divide by 255 inside preprocess and use it for training and testing alike")
 
 
+# The locked cells that train each model: the grader times them itself (autograder.labs.judged.measured_seconds).
+TRAINING_CELLS = {"mlp": "fit_mlp", "cnn": "fit_cnn"}
+
+
+def _train_seconds(kind: str, notebook_seconds: float) -> float:
+    """The training time that counts: the grader's own timing of the training cell where it has one (while grading),
+    else the notebook's figure (a check called directly). The notebook's figure is code in the kernel: forgeable."""
+    measured = measured_seconds(TRAINING_CELLS[kind])
+    return notebook_seconds if measured is None else measured
+
+
 def _check_accuracy(kind: str) -> None:
     """The model, preprocess and x_train stay in the kernel: the grader gets one digest per training image (and per
     test image through preprocess), to look its own test images up among them, the scales of the training and
@@ -468,7 +479,7 @@ def _check_accuracy(kind: str) -> None:
     facts = _recorded(label, x_test)
     accuracy = _accuracy(facts, x_test, y_test, label)
     report_metric(f"{kind}_test_accuracy", accuracy, threshold=minimum)
-    seconds = float(_recorded(seconds_label))
+    seconds = _train_seconds(kind, float(_recorded(seconds_label)))
     report_metric(f"{kind}_train_s", seconds, threshold=budget, higher_is_better=False, unit="s")
     mismatch = _scale_mismatch(facts["max"], data["train_max"])
     if mismatch:

@@ -25,7 +25,7 @@ from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes.lab05 import inputs, outputs
 from autograder.kernel.probes.lab05.inputs import CROP_PADDING, CROP_PROBES, NUM_CLASSES, PROBE_COUNT, TRAIN_CHECK
 from autograder.kernel.probes.lab05.outputs import as_output, checked_augment, checked_crop, fingerprint, numpy_array
-from autograder.labs.judged import check_function, judged, report_metric
+from autograder.labs.judged import check_function, judged, measured_seconds, report_metric
 from autograder.labs.lab05 import images, reference
 from autograder.labs.lab05.data import GraderData, grader_data
 from autograder.labs.lab05.thresholds import (
@@ -591,6 +591,9 @@ def memorised_failure(test_loss: float, train_loss: float, floor: float) -> Chec
     )
 
 
+TRAINING_CELL = "fit"  # the locked cell of either notebook that trains the model (and times it)
+
+
 def _check_trained(notebook: str, model: Any, preprocess: Callable, train_seconds: Any, x_train: Any,
                    x_val: Any) -> None:
     data = grader_data()
@@ -606,7 +609,9 @@ def _check_trained(notebook: str, model: Any, preprocess: Callable, train_second
             )
     accuracy = measured_accuracy(outputs.predicted_classes(model, preprocess, data.x_test), data)
     seconds, device = outputs.train_seconds(train_seconds)
-    seconds = float(seconds)
+    # the grader's own timing of the locked training cell while grading; the notebook's figure is the kernel's word
+    measured = measured_seconds(TRAINING_CELL)
+    seconds = float(seconds) if measured is None else measured
     where = "CIFAR-10" if data.profile == REAL else "the offline stand-in (not CIFAR-10)"
     report_metric("test_accuracy", accuracy, threshold=bar.min_accuracy)
     report_metric("train_seconds", seconds, threshold=bar.max_train_seconds, higher_is_better=False, unit="s")
