@@ -37,7 +37,8 @@ METRIC_PREFIX = "[metric]"
 REGISTRY: dict[str, Callable] = {}
 
 # The grader's own timing of the cells of the notebook being judged: grade_id -> {"wall_s", "cpu_s"}.
-_MEASURED: contextvars.ContextVar[Mapping[str, Mapping[str, float]]] = contextvars.ContextVar("measured", default={})
+_MEASURED: contextvars.ContextVar[Mapping[str, Mapping[str, float]] | None] = contextvars.ContextVar("measured",
+                                                                                                     default=None)
 
 
 @contextlib.contextmanager
@@ -57,7 +58,7 @@ def measured_seconds(grade_id: str) -> float | None:
     The notebook's own timing of its training is a figure the kernel reports, which the student's code can
     forge (issue 18.5); this one comes from the grader's clock and the kernel's process tree.
     """
-    cell = _MEASURED.get().get(grade_id)
+    cell = (_MEASURED.get() or {}).get(grade_id)
     if not cell:
         return None
     return float(min(cell["wall_s"], cell["cpu_s"]))
