@@ -131,12 +131,13 @@ def test_every_lab04_baseline_fails_both_stand_in_bars_with_a_margin(lab04_accur
 
 
 def test_lab04_baselines_are_those_stated_beside_the_bars(lab04_accuracies):
-    """thresholds.py states 0.100, 0.8045, 0.803, 0.0965 and 0.0925 (TensorFlow backend, one 2-core runner); the
+    """thresholds.py states 0.100, 0.775 and 0.7735 on the copies (0.8045 and 0.803 on the loaded originals), 0.0965 and 0.0925 (TensorFlow backend,
+    one 2-core runner; since issue 18.4 measured on the grader's copies of the test images); the
     untrained networks and the linear models may move a little with the backend and the CPU's round-off."""
     got = lab04_accuracies
     assert got["majority class"] == pytest.approx(0.1)  # the stand-in's test labels are balanced
-    assert got["logistic regression"] == pytest.approx(0.8045, abs=0.02)
-    assert got["Flatten-Dense(10) trained by train"] == pytest.approx(0.80, abs=0.025)
+    assert got["logistic regression"] == pytest.approx(0.775, abs=0.02)
+    assert got["Flatten-Dense(10) trained by train"] == pytest.approx(0.775, abs=0.025)
     assert got["build_mlp untrained"] < 0.2 and got["build_cnn untrained"] < 0.2
 
 
