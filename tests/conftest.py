@@ -128,3 +128,17 @@ def graded_lab03_class(base: Path, students: tuple[str, ...]) -> Path:
     proc = run_autograder("grade", "lab03", "--submissions", str(base / "subs"), cwd=root)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return root
+
+
+@pytest.fixture(scope="module")
+def standin_data_dir(tmp_path_factory):
+    """Both offline stand-ins (MNIST, CIFAR-10) in one data directory, as `autograder data standin` writes them, and
+    the grader pointed at it (datasets.DATA_ENV) for the module's tests."""
+    from autograder.datasets import DATA_ENV, cifar10, mnist
+
+    directory = tmp_path_factory.mktemp("data")
+    mnist.write_standin(directory)
+    cifar10.write_standin(directory)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DATA_ENV, str(directory))
+        yield directory

@@ -22,7 +22,7 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from autograder.datasets import DATA_ENV, STANDIN, cifar10, mnist
+from autograder.datasets import STANDIN, mnist
 from autograder.kernel.probes.lab05 import outputs as lab05_outputs
 from autograder.labs import lab05
 from autograder.labs.lab04 import checks as lab04_checks
@@ -63,14 +63,8 @@ def _notebook(lab: str, notebook: str, names: list[str]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    """Both stand-ins in one data directory, as `autograder data standin` writes them."""
-    directory = tmp_path_factory.mktemp("data")
-    mnist.write_standin(directory)
-    cifar10.write_standin(directory)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(DATA_ENV, str(directory))
-        yield directory
+def data_dir(standin_data_dir):
+    return standin_data_dir  # conftest: both stand-ins, the grader pointed at them
 
 
 @contextlib.contextmanager

@@ -27,7 +27,7 @@ from test_lab04_checks import _solution_cells as lab04_cells
 from test_lab05_checks import NORMAL_PIPELINE, _cells
 from test_lab05_checks import _run as run_lab05
 
-from autograder.datasets import DATA_ENV, cifar10, mnist
+from autograder.datasets import cifar10, mnist
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes import lab04 as probes04
 from autograder.kernel.probes.lab05 import inputs as inputs05
@@ -38,13 +38,8 @@ MEMORISED = "accuracy not measured"
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("data")
-    mnist.write_standin(directory)
-    cifar10.write_standin(directory)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(DATA_ENV, str(directory))
-        yield directory
+def data_dir(standin_data_dir):
+    return standin_data_dir  # conftest: both stand-ins, the grader pointed at them
 
 
 # ------------------------------------------------------------------ the grader's copies
