@@ -1039,3 +1039,107 @@ def test_a_transcript_of_other_salted_inputs_gets_no_verdict(solution, key):
         _, payload = record(check, answer, salt="another course")
     verdict = judge_transcript(check, payload, salt="this course")
     assert verdict.ename == "NoVerdict" and "other inputs" in verdict.message, verdict
+
+
+# ------------------------------------------------------------------ train_model: what the model was fed
+
+
+def _fed(fn, hard: bool) -> tuple[float, float]:
+    """train_model's fed fractions (as given, repeated) on the toy problem, as the check computes them."""
+    problem = inputs.toy_problem()
+    with contextlib.redirect_stdout(io.StringIO()):
+        facts = outputs.training_facts(fn, hard, problem)
+    return checks.fed_fractions(facts["fed"], problem[0], inputs.TRAIN_CHECK["epochs"])
+
+
+@pytest.mark.parametrize("salt", ["", "salt 1", "salt 2", "salt 3"])
+def test_the_answer_keys_feed_augmented_images_anew_every_epoch(solution, salt, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_CASE_SALT", salt)
+    as_given, repeated = _fed(solution[lab05.NORMAL]["train_model"], hard=False)
+    assert 0.33 < as_given < 0.48 and 0.26 < repeated < 0.42  # 0.405 and 0.34 expected (thresholds.py)
+    as_given, repeated = _fed(solution[lab05.HARD]["train_model"], hard=True)
+    assert as_given < 0.05 and repeated < 0.05  # about 1 / 162 expected
+
+
+# Each way of not augmenting what the model is trained on, whatever the augment function itself does.
+NOT_AUGMENTED = {
+    "augment skipped": {"xb, yb = augment(x_train[idx]), y_train[idx]": "xb, yb = x_train[idx], y_train[idx]"},
+    "augment called, its result dropped": {
+        "xb, yb = augment(x_train[idx]), y_train[idx]": "xb, yb = x_train[idx], y_train[idx]\n            augment(xb)"},
+    "augment on a copy fed to nothing": {
+        "xb, yb = augment(x_train[idx]), y_train[idx]":
+        "xb, yb = x_train[idx], y_train[idx]\n            _shown = augment(xb.clone())"},
+}
+AUGMENTED_ONCE = {
+    "the whole training set augmented once": {
+        "    n = len(x_train)\n": "    n = len(x_train)\n    x_train = augment(x_train)\n",
+        "xb, yb = augment(x_train[idx]), y_train[idx]": "xb, yb = x_train[idx], y_train[idx]"},
+    "one augmented copy drawn per image, kept": {
+        "    n = len(x_train)\n": "    n = len(x_train)\n    fixed = torch.cat([augment(x_train[i:i + 1]) for i in range(n)])\n",
+        "xb, yb = augment(x_train[idx]), y_train[idx]": "xb, yb = fixed[idx], y_train[idx]"},
+}
+
+
+@pytest.mark.parametrize("notebook", [lab05.NORMAL, lab05.HARD])
+@pytest.mark.parametrize("form", sorted(NOT_AUGMENTED) + sorted(AUGMENTED_ONCE))
+def test_training_without_augmenting_every_mini_batch_fails(cells, solution, notebook, form):
+    hard = notebook == lab05.HARD
+    source = _replaced(cells[notebook]["train_model"], {**NOT_AUGMENTED, **AUGMENTED_ONCE}[form])
+    message = "fed the training images as given" if form in NOT_AUGMENTED else "the same augmented images in every"
+    check = lab05.check_train_model_hard if hard else lab05.check_train_model
+    with pytest.raises(CheckFailure, match=message):
+        _quiet(check, _define(solution[notebook], source, "train_model"))
+
+
+def test_augmenting_the_batch_in_other_ways_passes(cells, solution):
+    """Augmenting inside the loop however it is written: in place on a copy, by a helper, the flip drawn per image."""
+    source = _replaced(cells[lab05.NORMAL]["train_model"], {
+        "xb, yb = augment(x_train[idx]), y_train[idx]":
+        "xb = x_train[idx].clone()\n            xb[:] = _augmented(xb)\n            yb = y_train[idx]"})
+    ns = dict(solution[lab05.NORMAL], _augmented=lambda x: solution[lab05.NORMAL]["augment"](x))
+    _quiet(lab05.check_train_model, _define(ns, source, "train_model"))
+
+
+def test_the_grader_replays_the_fed_images(cells, solution):
+    skipped = _replaced(cells[lab05.NORMAL]["train_model"], NOT_AUGMENTED["augment skipped"])
+    _same_verdict(lab05.check_train_model, _define(solution[lab05.NORMAL], skipped, "train_model"), passes=False)
+
+
+# ------------------------------------------------------------------ the grader's small model: its scores are the grader's
+
+
+def _rescored(payload: dict, change) -> dict:
+    """``payload`` with the recorded scores of the grader's model (the first call: its probe images) changed."""
+    import base64
+
+    forged = json.loads(json.dumps(payload))
+    result = forged["calls"][0]["result"]
+    scores = np.frombuffer(base64.b64decode(result["data"]), dtype=np.float32).reshape(result["shape"])
+    result["data"] = base64.b64encode(change(scores).astype(np.float32).tobytes()).decode()
+    return forged
+
+
+@pytest.mark.parametrize("change, passes", [
+    (lambda s: s * (1 + 1e-3), True),  # a GPU's TF32 round-off
+    (lambda s: s + 1.0, False),
+    (lambda s: np.roll(s, 1, axis=1), False),  # the scores of other classes: other labels, another expected loss
+])
+def test_the_grader_computes_its_small_models_scores_itself(solution, change, passes):
+    _, payload = record(lab05.check_evaluate, solution[lab05.NORMAL]["evaluate"])
+    verdict = judge_transcript(lab05.check_evaluate, _rescored(payload, change))
+    assert verdict.passed is passes, verdict
+    if not passes:
+        assert "not those the grader computes" in verdict.message
+
+
+def test_the_grader_computes_its_untrained_models_scores_itself(solution):
+    with contextlib.redirect_stdout(io.StringIO()):
+        _, payload = record(lab05.check_train_model, solution[lab05.NORMAL]["train_model"])
+    label = inputs.training_call(False)[0]
+    call = next(c for c in payload["calls"] if c["label"] == label)
+    assert judge_transcript(lab05.check_train_model, payload).passed
+    facts = dict(call["result"]["__dict__"])
+    facts["val_before"] = facts["val_after"]  # the trained model's scores, claimed as the untrained model's
+    call["result"]["__dict__"] = [[key, value] for key, value in facts.items()]
+    verdict = judge_transcript(lab05.check_train_model, payload)
+    assert not verdict.passed and "untrained model's scores are not those the grader computes" in verdict.message

@@ -38,6 +38,11 @@ from autograder.labs.lab05.thresholds import (
     EVAL_ACCURACY_TOL,
     EVAL_LOSS_RTOL,
     EXACT_ATOL,
+    FED_AS_GIVEN_MAX,
+    FED_REPEATED_MAX,
+    FED_RTOL,
+    GRADER_MODEL_ATOL,
+    GRADER_MODEL_RTOL,
     HARD,
     HFLIP_RANGE,
     MEMBER_EPSILON,
@@ -404,11 +409,32 @@ def _unchanged(before: list, after: list) -> bool:
                                              for a, b in zip(before, after, strict=True))
 
 
+def _require_grader_model(recorded: Any, model: Any, x: Any, what: str, scale: bool = False) -> None:
+    """The scores the kernel recorded of the grader's small model are the grader's own (computed here, on the CPU):
+    the model whose outputs decide the expected values exists in the kernel, but its numbers are not taken on trust.
+    ``scale``: the model's last layer scaled as the evaluate check's probe scales it."""
+    torch = _torch()
+    if scale:
+        with torch.no_grad():
+            model[-1].weight.mul_(inputs.EVAL_LOGIT_SCALE)
+    own = reference.grader_model_scores(model, x).numpy()
+    got = np.asarray(recorded, dtype=np.float64)
+    if got.shape != own.shape or not np.allclose(got, own, rtol=GRADER_MODEL_RTOL, atol=GRADER_MODEL_ATOL):
+        raise CheckFailure(f"記録が壊れています / malformed record: {what}'s scores are not those the grader computes "
+                           "(the record was not made by the grader's probe)")
+
+
 @judged
 def check_evaluate(fn: Callable) -> None:
     """evaluate(model, x, y, batch_size): mean cross-entropy over all images and accuracy, in eval mode, in mini-batches."""
-    held: dict = {}  # the grader's model, in the kernel only
-    x, y, scores = inputs.evaluate_inputs(lambda attempt, seed, pool: outputs.probe_scores(held, attempt, seed, pool))
+    held: dict = {}  # the grader's model as the kernel holds it
+
+    def scores_of(attempt: int, seed: int, pool: Any) -> Any:
+        recorded = outputs.probe_scores(held, attempt, seed, pool)
+        _require_grader_model(recorded, inputs.grader_model(seed), pool, f"the grader's model {attempt}", scale=True)
+        return recorded
+
+    x, y, scores = inputs.evaluate_inputs(scores_of)
     want_loss, want_acc = reference.loss_and_accuracy(scores, y)
     label = inputs.EVALUATE_LABEL
     facts = outputs.evaluate_facts(fn, held, x, y)
@@ -481,14 +507,61 @@ def _run_training(fn: Callable, hard: bool) -> tuple:
         raise CheckFailure(f"{label}: 各エポックで学習用の画像を 1 回ずつ、batch_size 枚ずつ使ってください / every epoch must "
                            f"use each training image once, in mini-batches of at most {batch_size}: the model saw "
                            f"{sum(train_sizes)} training images in {len(train_sizes)} batches over {epochs} epochs")
+    _check_augmented(label, facts["fed"], x_tr, epochs)
     eval_sizes = sum(n for training, n, _ in calls if not training)
     if eval_sizes < epochs * n_val:
         raise CheckFailure(f"{label}: 各エポックの後に検証用データを評価モードで評価してください (evaluate) / after every epoch, "
                            f"evaluate on the validation set in eval mode (evaluate): the model saw {eval_sizes} images "
                            f"in eval mode, expected at least {epochs * n_val}")
+    _require_grader_model(facts["val_before"], inputs.grader_model(inputs.TRAIN_SEED, classes=4, batchnorm=hard),
+                          x_va, "the grader's untrained model")
     before_loss, _ = reference.loss_and_accuracy(facts["val_before"], y_va)
     after_loss, after_acc = reference.loss_and_accuracy(facts["val_after"], y_va)
     return label, values, steps, (before_loss, after_loss, after_acc)
+
+
+def _found_in(rows: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """For each projected image of ``rows`` (n, d): whether an image of ``pool`` (m, d) is the same, within FED_RTOL
+    of its size (NaN rows: never)."""
+    if not len(rows) or not len(pool):
+        return np.zeros(len(rows), dtype=bool)
+    distance = np.linalg.norm(rows[:, None, :] - pool[None, :, :], axis=2)
+    size = np.maximum(np.linalg.norm(rows, axis=1)[:, None], np.linalg.norm(pool, axis=1)[None, :])
+    return (distance <= FED_RTOL * size).any(axis=1)
+
+
+def fed_fractions(fed: Any, x_train: Any, epochs: int) -> tuple[float, float]:
+    """What train_model fed the model, from the projections the kernel recorded (``fed``: (epochs * N, FED_DIMS), in
+    order): the fraction of the fed images that are training images of ``x_train`` (N, 3, 32, 32) as given, not
+    augmented, and the fraction of those fed after the first epoch that are exactly an image fed in the first."""
+    fed = np.asarray(fed, dtype=np.float64)
+    n = len(x_train)
+    if fed.ndim != 2 or fed.shape != (epochs * n, inputs.FED_DIMS):
+        raise CheckFailure(f"記録が壊れています / malformed record: {fed.shape} fed images, expected {epochs * n}")
+    given = (x_train.reshape(n, -1).double() @ inputs.fed_projection()).numpy()
+    as_given = float(_found_in(fed, given).mean())
+    repeated = float(_found_in(fed[n:], fed[:n]).mean()) if epochs > 1 else 0.0
+    return as_given, repeated
+
+
+def _check_augmented(label: str, fed: Any, x_train: Any, epochs: int) -> None:
+    """The mini-batches the model was fed are augmented, and augmented anew every epoch (the grader's projections of
+    what the model saw, not whether an augment function exists or is called)."""
+    as_given, repeated = fed_fractions(fed, x_train, epochs)
+    if as_given > FED_AS_GIVEN_MAX:
+        raise CheckFailure(
+            f"{label}: 学習用の画像がデータ拡張されずにモデルに渡されています: ミニバッチごとに augment を使ってください / the "
+            f"model was fed the training images as given: {as_given:.0%} of the {len(x_train) * epochs} images it was "
+            f"trained on were not augmented (at most {FED_AS_GIVEN_MAX:.0%}; augment flips about half of them): "
+            "train on augment(x_train[idx]) for every mini-batch"
+        )
+    if repeated > FED_REPEATED_MAX:
+        raise CheckFailure(
+            f"{label}: 毎エポック同じ拡張画像でモデルを学習しています: データ拡張はミニバッチを取り出すたびに行ってください / "
+            f"the model saw the same augmented images in every epoch: {repeated:.0%} of the images of epochs 2-{epochs} "
+            f"were exactly images of epoch 1 (at most {FED_REPEATED_MAX:.0%}): augment each mini-batch when it is "
+            "drawn, not the whole training set once before the loop"
+        )
 
 
 def _check_learning(label: str, values: dict, measured: tuple) -> None:

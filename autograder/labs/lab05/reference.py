@@ -71,6 +71,15 @@ def loss_and_accuracy(logits: Any, y: Any) -> tuple[float, float]:
     return loss, acc
 
 
+def grader_model_scores(model: Any, x: Any) -> Any:
+    """The grader's small model's (:func:`autograder.kernel.probes.lab05.inputs.grader_model`) scores (N, K) of
+    images ``x`` (N, 3, 32, 32), computed here on the CPU, in eval mode: what the kernel's record must say."""
+    torch = _torch()
+    model.eval()
+    with torch.no_grad():
+        return model(torch.as_tensor(x).float()).float()
+
+
 def confusion_matrix(y_true, y_pred, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """(N,), (N,) -> (num_classes, num_classes) int64: entry [t, p] counts images of true class t predicted as p."""
     matrix = np.zeros((num_classes, num_classes), dtype=np.int64)

@@ -47,6 +47,8 @@ TEST_BATCH = 500  # test images through preprocess and the model at once
 SPLIT_SEED, AUGMENT_SEED, CROP_SEED, AUGMENT_HARD_SEED = 501, 502, 503, 504  # CROP_SEED + padding
 CLASSIFIER_SEED, EVALUATE_SEED, TRAIN_SEED, CONFUSION_SEED, RESIDUAL_SEED = 505, 506, 507, 508, 509
 TEST_COPY_SEED, MEMBER_ROWS_SEED = 510, 511  # the grader's test copies; the images whose losses are compared
+FED_SEED = 512  # the projection of the images train_model feeds the model
+FED_DIMS = 8  # each fed image crosses as this many random projections (a 12 KB image would not fit, 960 times)
 MEMBER_ROWS = 1000  # at most this many loaded test images and as many of the notebook's training images
 
 
@@ -258,6 +260,16 @@ def toy_problem(seed: int = TRAIN_SEED):
     x[y == 3] -= 1.0
     t = TRAIN_CHECK["n"]
     return x[:t], y[:t], x[t:], y[t:]
+
+
+def fed_projection():
+    """(3 * 32 * 32, FED_DIMS) float64: the random directions each image fed to the model is recorded along.
+
+    The grader projects the toy problem's training images the same way and so tells, for every image the model
+    was fed, whether it is one of them as given (not augmented) and whether the same image was fed before.
+    """
+    torch = _torch()
+    return torch.randn(3 * 32 * 32, FED_DIMS, generator=generator(FED_SEED), dtype=torch.float64)
 
 
 def training_call(hard: bool) -> tuple[str, dict, list[str]]:

@@ -350,16 +350,39 @@ def _parameters(model: Any) -> list:
 
 
 class _ForwardLog:
-    """Records every forward call of a model: (training mode, batch size, gradients enabled)."""
+    """Records every forward call of a model: (training mode, batch size, gradients enabled); with a
+    ``projection`` (:func:`inputs.fed_projection`), also each image fed in training mode, projected on it."""
 
-    def __init__(self, model: Any):
-        torch = _torch()
+    def __init__(self, model: Any, projection: Any = None):
         self.calls: list[tuple[bool, int, bool]] = []
-        self.handle = model.register_forward_pre_hook(
-            lambda module, args: self.calls.append((module.training, int(args[0].shape[0]), torch.is_grad_enabled())))
+        self.fed: list[Any] = []
+        self.projection = projection
+        self.handle = model.register_forward_pre_hook(self._record)
+
+    def _record(self, module: Any, args: tuple) -> None:
+        torch = _torch()
+        x = args[0]
+        self.calls.append((module.training, int(x.shape[0]), torch.is_grad_enabled()))
+        if self.projection is not None and module.training:
+            self.fed.append(_projected(x, self.projection))
+
+    def fed_images(self) -> np.ndarray:
+        """(images fed in training mode, FED_DIMS) float64, in the order they were fed."""
+        if not self.fed:
+            return np.zeros((0, inputs.FED_DIMS))
+        return _torch().cat(self.fed).numpy()
 
     def close(self) -> None:
         self.handle.remove()
+
+
+def _projected(x: Any, projection: Any):
+    """The images of batch ``x`` (N, 3, 32, 32), each flattened and projected; NaN for inputs of another size."""
+    torch = _torch()
+    flat = x.detach().to("cpu", torch.float64).reshape(len(x), -1)  # float64: half and TF32 inputs compare alike
+    if flat.shape[1] != projection.shape[0]:
+        return torch.full((len(x), projection.shape[1]), float("nan"), dtype=torch.float64)
+    return flat @ projection
 
 
 class _StaleGradients:
@@ -468,7 +491,7 @@ def _training_facts(fn: Callable, hard: bool, problem: tuple) -> dict:
     stale = _StaleGradients(list(model.parameters())[-2])  # the last layer's weight: every backward reaches it
     hook = register_optimizer_step_post_hook(
         lambda optimizer, args, kwargs: (steps.append(float(optimizer.param_groups[0]["lr"])), stale.stepped()))
-    log = _ForwardLog(model)
+    log = _ForwardLog(model, inputs.fed_projection())
     try:
         history = _run(fn, "train_model", label, model, x_tr.clone(), y_tr.clone(), x_va.clone(), y_va.clone(),
                        epochs=epochs, batch_size=batch_size, **rate)
@@ -477,7 +500,7 @@ def _training_facts(fn: Callable, hard: bool, problem: tuple) -> dict:
         log.close()
         stale.close()
     return {"history": history_values(history, label, epochs, keys), "before": before, "after": _parameters(model),
-            "steps": steps, "stale": stale.count, "forward": log.calls, "val_before": val_before,
+            "steps": steps, "stale": stale.count, "forward": log.calls, "fed": log.fed_images(), "val_before": val_before,
             "val_after": _logits(model, x_va)}
 
 
@@ -485,7 +508,8 @@ def training_facts(fn: Callable, hard: bool, problem: tuple) -> dict:
     """The grader's model trained by the student's train_model on the toy ``problem``, and what was seen: the
     history (checked, as numbers), the parameters before and after, the learning rate of every optimizer step,
     how many backward passes found old gradients, every forward call (training mode, batch size, gradients
-    enabled), and the model's validation scores before and after (the grader computes the losses)."""
+    enabled), every image fed in training mode (projected: :func:`inputs.fed_projection`), and the model's
+    validation scores before and after (the grader computes the losses)."""
     return observe(inputs.training_call(hard)[0], lambda: _training_facts(fn, hard, problem), *problem)
 
 
