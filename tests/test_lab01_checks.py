@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge
 
-from autograder.kernel import transcript
+from autograder.kernel import clock, transcript
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes import lab01 as probes
 from autograder.labs import lab01
@@ -202,10 +202,9 @@ def test_a_slow_training_function_is_interrupted_at_its_budget(monkeypatch):
 
 
 def test_a_budget_overrun_without_the_timer_is_still_caught(monkeypatch):
-    import signal
 
     _train_budget(monkeypatch, 0.3)
-    monkeypatch.delattr(signal, "setitimer")  # e.g. Windows: only the measured time is left
+    monkeypatch.setattr(clock, "setitimer", None)  # e.g. Windows: only the measured time is left
 
     def train_quantiles_classifier(X_train, y_train):
         end = time.process_time() + 0.5
@@ -216,6 +215,37 @@ def test_a_budget_overrun_without_the_timer_is_still_caught(monkeypatch):
         return MLPClassifier((5,), learning_rate_init=0.05, max_iter=500, random_state=0).fit(X_train, y_train)
 
     with pytest.raises(CheckFailure, match="budget 0.3 s"):
+        lab01.check_train_quantiles_classifier(train_quantiles_classifier)
+
+
+def _busy_wall(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+@pytest.mark.parametrize("where", ["before the check", "inside the training"])
+def test_patching_the_clock_or_the_timer_changes_nothing(monkeypatch, where):
+    """A cell (or the training function itself) that stops time.process_time and the CPU timer: the probe measures
+    with the clocks kept from before the student's first cell, so a slow training is still over its budget."""
+    import signal
+
+    _train_budget(monkeypatch, 0.3)
+
+    def forge() -> None:
+        monkeypatch.setattr(time, "process_time", lambda: 0.0)
+        monkeypatch.setattr(signal, "setitimer", lambda *args: (0.0, 0.0))
+        monkeypatch.setattr(signal, "signal", lambda *args: signal.SIG_DFL)
+
+    def train_quantiles_classifier(X_train, y_train):
+        if where == "inside the training":
+            forge()
+        _busy_wall(0.8)
+        return wide_quantiles_network(X_train, y_train)
+
+    if where == "before the check":
+        forge()
+    with pytest.raises(CheckFailure, match=r"training takes too long: \d+\.\d s of CPU time > budget 0.3 s"):
         lab01.check_train_quantiles_classifier(train_quantiles_classifier)
 
 
@@ -419,10 +449,9 @@ def slow_but_right(X_train, y_train):
 
 
 def test_the_grader_compares_the_kernels_cpu_seconds_with_the_budget(monkeypatch):
-    import signal
 
     _train_budget(monkeypatch, 0.3)
-    monkeypatch.delattr(signal, "setitimer")  # no interruption: the kernel only measures the time
+    monkeypatch.setattr(clock, "setitimer", None)  # no interruption: the kernel only measures the time
 
     payload = _record(lab01.check_train_quantiles_classifier, slow_but_right)
     assert "failure" not in payload["calls"][0]  # the call itself succeeded: the verdict on its time is the grader's
