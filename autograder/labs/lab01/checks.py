@@ -130,7 +130,7 @@ def check_make_sin_data(fn: Callable) -> None:
                 f"{name}: x が 0〜4 に一様に散らばっていません / x is not spread uniformly over [0, 4): "
                 f"fractions in [0,1), [1,2), [2,3), [3,4) = {np.round(quarters, 3).tolist()}"
             )
-        tolerance = {"rtol": thresholds.DATA_RTOL, "atol": thresholds.DATA_ATOL}
+        tolerance = {"rtol": thresholds.DATA_RTOL, "atol": thresholds.DATA_ATOL, "scale_rtol": thresholds.DATA_SCALE_RTOL}
         result = compare(y, reference.sin_curve(X[:, 0]), **tolerance, name=f"{name}: y = sin(πx)")
         if not result.ok:
             hint = ""
@@ -290,7 +290,7 @@ def check_make_quantiles_split(fn: Callable) -> None:
                            f"return X_train, X_valid, y_train, y_valid")
     got = [np.asarray(a) for a in result]
     want = reference.make_quantiles_split()
-    tolerance = {"rtol": thresholds.DATA_RTOL, "atol": thresholds.DATA_ATOL}
+    tolerance = {"rtol": thresholds.DATA_RTOL, "atol": thresholds.DATA_ATOL, "scale_rtol": thresholds.DATA_SCALE_RTOL}
     labels = ["X_train", "X_valid", "y_train", "y_valid"]
     for g, w, label in zip(got, want, labels, strict=True):
         check = compare(g, w, **tolerance, name=f"{name}: {label}")

@@ -33,6 +33,7 @@ from autograder.labs.lab06.thresholds import (
     PREDICT_RTOL,
     RMSE_VS_PERSISTENCE_MAX,
     RTOL,
+    SCALE_RTOL,
     SCALED_PEAK_MAX,
     TRAIN_LOSS_RATIO,
 )
@@ -61,7 +62,7 @@ def check_min_max_scale(fn: Callable) -> None:
     for case in probes.min_max_scale_cases():
         label = case.describe(name)
         got = call_student(fn, name, label, *(_copy(a) for a in case.args), forbidden=probes.FORBIDDEN_SCALE)
-        assert_close(got, reference.min_max_scale(*case.args), rtol=RTOL, atol=ATOL, name=label)
+        assert_close(got, reference.min_max_scale(*case.args), rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name=label)
 
 
 def _type_name(value: Any) -> str:
@@ -80,8 +81,7 @@ def _as_tuple(got: Any, count: int, label: str, names: Sequence[str]) -> tuple:
 
 
 def _check_tuple_function(fn: Callable, cases: Sequence[Case], ref: Callable, names: Sequence[str], *,
-                          name: str, rtol: float, atol: float,
-                          hint: Callable[[Case, tuple], str] | None = None) -> None:
+                          name: str, hint: Callable[[Case, tuple], str] | None = None) -> None:
     """check_function for a function returning several arrays: each one compared by name."""
     for case in cases:
         expected = ref(*case.args, **case.kwargs)
@@ -91,7 +91,7 @@ def _check_tuple_function(fn: Callable, cases: Sequence[Case], ref: Callable, na
         got = _as_tuple(got, len(names), label, names)
         for part, value, want in zip(names, got, expected, strict=True):
             try:
-                assert_close(value, want, rtol=rtol, atol=atol, name=f"{label} -> {part}")
+                assert_close(value, want, rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name=f"{label} -> {part}")
             except CheckFailure as exc:
                 extra = hint(case, got) if hint else ""
                 raise CheckFailure(f"{exc}\n{extra}" if extra else str(exc)) from None
@@ -110,7 +110,7 @@ def _create_dataset_hint(case: Case, got: tuple) -> str:
 @judged
 def check_create_dataset(fn: Callable) -> None:
     _check_tuple_function(fn, probes.create_dataset_cases(), reference.create_dataset, ("X", "Y"),
-                          name="create_dataset", rtol=RTOL, atol=ATOL, hint=_create_dataset_hint)
+                          name="create_dataset", hint=_create_dataset_hint)
 
 
 def _shuffle_hint(case: Case, got: tuple) -> str:
@@ -132,7 +132,7 @@ def _shuffle_hint(case: Case, got: tuple) -> str:
 @judged
 def check_split_data(fn: Callable) -> None:
     _check_tuple_function(fn, probes.split_data_cases(), reference.split_data, ("trainX", "trainY", "testX", "testY"),
-                          name="split_data", rtol=0, atol=0, hint=_shuffle_hint)
+                          name="split_data", hint=_shuffle_hint)
 
 
 def _facts_array(facts: dict) -> np.ndarray:
@@ -159,7 +159,7 @@ def check_prepared(train_x, train_y, test_x, test_y) -> None:
                 f"スケーリングした系列から作ってください / values are not in [0, 1] (max {peak:.4g}):"
                 " build the windows from the scaled series"
             )
-        assert_close(_facts_array(facts), want[key], rtol=RTOL, atol=ATOL, name=key)
+        assert_close(_facts_array(facts), want[key], rtol=RTOL, atol=ATOL, scale_rtol=SCALE_RTOL, name=key)
 
 
 # ------------------------------------------------------------------ model checks
