@@ -27,3 +27,15 @@ def verdicts(check: Callable, fn, monkeypatch) -> list[str | None]:
         except CheckFailure as exc:
             out.append(f"{salt}: {exc}")
     return out
+
+
+def assert_passes_on_every_salt(check: Callable, fn, what: str, monkeypatch) -> None:
+    """An honest variant: ``check(fn)`` passes on every one of ``SALTS``."""
+    failures = [v for v in verdicts(check, fn, monkeypatch) if v]
+    assert not failures, f"{what}: {len(failures)} / {len(SALTS)} salts fail; first:\n{failures[0]}"
+
+
+def assert_fails_on_every_salt(check: Callable, fn, what: str, monkeypatch) -> None:
+    """A realistic mistake: ``check(fn)`` fails on every one of ``SALTS``."""
+    passes = [salt for salt, v in zip(SALTS, verdicts(check, fn, monkeypatch), strict=True) if v is None]
+    assert not passes, f"{what}: passes on {len(passes)} / {len(SALTS)} salts, e.g. {passes[:3]}"

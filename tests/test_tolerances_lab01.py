@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import pytest
-from salt_sweep import SALTS, verdicts
+from salt_sweep import assert_fails_on_every_salt, assert_passes_on_every_salt
 from sklearn.datasets import make_gaussian_quantiles
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
@@ -118,18 +118,13 @@ MISTAKES = {
 }
 
 
-def _verdicts(name: str, fn, monkeypatch) -> list[str | None]:
-    return verdicts(getattr(lab01, f"check_{name}"), fn, monkeypatch)
-
-
 @pytest.mark.parametrize(("name", "variant"), [(f, v) for f, vs in HONEST.items() for v in vs])
 def test_every_honest_variant_passes_on_every_salt(name, variant, monkeypatch):
-    failures = [v for v in _verdicts(name, HONEST[name][variant], monkeypatch) if v]
-    assert not failures, f"{name}, {variant}: {len(failures)} / {len(SALTS)} salts fail; first:\n{failures[0]}"
+    check = getattr(lab01, f"check_{name}")
+    assert_passes_on_every_salt(check, HONEST[name][variant], f"{name}, {variant}", monkeypatch)
 
 
 @pytest.mark.parametrize(("name", "mistake"), [(f, m) for f, ms in MISTAKES.items() for m in ms])
 def test_every_realistic_mistake_fails_on_every_salt(name, mistake, monkeypatch):
-    results = _verdicts(name, MISTAKES[name][mistake], monkeypatch)
-    passes = [salt for salt, v in zip(SALTS, results, strict=True) if v is None]
-    assert not passes, f"{name}, {mistake}: passes on {len(passes)} / {len(SALTS)} salts, e.g. {passes[:3]}"
+    check = getattr(lab01, f"check_{name}")
+    assert_fails_on_every_salt(check, MISTAKES[name][mistake], f"{name}, {mistake}", monkeypatch)

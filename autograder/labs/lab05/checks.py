@@ -409,14 +409,9 @@ def _unchanged(before: list, after: list) -> bool:
                                              for a, b in zip(before, after, strict=True))
 
 
-def _require_grader_model(recorded: Any, model: Any, x: Any, what: str, scale: bool = False) -> None:
+def _require_grader_model(recorded: Any, model: Any, x: Any, what: str) -> None:
     """The scores the kernel recorded of the grader's small model are the grader's own (computed here, on the CPU):
-    the model whose outputs decide the expected values exists in the kernel, but its numbers are not taken on trust.
-    ``scale``: the model's last layer scaled as the evaluate check's probe scales it."""
-    torch = _torch()
-    if scale:
-        with torch.no_grad():
-            model[-1].weight.mul_(inputs.EVAL_LOGIT_SCALE)
+    the model whose outputs decide the expected values exists in the kernel, but its numbers are not taken on trust."""
     own = reference.grader_model_scores(model, x).numpy()
     got = np.asarray(recorded, dtype=np.float64)
     if got.shape != own.shape or not np.allclose(got, own, rtol=GRADER_MODEL_RTOL, atol=GRADER_MODEL_ATOL):
@@ -431,7 +426,7 @@ def check_evaluate(fn: Callable) -> None:
 
     def scores_of(attempt: int, seed: int, pool: Any) -> Any:
         recorded = outputs.probe_scores(held, attempt, seed, pool)
-        _require_grader_model(recorded, inputs.grader_model(seed), pool, f"the grader's model {attempt}", scale=True)
+        _require_grader_model(recorded, inputs.evaluate_model(seed), pool, f"the grader's model {attempt}")
         return recorded
 
     x, y, scores = inputs.evaluate_inputs(scores_of)

@@ -215,6 +215,17 @@ def grader_model(seed: int, classes: int = NUM_CLASSES, batchnorm: bool = False)
                          nn.Dropout(0.5), nn.Linear(128, classes))
 
 
+def evaluate_model(seed: int):
+    """The grader's small model numbered ``seed`` as the evaluate check uses it: its last layer scaled by
+    EVAL_LOGIT_SCALE (confident scores, per-image losses far apart). The kernel gives it to the student's evaluate;
+    the grader builds it again to compute its scores itself."""
+    torch = _torch()
+    model = grader_model(seed)
+    with torch.no_grad():
+        model[-1].weight.mul_(EVAL_LOGIT_SCALE)
+    return model
+
+
 def evaluate_inputs(scores_of: Callable[[int, int, Any], Any]) -> tuple:
     """(x, y, the model's scores of x) for evaluate: 250 images, first 192 that the grader's model clearly
     classifies, labelled with its class (loss about 0), then 58 labelled with its least likely class (loss of

@@ -28,7 +28,7 @@ import numpy as np
 from autograder.kernel import transcript
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes.lab05 import inputs
-from autograder.kernel.probes.lab05.inputs import EVAL_BATCH, EVAL_LOGIT_SCALE, NUM_CLASSES, TEST_BATCH, TRAIN_CHECK
+from autograder.kernel.probes.lab05.inputs import EVAL_BATCH, NUM_CLASSES, TEST_BATCH, TRAIN_CHECK
 from autograder.kernel.student import run_student, student_errors
 from autograder.kernel.transcript import observe
 
@@ -411,11 +411,8 @@ class _StaleGradients:
 
 
 def _probe_scores(held: dict, seed: int, pool):
-    torch = _torch()
     dev = device()
-    model = inputs.grader_model(seed).to(dev)
-    with torch.no_grad():
-        model[-1].weight.mul_(EVAL_LOGIT_SCALE)
+    model = inputs.evaluate_model(seed).to(dev)
     held["model"] = model
     return _logits(model, pool.to(dev))
 
