@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -75,18 +76,19 @@ class _FlakyNode:
         return "graded"
 
 
-def _scheduler(deaths: int, calls: list, started: list) -> ray_backend.RayScheduler:
-    """A RayScheduler whose actors are fakes (no cluster): _start makes a new handle on a 'live node'."""
+def _scheduler(handles: list, started: list, log: Path, *, restart=lambda index: None,
+               ready=lambda handle, timeout_s: None) -> ray_backend.RayScheduler:
+    """A RayScheduler whose actors are fakes (no cluster): a lost slot's new handle is ``restart(index)`` (else
+    the same one, "on a live node"), up once ``ready`` returns (it raises: never up)."""
     backend = ray_backend.RayScheduler.__new__(ray_backend.RayScheduler)
-    backend._closing = False
-    node = _FlakyNode(deaths, calls)
-    backend.handles = [node]
+    backend._closing, backend._lock, backend._gone, backend.log = False, threading.Lock(), 0, log
+    backend.handles = list(handles)
 
     def start(index):
         started.append(index)
-        return node
+        return restart(index) or handles[index]
 
-    backend._start = start
+    backend._start, backend._ready, backend._discard = start, ready, lambda handle: None
     backend.close = lambda: None
     return backend
 
@@ -98,19 +100,82 @@ def _grade(backend, tasks):
     return {task: (future.exception() or future.result()) for task, future in backend.map(tasks, work)}
 
 
-def test_a_student_whose_node_dies_is_graded_once_on_another_node():
+def test_a_student_whose_node_dies_is_graded_once_on_another_node(tmp_path):
     calls, started = [], []
-    results = _grade(_scheduler(1, calls, started), ["s1"])
+    results = _grade(_scheduler([_FlakyNode(1, calls)], started, tmp_path / "cluster.log"), ["s1"])
     assert results == {"s1": "graded"}
     assert calls == [("s1",), ("s1",)] and started == [0]  # queued again once, on a new actor
+    assert "s1: node lost (node died); queued again (1/2)" in (tmp_path / "cluster.log").read_text()
 
 
-def test_a_submission_that_takes_down_a_node_twice_fails_with_its_reason_and_the_class_goes_on():
+def test_a_submission_that_takes_down_a_node_twice_fails_with_its_reason_and_the_class_goes_on(tmp_path):
     calls, started = [], []
-    results = _grade(_scheduler(2, calls, started), ["killer", "s2"])
+    results = _grade(_scheduler([_FlakyNode(2, calls)], started, tmp_path / "cluster.log"), ["killer", "s2"])
     assert isinstance(results["killer"], scheduler.SlotError)
     assert "2 times" in str(results["killer"])
     assert results["s2"] == "graded"
+
+
+class _Node:
+    """A slot handle on a node that stays up (``dies``: it dies under the first call), its calls recorded."""
+
+    def __init__(self, name: str, calls: list, dies: bool = False):
+        self.name, self.calls, self.dies = name, calls, dies
+
+    def call(self, call, timeout_s):
+        self.calls.append((self.name, call.args[0]))
+        if self.dies and len([c for c in self.calls if c[0] == self.name]) == 1:
+            raise ray_backend.NodeLost("node died")
+        return "graded"
+
+
+def test_while_a_lost_slots_actor_waits_for_a_node_its_student_and_the_rest_go_to_the_other_slot(tmp_path):
+    """A real node death takes its resources with it: the new actor may never be placed. The tasks must not
+    wait for it (they did: the slot went back to the free ones at once, and its next task hung on its actor)."""
+    calls, never = [], threading.Event()
+    nodes = [_Node("a", calls, dies=True), _Node("b", calls)]
+    backend = _scheduler(nodes, [], tmp_path / "cluster.log", restart=lambda index: _Node("a2", calls),
+                         ready=lambda handle, timeout_s: never.wait())
+    students = [f"s{n}" for n in range(6)]
+    try:
+        assert _grade(backend, students) == dict.fromkeys(students, "graded")
+    finally:
+        never.set()
+    assert not [c for c in calls if c[0] == "a2"]  # the replacement, never up, got nothing
+    assert sorted(s for node, s in calls if node == "b") == students  # the lost student too, once
+
+
+def test_a_new_actor_that_ray_cancels_is_started_again_and_the_lost_student_graded_on_it(tmp_path, monkeypatch):
+    """Until Ray's health checks notice the death, it may place the new actor on the dead node, then cancel it
+    (seen on a real cluster): that is no reason to give the slot up."""
+    monkeypatch.setattr(ray_backend, "REPLACE_PAUSE_S", 0)
+    calls, started, discarded = [], [], []
+    replacements = iter([_Node("a2", calls), _Node("a3", calls)])
+
+    def ready(handle, timeout_s):
+        if handle.name == "a2":
+            raise RuntimeError("The actor never ran - it was cancelled before it started running.")
+
+    first = _Node("a", calls, dies=True)
+    backend = _scheduler([first], started, tmp_path / "cluster.log", restart=lambda index: next(replacements),
+                         ready=ready)
+    backend._discard = discarded.append
+    assert _grade(backend, ["s1", "s2"]) == {"s1": "graded", "s2": "graded"}
+    assert calls == [("a", "s1"), ("a3", "s1"), ("a3", "s2")] and started == [0, 0]
+    assert discarded == [first]  # the lost actor is killed, in case it was only out of reach for a while
+    assert "not started again" not in (tmp_path / "cluster.log").read_text()
+
+
+def test_when_every_slots_node_is_lost_for_good_the_tasks_fail_instead_of_waiting_forever(tmp_path, monkeypatch):
+    monkeypatch.setattr(ray_backend, "REPLACE_WAIT_S", 1)  # the new actor is never placed within it
+    def refused(handle, timeout_s):
+        raise RuntimeError("no node has the resources")
+
+    calls = []
+    backend = _scheduler([_Node("a", calls, dies=True)], [], tmp_path / "cluster.log", ready=refused)
+    results = _grade(backend, ["s1", "s2"])
+    assert all(isinstance(r, scheduler.SlotError) and "no cluster node is left" in str(r) for r in results.values())
+    assert "slot 0: not started again" in (tmp_path / "cluster.log").read_text()
 
 
 def test_an_unreachable_cluster_fails_at_start_with_a_clear_message(tmp_path):

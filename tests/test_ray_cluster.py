@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -33,10 +34,60 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ray(*args: str, env: dict) -> None:
-    proc = subprocess.run([str(RAY), *args], capture_output=True, text=True, env=env, timeout=300)
-    if proc.returncode != 0:
-        raise RuntimeError(f"ray {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+NODE_UP_S = 180  # `ray start` of one node, on a loaded 2-core machine
+
+
+def launch(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """`ray start ARGS --block` in a process group of its own: the node's processes, and only this node's, can
+    then be killed (`ray stop` would stop every Ray node of this user on the machine: another test file's too,
+    under pytest -n 2). Ray's workers have groups of their own, and end when their node's raylet does."""
+    with open(log, "wb") as out:
+        return subprocess.Popen([str(RAY), "start", *args, "--block"], stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+
+
+def wait_up(node: subprocess.Popen, log: Path) -> None:
+    """Return once ``node`` (from ``launch``) has started; skip the test where Ray cannot start here."""
+    deadline = time.monotonic() + NODE_UP_S
+    while "Ray runtime started" not in log.read_text(errors="replace"):
+        if node.poll() is not None or time.monotonic() > deadline:
+            kill(node)
+            text = log.read_text(errors="replace")
+            # Ray's raylet gives its agent a fixed 15 s to start (ray-project/ray#65983): on an overloaded
+            # machine `ray start` itself fails before any of this project's code runs
+            if "timed out during startup" in text:
+                pytest.skip(f"ray start failed on this machine (ray-project/ray#65983): {text[-2000:]}")
+            raise RuntimeError(f"ray start {' '.join(node.args[2:])} did not start:\n{text[-3000:]}")
+        time.sleep(0.5)
+
+
+def kill(node: subprocess.Popen) -> None:
+    """Kill every process of ``node`` at once, as a machine that dies."""
+    try:
+        os.killpg(node.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    node.wait(30)
+
+
+def start_cluster(temp: Path, env: dict, workers: list[list[str]]) -> tuple[str, list[subprocess.Popen]]:
+    """A head on a free port that only schedules (no CPU, no GPU), and one worker node per ``workers`` entry
+    (its `ray start` options): (address, [head, *workers]). Stop each with ``kill``."""
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    head = launch(["--head", "--port", str(port), "--num-cpus", "0", "--num-gpus", "0", "--include-dashboard=false",
+                   "--disable-usage-stats", "--temp-dir", str(temp / "ray")], env, temp / "head.log")
+    nodes = [head]
+    try:
+        wait_up(head, temp / "head.log")
+        for i, options in enumerate(workers):  # one after the other: side by side, they time out on 2 cores
+            nodes.append(launch(["--address", address, *options], env, temp / f"node-{i}.log"))
+            wait_up(nodes[-1], temp / f"node-{i}.log")
+    except BaseException:
+        for node in nodes:
+            kill(node)
+        raise
+    return address, nodes
 
 
 @pytest.fixture(scope="module")
@@ -46,25 +97,15 @@ def cluster():
     temp = Path(tempfile.mkdtemp(prefix="agray-"))  # short: Ray's socket paths must stay under 108 bytes
     node_data = temp / "node-data"
     node_data.mkdir()
-    port = _free_port()
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
-    address = f"127.0.0.1:{port}"
+    nodes = []
     try:
-        try:
-            _ray("start", "--head", "--port", str(port), "--num-cpus", "0", "--num-gpus", "0",
-                 "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", str(temp / "ray"), env=env)
-        except RuntimeError as exc:
-            # Ray's raylet gives its agent a fixed 15 s to start (ray-project/ray#65983): on an overloaded
-            # machine `ray start` itself fails before any of this project's code runs
-            if "timed out during startup" in str(exc):
-                pytest.skip(f"ray start --head failed on this machine (ray-project/ray#65983): {exc}")
-            raise
-        for _ in range(2):
-            _ray("start", "--address", address, "--num-cpus", "1", "--num-gpus", "2",
-                 env={**env, "DL_LABS_DATA": str(node_data)})
+        address, nodes = start_cluster(temp, {**env, "DL_LABS_DATA": str(node_data)},
+                                       [["--num-cpus", "1", "--num-gpus", "2"]] * 2)
         yield address
     finally:
-        subprocess.run([str(RAY), "stop", "--force"], capture_output=True, env=env, timeout=120)
+        for node in nodes:
+            kill(node)
         shutil.rmtree(temp, ignore_errors=True)
 
 

@@ -26,6 +26,8 @@ import shutil
 import socket
 import tarfile
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import replace
@@ -39,6 +41,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 NODE_LOSSES = 2  # a task whose node dies this many times is failed, not queued again
+REPLACE_WAIT_S = 600  # a lost slot's new actor not placed by then: the slot is given up
+REPLACE_PAUSE_S = 2  # between a new actor that Ray cancelled (placed on the dead node) and the next one
 
 
 class ClusterError(Exception):
@@ -229,6 +233,8 @@ class RayScheduler:
         self.gpus = resources.get("GPU", 0)
         self.slots = slots
         self._closing = False
+        self._lock, self._gone = threading.Lock(), 0  # slots whose node died and whose new actor never started
+        self.log = Path(log_dir) / "cluster.log"
         self._remote = ray.remote(RemoteSlot)
         self.handles = [self._start(slot.index) for slot in slots]
         try:  # every actor started (bwrap, datasets checked) before any task is sent
@@ -252,28 +258,100 @@ class RayScheduler:
             free.put(i)
 
         def run(task: T) -> R:
-            for _ in range(NODE_LOSSES):
-                i = free.get()
+            for attempt in range(1, NODE_LOSSES + 1):
+                i = self._take(free)
                 try:
-                    return work(task, self.handles[i])
-                except NodeLost:
+                    result = work(task, self.handles[i])
+                except NodeLost as exc:
                     if self._closing:
                         raise
-                    self.handles[i] = self._start(i)  # on a node that is alive; the task goes again
-                finally:
+                    again = attempt < NODE_LOSSES
+                    self._note(f"{task}: node lost ({exc}); " + (f"queued again ({attempt}/{NODE_LOSSES})" if again
+                                                                  else f"failed after {NODE_LOSSES} losses"))
+                    self._replace(i, free)  # slot i comes back once a new actor is up; the task takes any free one
+                    continue
+                except BaseException:
                     free.put(i)
+                    raise
+                free.put(i)
+                return result
             raise scheduler.SlotError(f"採点中にノードが {NODE_LOSSES} 回落ちました / the submission took down a "
                                       f"cluster node {NODE_LOSSES} times")
 
         yield from scheduler.in_completion_order(tasks, run, len(self.handles), "ray-slot", lambda early: self.close())
 
-    def close(self) -> None:
-        """Kill every actor (their workers and kernels end with them)."""
+    def _take(self, free: queue.Queue) -> int:
+        """A free slot; waits while one is busy or a lost one's actor is being placed, fails when none is left."""
+        while True:
+            try:
+                return free.get(timeout=1)
+            except queue.Empty:
+                with self._lock:
+                    if self._gone == len(self.handles):
+                        raise scheduler.SlotError("採点できるノードが残っていません / no cluster node is left to "
+                                                  f"grade on (see {self.log})") from None
+
+    def _replace(self, i: int, free: queue.Queue) -> None:
+        """Start slot ``i``'s actor again, on a node that is alive; the slot is free once the actor answers.
+
+        In the background: the dead node's resources are gone, so the new actor may wait for a node (or a
+        slot's share of one) to free up; meanwhile the other slots go on grading. Until Ray has noticed the
+        death (its health checks: seconds), it may place the new actor on the dead node, and then cancel it:
+        such an actor is started again. Not up within ``REPLACE_WAIT_S``, or refused by its node, the slot is
+        given up."""
+        deadline = time.monotonic() + REPLACE_WAIT_S
+        with self._lock:
+            self._discard(self.handles[i])  # an actor only unreachable for a while must not go on grading
+            self.handles[i] = handle = self._start(i)
+
+        def wait(handle: _Handle) -> None:
+            while True:
+                try:
+                    self._ready(handle, max(1.0, deadline - time.monotonic()))
+                    break
+                except Exception as exc:
+                    if self._closing:
+                        return
+                    if "ClusterError" in str(exc) or time.monotonic() + REPLACE_PAUSE_S >= deadline:
+                        with self._lock:
+                            self._gone += 1
+                        self._note(f"slot {i}: not started again ({_refusal(exc)}); the other slots go on")
+                        return
+                time.sleep(REPLACE_PAUSE_S)
+                with self._lock:
+                    if self._closing:
+                        return
+                    self.handles[i] = handle = self._start(i)
+            free.put(i)
+
+        threading.Thread(target=wait, args=(handle,), name=f"ray-replace-{i}", daemon=True).start()
+
+    @staticmethod
+    def _discard(handle: _Handle) -> None:
+        """Kill ``handle``'s actor, if it still lives (its worker and kernels end with it)."""
         import ray
 
+        try:
+            ray.kill(handle.actor)
+        except Exception:
+            pass
+
+    def _ready(self, handle: _Handle, timeout_s: float) -> None:
+        """Return once ``handle``'s actor has started (placed, its checks passed); raise if it did not."""
+        import ray
+
+        ray.get(handle.actor.where.remote(), timeout=timeout_s)
+
+    def _note(self, line: str) -> None:
+        """One line of the cluster's log (``.autograder/logs/cluster.log``): nodes lost, tasks queued again."""
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self.log, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
+
+    def close(self) -> None:
+        """Kill every actor (their workers and kernels end with them)."""
+
         self._closing = True
-        for handle in self.handles:
-            try:
-                ray.kill(handle.actor)
-            except Exception:
-                continue
+        with self._lock:  # no lost slot's actor is started again meanwhile
+            for handle in self.handles:
+                self._discard(handle)

@@ -1,0 +1,111 @@
+"""A worker node of a real Ray cluster on this machine dies while it grades: every process of that node is
+killed at once (SIGKILL to its process group) while one of its kernels runs a student's notebook. Its student
+is queued again and graded once, on the other node; the class gets the local scheduler's scores; nothing of
+the dead node goes on running. The cluster is this file's own, so that killing a node breaks no other test."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from test_ray_cluster import NAMES, SAMPLES, _rows, kill, start_cluster
+
+from conftest import AUTOGRADER, TEST_CASE_SALT, copy_course, run_autograder
+
+COPIES = ("ref-solution-2", "ce-summed-2")  # five students: the node dies while there is work left for both
+GRADE_S = 600  # the whole grading run: never hang the suite
+
+
+def _tree(proc: subprocess.Popen) -> list[psutil.Process]:
+    try:
+        return [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _running_kernels(processes: list[psutil.Process]) -> list[psutil.Process]:
+    """The kernels (ipykernel's Python, not the bwrap around it) among ``processes``."""
+    found = []
+    for p in processes:
+        try:
+            argv = p.cmdline()
+        except psutil.Error:
+            continue
+        if argv and "bwrap" not in Path(argv[0]).name and any("ipykernel" in a for a in argv):
+            found.append(p)
+    return found
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """(address, [node A, node B]): a head that only schedules, and two worker nodes of 1 CPU and 1 GPU each."""
+    temp = Path(tempfile.mkdtemp(prefix="agloss-"))  # short: Ray's socket paths must stay under 108 bytes
+    nodes = []
+    try:
+        address, nodes = start_cluster(temp, {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+                                       [["--num-cpus", "1", "--num-gpus", "1"]] * 2)
+        yield address, nodes[1:]
+    finally:
+        for node in nodes:
+            kill(node)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_node_that_dies_mid_grading_loses_nothing_and_its_student_is_graded_once(cluster, tmp_path):
+    address, (doomed, survivor) = cluster
+    subs = tmp_path / "subs"
+    for name in NAMES:
+        shutil.copytree(SAMPLES / name, subs / name)
+    local = copy_course(tmp_path / "local", with_generated=True)
+    proc = run_autograder("grade", "lab03", "--submissions", str(subs), "-j", "2", cwd=local)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for copy in COPIES:
+        shutil.copytree(SAMPLES / copy.removesuffix("-2"), subs / copy)
+    expected = sorted(_rows(local) + [(copy, *row[1:]) for copy in COPIES for row in _rows(local)
+                                      if row[0] == copy.removesuffix("-2")])
+
+    remote = copy_course(tmp_path / "ray", with_generated=True)
+    start = time.monotonic()
+    grading = subprocess.Popen(
+        [*AUTOGRADER, "grade", "lab03", "--submissions", str(subs), "-j", "2", "--cluster", address], cwd=remote,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COLUMNS": "200", "AUTOGRADER_CASE_SALT": TEST_CASE_SALT})
+    try:
+        # a notebook runs on node A once it has two kernels: the one executing and the next one kept warm
+        while len(_running_kernels(_tree(doomed))) < 2:
+            assert grading.poll() is None, grading.communicate()[0]
+            assert time.monotonic() - start < GRADE_S, "node A never ran a notebook"
+            time.sleep(0.2)
+        time.sleep(1)
+        killed_at = time.monotonic() - start
+        dead = _tree(doomed)
+        kill(doomed)
+        out, _ = grading.communicate(timeout=GRADE_S)
+    finally:
+        if grading.poll() is None:
+            grading.kill()
+    wall = time.monotonic() - start
+    print(f"node A killed at {killed_at:.1f} s; grading took {wall:.1f} s")
+    assert grading.returncode == 0, out
+
+    assert _rows(remote) == expected  # every student once, with the local scores
+    ledger = [json.loads(line) for line in (remote / ".autograder" / "ledger" / "lab03.log.jsonl").read_text().splitlines()]
+    assert sorted(r["student_id"] for r in ledger) == sorted([*NAMES, *COPIES])  # each written to the gradebook once
+    requeued = (remote / ".autograder" / "logs" / "cluster.log").read_text().splitlines()
+    assert len(requeued) == 1 and "queued again" in requeued[0], requeued  # node A's one student, once
+    assert not [p for p in dead if _alive(p)]  # none of its kernels, workers, actors or Ray's own processes
+    assert survivor.poll() is None
