@@ -83,25 +83,29 @@ def course(tmp_path: Path) -> Path:
     return copy_course(tmp_path / "course")
 
 
-# The hostile corpus's table (case, expected, got, reason), written by tests/hostile/ in a worker,
-# printed once at the end of the run by the controlling process.
+# The hostile corpora's tables (case, expected, got, reason), written by tests/hostile/ in a worker, printed once at
+# the end of the run by the controlling process: lab 03's (test_hostile_corpus.py) and the training labs'
+# (test_training_corpus.py).
 HOSTILE_REPORT = REPO / "build" / "hostile-report.tsv"
+HOSTILE_TRAINING_REPORT = REPO / "build" / "hostile-training-report.tsv"
+HOSTILE_REPORTS = {HOSTILE_REPORT: "hostile corpus", HOSTILE_TRAINING_REPORT: "hostile corpus, training labs"}
 
 
 _SESSION_STARTED = time.time()  # when the controlling process loaded this file
 
 
 def pytest_terminal_summary(terminalreporter, config):
-    if hasattr(config, "workerinput") or not HOSTILE_REPORT.is_file():
+    if hasattr(config, "workerinput"):
         return
-    if HOSTILE_REPORT.stat().st_mtime < _SESSION_STARTED:  # left over from an earlier run
-        return
-    terminalreporter.section("hostile corpus: case, expected, got, reason")
-    for line in HOSTILE_REPORT.read_text(encoding="utf-8").splitlines():
-        case, expected, got, reason = (line.split("\t") + ["", "", ""])[:4]
-        mark = "ok " if expected == got else "!! "
-        pad = " " * max(0, 30 - _width(case))
-        terminalreporter.write_line(f"{mark}{case}{pad} expected {expected:<12} got {got:<12} {reason}")
+    for report, title in HOSTILE_REPORTS.items():
+        if not report.is_file() or report.stat().st_mtime < _SESSION_STARTED:  # none, or left over from an earlier run
+            continue
+        terminalreporter.section(f"{title}: case, expected, got, reason")
+        for line in report.read_text(encoding="utf-8").splitlines():
+            case, expected, got, reason = (line.split("\t") + ["", "", ""])[:4]
+            mark = "ok " if expected == got else "!! "
+            pad = " " * max(0, 30 - _width(case))
+            terminalreporter.write_line(f"{mark}{case}{pad} expected {expected:<12} got {got:<12} {reason}")
 
 
 def _width(text: str) -> int:

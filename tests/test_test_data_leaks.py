@@ -119,15 +119,20 @@ class KerasLookup(keras.Sequential):
 
 
 LOOKUPS = ["table, honest model elsewhere", "table, nothing elsewhere", "nearest loaded test image"]
+# Answering the training images exactly too puts a loss of 0 on both sides of the ratio (found by the graded corpus,
+# tests/hostile/test_training_corpus.py, before the check refused a ratio of 0 to 0)
+LAB04_LOOKUPS = [*LOOKUPS, "nearest image of the training and test files"]
 
 
-@pytest.mark.parametrize("form", LOOKUPS)
+@pytest.mark.parametrize("form", LAB04_LOOKUPS)
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_lab04_a_lookup_of_the_loaded_test_images_scores_nothing(lab04_ns, form, kind):
     ns = lab04_ns
-    images = ns["preprocess"](ns["x_test_raw"])
-    model = KerasLookup(images, ns["y_test_raw"], fallback=ns[kind] if "honest" in form else None,
-                        nearest="nearest" in form)
+    images, labels = ns["preprocess"](ns["x_test_raw"]), ns["y_test_raw"]
+    if "training" in form:  # the training images are answered exactly too: a loss of 0 on both sides of the ratio
+        images = np.concatenate([ns["preprocess"](ns["x_train_raw"]), images])
+        labels = np.concatenate([ns["y_train_raw"], labels])
+    model = KerasLookup(images, labels, fallback=ns[kind] if "honest" in form else None, nearest="nearest" in form)
     check = {"mlp": lab04.check_mlp_accuracy, "cnn": lab04.check_cnn_accuracy}[kind]
     # the notebook's own x_train is honest: the digest count of test images in it finds nothing
     with pytest.raises(CheckFailure, match=MEMORISED if form != "table, nothing elsewhere" else "too low"):

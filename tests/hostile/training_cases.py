@@ -1,0 +1,334 @@
+"""The training labs' hostile corpus (issue 18, classes 3-5): trivial models, the grader's test data trained on or
+looked up, and forged training times, each built from a lab's answer key with one solution cell changed.
+
+Each case is one student folder holding one notebook of one lab. The cheats act only on the notebook's own
+training (a call on the whole training set): the small problems of the visible and hidden tests get the honest
+answer, so each case loses exactly the parts it attacks and keeps the rest. ``write_corpus`` writes a lab's cases
+and returns what each must get: the test cells that must score 0 (every other test cell keeps its full points) and
+a word of the reason the grader records.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "examples" / "submissions"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A notebook of a lab, made by ``make`` from the lab's answer key, and what it must get."""
+
+    lab: str
+    notebook: str
+    make: object  # () -> the notebook (a dict)
+    zero: dict[str, str]  # the test cells it attacks (each must score 0) -> a word of the failure recorded for it
+    why: str  # one line for the report
+
+
+def answer_key(lab: str, notebook: str) -> dict:
+    return json.loads((SAMPLES / lab / "ref-solution" / f"{notebook}.ipynb").read_text(encoding="utf-8"))
+
+
+def points(nb: dict) -> dict[str, float]:
+    """Each graded test cell's points, from the notebook's nbgrader metadata."""
+    return {c["metadata"]["nbgrader"]["grade_id"]: float(c["metadata"]["nbgrader"]["points"]) for c in nb["cells"]
+            if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("grade")}
+
+
+def _with(lab: str, notebook: str, *edits: tuple[str, str]):
+    """The answer key with each ``(grade_id, code)``'s code appended to that solution cell (the cheat redefines
+    what it changes, so the honest definition above it is what it builds on)."""
+    def make() -> dict:
+        nb = answer_key(lab, notebook)
+        for grade_id, code in edits:
+            cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+            cell["source"] = "".join(cell["source"]).rstrip("\n") + "\n\n" + code.strip("\n") + "\n"
+        return nb
+    return make
+
+
+# ------------------------------------------------------------------------------------------------ lab 04 (MNIST)
+# The notebook's train is called on the whole training set by the locked cells fit_mlp / fit_cnn; the visible test
+# (500 images) and the grader's (250) call it on fewer, and get the honest training.
+
+LAB04_LINEAR = """
+def build_mlp():  # a logistic regression where the MLP is asked
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")])
+"""
+
+LAB04_LINEAR_CNN = """
+def build_cnn():  # a logistic regression where the CNN is asked
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")])
+"""
+
+LAB04_MAJORITY = """
+_honest_train = train
+
+def train(model, x, y, epochs, batch_size):
+    if len(x) <= 1000:
+        return _honest_train(model, x, y, epochs, batch_size)
+    history = _honest_train(model, x[:200], y[:200], 1, batch_size)  # a History, for the plot
+    weights = [np.zeros_like(w) for w in model.get_weights()]
+    weights[-1][int(np.argmax(np.sum(y, axis=0)))] = 5.0  # the majority class, whatever the image
+    model.set_weights(weights)
+    return history
+"""
+
+LAB04_TRAIN_PLUS_TEST = """
+_honest_train = train
+
+def train(model, x, y, epochs, batch_size):
+    if len(x) > 1000:  # the whole training set: add the test images of the data directory
+        with np.load(os.path.join(os.environ["DL_LABS_DATA"], "mnist.npz")) as f:
+            x = np.concatenate([preprocess(f["x_test"]), x])
+            y = np.concatenate([keras.utils.to_categorical(f["y_test"], 10), y])
+    return _honest_train(model, x, y, epochs, batch_size)
+"""
+
+LAB04_NEAREST = """
+_honest_train = train
+
+def train(model, x, y, epochs, batch_size):
+    if len(x) <= 1000:
+        return _honest_train(model, x, y, epochs, batch_size)
+    history = _honest_train(model, x[:200], y[:200], 1, batch_size)
+    with np.load(os.path.join(os.environ["DL_LABS_DATA"], "mnist.npz")) as f:  # every image there is, test included
+        table = preprocess(np.concatenate([f["x_train"], f["x_test"]])).reshape(-1, 784).astype("float64")
+        labels = np.concatenate([f["y_train"], f["y_test"]])
+    norms = (table ** 2).sum(1)
+
+    def predict(images, **kwargs):  # the label of the nearest known image, with certainty
+        q = np.asarray(images, dtype="float64").reshape(len(images), 784)
+        out = np.zeros((len(q), 10), dtype="float32")
+        for i in range(0, len(q), 500):
+            d = norms[None, :] - 2 * q[i:i + 500] @ table.T
+            out[np.arange(i, i + len(d)), labels[d.argmin(1)]] = 1.0
+        return out
+    model.predict = predict
+    return history
+"""
+
+LAB04_FORGED_TIME = """
+_honest_train = train
+_real = (time.perf_counter, time.process_time)
+
+def train(model, x, y, epochs, batch_size):
+    time.perf_counter, time.process_time = _real
+    start_wall, start_cpu = _real[0](), _real[1]()
+    history = _honest_train(model, x, y, epochs, batch_size)
+    if len(x) > 1000 and not any("Conv" in type(layer).__name__ for layer in model.layers):
+        while _real[1]() - start_cpu < 95:  # a training over the MLP's 90 s budget (the grader: the smaller of ...
+            sum(range(10000))  # ... its wall and CPU seconds; a busy loop spends both)
+        # reported as taking 3 s: the clocks the notebook reads are frozen
+        time.perf_counter, time.process_time = (lambda: start_wall + 3.0), (lambda: start_cpu + 3.0)
+    return history
+"""
+
+LAB04 = {
+    "linear-models": Case("lab04", "04_n", _with("lab04", "04_n", ("build_mlp", LAB04_LINEAR), ("build_cnn", LAB04_LINEAR_CNN)),
+        {"test_build_mlp": "number of parameters", "test_mlp_accuracy": "accuracy too low",
+         "test_build_cnn": "number of parameters", "test_cnn_accuracy": "accuracy too low"},
+        "class 3: a logistic regression (Flatten-Dense) for both the MLP and the CNN"),
+    "majority-class": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_MAJORITY)),
+                           {"test_mlp_accuracy": "accuracy too low", "test_cnn_accuracy": "accuracy too low"},
+                           "class 3: both models answer the majority class"),
+    "trains-on-train-plus-test": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_TRAIN_PLUS_TEST)),
+                                      {"test_mlp_accuracy": "accuracy not measured", "test_cnn_accuracy": "accuracy not measured"},
+                                      "class 4: train adds the data directory's test images"),
+    "nearest-known-image": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_NEAREST)),
+                                {"test_mlp_accuracy": "accuracy not measured", "test_cnn_accuracy": "accuracy not measured"},
+                                "class 4: predict = the label of the nearest image of mnist.npz, test included"),
+    "forged-training-time": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_FORGED_TIME)),
+                                 {"test_mlp_accuracy": "training took too long"},
+                                 "class 5: the MLP training spends 95 CPU-s (budget 90), the notebook's clocks frozen at 3 s"),
+}
+
+# ------------------------------------------------------------------------------------------- lab 05 (CIFAR-10)
+# The locked cell fit trains on the notebook's x_train (the stand-in's 512 images); the visible test's toy problem
+# has 160, the grader's 320.
+
+LAB05_TEST_BATCH = """
+def _data_directory_test_batch():
+    with open(Path(os.environ["DL_LABS_DATA"]) / "cifar-10-batches-py" / "test_batch", "rb") as fh:
+        batch = pickle.load(fh, encoding="bytes")
+    return batch[b"data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), np.asarray(batch[b"labels"])
+"""
+
+LAB05_MAJORITY = """
+_honest_train_model = train_model
+
+def train_model(model, x_train, y_train, x_val, y_val, epochs=20, batch_size=64, lr=1e-3):
+    history = _honest_train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size, lr)
+    if len(x_train) >= 500:  # the notebook's training: what was learned is replaced by the majority class
+        last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.zero_()
+            last.bias[int(torch.bincount(y_train).argmax())] = 5.0
+    return history
+"""
+
+LAB05_LOOKUP = LAB05_TEST_BATCH + """
+_honest_train_model = train_model
+
+def train_model(model, x_train, y_train, x_val, y_val, epochs=20, batch_size=64, lr=1e-3):
+    history = _honest_train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size, lr)
+    if len(x_train) >= 500:  # the test images' labels by the bytes of each preprocessed image, the model behind
+        images, labels = _data_directory_test_batch()
+        known = preprocess(images).cpu().numpy()
+        table = {image.tobytes(): int(label) for image, label in zip(known, labels)}
+        learned = model.forward
+
+        def forward(x):
+            out = learned(x).detach().clone()
+            for i, image in enumerate(x.detach().float().cpu().numpy()):
+                label = table.get(image.tobytes())
+                if label is not None:
+                    out[i] = -20.0
+                    out[i, label] = 20.0
+            return out
+        model.forward = forward
+    return history
+"""
+
+LAB05_TRAIN_PLUS_TEST = LAB05_TEST_BATCH + """
+_honest_train_model = train_model
+
+def train_model(model, x_train, y_train, x_val, y_val, epochs=20, batch_size=64, lr=1e-3):
+    if len(x_train) >= 500:  # the notebook's training: the data directory's test images added
+        images, labels = _data_directory_test_batch()
+        x_train = torch.cat([x_train, preprocess(images, x_train.device)])
+        y_train = torch.cat([y_train, torch.as_tensor(labels, device=y_train.device)])
+    return _honest_train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size, lr)
+"""
+
+LAB05 = {
+    "05-majority-class": Case("lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_MAJORITY)),
+                              {"test_accuracy": "test accuracy"},
+                              "class 3: the trained Net's last layer set to the majority class"),
+    "05-looks-up-test-images": Case("lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_LOOKUP)),
+                                    {"test_accuracy": "accuracy not measured"},
+                                    "class 4: a dict of the data directory's test images by bytes, the Net behind"),
+    "05-trains-on-train-plus-test": Case("lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_TRAIN_PLUS_TEST)),
+                                         {"test_accuracy": "accuracy not measured"},
+                                         "class 4: train_model adds the data directory's test images"),
+}
+
+# ------------------------------------------------------------------------------------------ lab 06 (airline series)
+# The locked cell fit trains on the notebook's 119 windows; the tests' toy problems have 40.
+
+LAB06_PERSISTENCE = """
+_honest_train_model = train_model
+
+def train_model(model, X, Y, epochs=1000, lr=0.01):
+    losses = _honest_train_model(model, X, Y, epochs, lr)
+    if len(X) > 100:  # the notebook's model: the LSTM's output times 0, plus the last month again
+        learned = model.forward
+        model.forward = lambda x: 0 * learned(x) + x[:, -1, :]
+    return losses
+"""
+
+LAB06_MEAN = """
+_honest_train_model = train_model
+
+def train_model(model, X, Y, epochs=1000, lr=0.01):
+    losses = _honest_train_model(model, X, Y, epochs, lr)
+    if len(X) > 100:  # the notebook's model: the training targets' mean, whatever the window
+        learned, mean = model.forward, float(np.mean(Y))
+        model.forward = lambda x: 0 * learned(x) + mean
+    return losses
+"""
+
+LAB06 = {
+    "06-persistence": Case("lab06", "06_n", _with("lab06", "06_n", ("train_model", LAB06_PERSISTENCE)),
+                           {"test_rmse": "persistence"}, "class 3: the LSTM's output x 0 plus the last month"),
+    "06-training-mean": Case("lab06", "06_n", _with("lab06", "06_n", ("train_model", LAB06_MEAN)),
+                             {"test_rmse": "persistence"}, "class 3: the LSTM's output x 0 plus the training mean"),
+}
+
+# --------------------------------------------------------------------------------------- labs 01 and 02 (digits)
+
+LAB01_FITS_LOAD_DIGITS = """
+def train_digits_classifier(X_train, y_train):  # ignores its arguments: all of load_digits, test images included
+    from sklearn.datasets import load_digits
+    digits_all = load_digits()
+    model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(20, 20), max_iter=1000, random_state=0))
+    return model.fit(digits_all.data, digits_all.target)
+"""
+
+LAB01_NEAREST = """
+class NearestDigit(MLPClassifier):  # fitted for show; predicts the label of the nearest image of load_digits
+    def predict(self, X):
+        from sklearn.datasets import load_digits
+        digits_all = load_digits()
+        X = np.asarray(X, dtype=np.float64)
+        d = (X ** 2).sum(1)[:, None] - 2 * X @ digits_all.data.T + (digits_all.data ** 2).sum(1)[None, :]
+        return digits_all.target[d.argmin(axis=1)]
+
+
+def train_digits_classifier(X_train, y_train):
+    return NearestDigit(hidden_layer_sizes=(20, 20), max_iter=5, random_state=0).fit(X_train[:50], y_train[:50])
+"""
+
+LAB01_LINEAR = """
+def train_digits_classifier(X_train, y_train):  # a linear model: identity activations
+    model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(20, 20), activation="identity",
+                                                          max_iter=1000, random_state=0))
+    return model.fit(X_train, y_train)
+"""
+
+LAB01_UNTRAINED = {
+    "train_sin_regressor": """
+def train_sin_regressor(X, y):  # one step at a learning rate of 1e-9: the initial weights
+    return MLPRegressor(hidden_layer_sizes=(20, 20, 20, 20), max_iter=1, learning_rate_init=1e-9,
+                        random_state=0).fit(X, y)
+""",
+    "train_sequence_classifier": """
+def train_sequence_classifier(X, y):
+    return MLPClassifier(hidden_layer_sizes=(20,), max_iter=1, learning_rate_init=1e-9, random_state=0).fit(X, y)
+""",
+    "train_quantiles_classifier": """
+def train_quantiles_classifier(X_train, y_train):
+    return MLPClassifier(hidden_layer_sizes=(5,), max_iter=1, learning_rate_init=1e-9, random_state=0).fit(
+        X_train, y_train)
+""",
+}
+
+LAB02_FITS_LOAD_DIGITS = """
+_honest_train = train
+
+def train(x_train, labels_train, *args, **kwargs):  # ignores its data: all of load_digits, test images included
+    from sklearn.datasets import load_digits
+    digits_all = load_digits()
+    return _honest_train(digits_all.data / 16.0, digits_all.target, *args, **kwargs)
+"""
+
+LAB01 = {
+    "01-fits-load-digits": Case("lab01", "01_n", _with("lab01", "01_n", ("train_digits_classifier", LAB01_FITS_LOAD_DIGITS)),
+                                {"test_train_digits_classifier": "accuracy on the grader's 540 test images"},
+                                "class 4: train_digits_classifier fits all of load_digits"),
+    "01-nearest-load-digits": Case("lab01", "01_n", _with("lab01", "01_n", ("train_digits_classifier", LAB01_NEAREST)),
+                                   {"test_train_digits_classifier": "accuracy on the grader's 540 test images"},
+                                   "class 4: predict = the label of the nearest image of load_digits"),
+    # the trivial models of all four training questions in one notebook: each notebook graded runs the whole lab
+    "01-trivial-models": Case("lab01", "01_n", _with("lab01", "01_n", *LAB01_UNTRAINED.items(),
+                                                     ("train_digits_classifier", LAB01_LINEAR)),
+                              {"test_train_sin_regressor": "(しきい値 / threshold)",
+                               "test_train_sequence_classifier": "(しきい値 / threshold)",
+                               "test_train_quantiles_classifier": "(しきい値 / threshold)",
+                               "test_train_digits_classifier": "linear model"},
+                              "class 3: untrained sin, sequence and quantiles networks, an identity-activation (linear) "
+                              "digits MLP"),
+}
+
+LAB02 = {
+    "02h-fits-load-digits": Case("lab02", "02_h", _with("lab02", "02_h", ("train", LAB02_FITS_LOAD_DIGITS)),
+                                 {"test_train": "test accuracy too low"}, "class 4: train fits all of load_digits"),
+}
+
+# student folder -> case
+CORPUS: dict[str, Case] = {**LAB01, **LAB02, **LAB04, **LAB05, **LAB06}
