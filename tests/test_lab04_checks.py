@@ -111,8 +111,8 @@ def test_reference_solution_passes_every_function_check(solution, name):
 def test_reference_data_and_models_pass(solution, capsys):
     ns = solution
     lab04.check_prepared(ns["x_train"], ns["y_train"], ns["x_test"], ns["y_test"])
-    lab04.check_mlp_accuracy(ns["mlp"], ns["preprocess"], ns["x_train"], ns["mlp_seconds"])
-    lab04.check_cnn_accuracy(ns["cnn"], ns["preprocess"], ns["x_train"], ns["cnn_seconds"])
+    lab04.check_mlp_accuracy(ns["mlp"], ns["preprocess"], ns["x_train"], ns["mlp_seconds"], ns["build_mlp"])
+    lab04.check_cnn_accuracy(ns["cnn"], ns["preprocess"], ns["x_train"], ns["cnn_seconds"], ns["build_cnn"])
     out = capsys.readouterr().out
     for metric in ("mlp_test_accuracy", "mlp_train_s", "cnn_test_accuracy", "cnn_train_s"):
         assert f"[metric] {metric} = " in out
@@ -559,3 +559,77 @@ def test_the_big_arrays_stay_in_the_kernel(solution, data_dir):
     assert len(json.dumps(prepared)) < solution["x_train"].nbytes / 8
     # the predicted classes, and the probabilities of up to 2000 loaded test and 2000 training images (issue 18.4)
     assert len(json.dumps(accuracy)) < 2**18
+
+
+# ------------------------------------------------------------------ the model measured is the one built, trained
+
+
+def _nearest_neighbour(solution):
+    """A 1-NN on the notebook's training images, answering as a model's predict would (one-hot (N, 10))."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    x, y = solution["x_train"], solution["y_train"]
+    knn = KNeighborsClassifier(1).fit(x.reshape(len(x), -1), np.argmax(y, axis=1) if y.ndim == 2 else y)
+
+    def predict(images, *args, **kwargs):
+        images = np.asarray(images)
+        return np.eye(10)[knn.predict(images.reshape(len(images), -1))]
+
+    return predict
+
+
+class _LookupSequential(keras.Sequential):
+    """A Sequential whose predict is a lookup: what `model.__class__ = ...` inside train would install."""
+
+    lookup = None
+
+    def predict(self, x, *args, **kwargs):
+        return type(self).lookup(x)
+
+
+@pytest.mark.parametrize("form", ["predict set on the model", "call set on the model", "predict_step set on the model",
+                                  "class swapped for one with its own predict"])
+def test_a_model_whose_prediction_train_replaced_is_not_measured_through_it(solution, form):
+    """train may not hand the grader a lookup in the model's place: a nearest neighbour on the training images
+    reaches the bar, but the grader measures what the model's own layers predict."""
+    knn = _nearest_neighbour(solution)
+    (_, _), (loaded, labels) = mnist.load()
+    copies, order = probes.grader_test_set(loaded)
+    lookup_accuracy = float(np.mean(knn(solution["preprocess"](copies)).argmax(axis=1) == labels[order]))
+    assert lookup_accuracy >= thresholds.THRESHOLDS[STANDIN].mlp_accuracy  # the lookup alone would pass
+    keras.utils.set_random_seed(1)
+    model = solution["build_mlp"]()
+    if form == "predict set on the model":
+        model.predict = knn
+    elif form == "call set on the model":
+        model.call = lambda x, training=None: keras.ops.convert_to_tensor(knn(keras.ops.convert_to_numpy(x)))
+    elif form == "predict_step set on the model":
+        model.predict_step = lambda data: knn(keras.ops.convert_to_numpy(data[0] if isinstance(data, tuple) else data))
+    else:
+        _LookupSequential.lookup = staticmethod(knn)
+        model.__class__ = _LookupSequential
+    message = "own prediction was replaced" if form.endswith("on the model") else "about chance level"
+    with pytest.raises(CheckFailure, match=message):
+        lab04.check_mlp_accuracy(model, solution["preprocess"], solution["x_train"], 1.0, solution["build_mlp"])
+
+
+def test_a_model_other_than_the_built_one_is_not_measured(solution):
+    """The trained CNN handed over as the MLP, or the MLP with a layer added by train: not build_mlp's network."""
+    with pytest.raises(CheckFailure, match=r"not the network build_mlp\(\) builds"):
+        lab04.check_mlp_accuracy(solution["cnn"], solution["preprocess"], solution["x_train"], 1.0,
+                                 solution["build_mlp"])
+    keras.utils.set_random_seed(1)
+    grown = solution["build_mlp"]()
+    grown.add(keras.layers.Dense(10, activation="softmax"))
+    with pytest.raises(CheckFailure, match=r"Dense\(10, softmax\) -> Dense\(10, softmax\)"):
+        lab04.check_mlp_accuracy(grown, solution["preprocess"], solution["x_train"], 1.0, solution["build_mlp"])
+
+
+def test_the_grader_replays_the_models_structure(solution):
+    keras.utils.set_random_seed(1)
+    model = solution["build_mlp"]()
+    model.predict = _nearest_neighbour(solution)
+    args = (solution["preprocess"], solution["x_train"], 1.0, solution["build_mlp"])
+    verdict = assert_same_verdict(lab04.check_mlp_accuracy, model, *args)
+    assert not verdict.passed and "own prediction was replaced" in verdict.message
+    assert assert_same_verdict(lab04.check_mlp_accuracy, solution["mlp"], *args).passed

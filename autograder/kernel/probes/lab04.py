@@ -228,10 +228,12 @@ def require_model(model: Any, label: str) -> None:
                            f"Keras model (keras.Model or keras.Sequential), got {type(model).__name__}")
 
 
-def outputs_of(model: Any, x: np.ndarray, label: str) -> np.ndarray:
-    """The model's outputs for ``x`` (inference mode) as a float64 array; errors become CheckFailures."""
+def outputs_of(model: Any, x: np.ndarray, label: str, own: bool = False) -> np.ndarray:
+    """The model's outputs for ``x`` (inference mode) as a float64 array; errors become CheckFailures. ``own``:
+    through Keras's ``Model.predict``, whatever the model's class or instance puts in its place."""
+    predict = partial(_keras().Model.predict, model) if own else model.predict
     try:
-        out = model.predict(x, batch_size=PREDICT_BATCH, verbose=0)
+        out = predict(x, batch_size=PREDICT_BATCH, verbose=0)
     except Exception as exc:
         raise CheckFailure(
             f"{label}: 予測 (model.predict) でエラーが発生しました / model.predict raised an error\n"
@@ -467,6 +469,28 @@ def model_and_data(model: Any, preprocess: Callable, x_train: Any, x_test: np.nd
             "train_max": None if rows is None else largest(rows)}
 
 
+# Methods a trained model must not carry on the instance itself: its accuracy is measured through Keras's own
+# predict on its layers, not through a function put in their place (a lookup, a nearest neighbour).
+REPLACEABLE_METHODS = ("predict", "predict_on_batch", "predict_step", "call", "__call__")
+
+
+def structure_label(kind: str) -> str:
+    return f"{kind}'s layers, and those of build_{kind}()"
+
+
+def trained_structure(model: Any, build: Callable | None, kind: str) -> dict:
+    """In the kernel: the trained model's layers (:func:`describe_layers`), the methods set on the model instance
+    itself (``replaced``), and the layers of a new model from the notebook's ``build`` (None without one)."""
+    require_model(model, kind)
+    replaced = sorted(name for name in REPLACEABLE_METHODS if name in vars(model))
+    built = None
+    if build is not None:
+        fresh = run_student(build, f"build_{kind}", f"build_{kind}()")
+        require_model(fresh, f"build_{kind}()")
+        built = describe_layers(fresh)
+    return {"layers": describe_layers(model), "replaced": replaced, "built": built}
+
+
 def predictions(model: Any, preprocess: Callable, x_test: np.ndarray, label: str) -> dict:
     """In the kernel: the grader's test images through the student's preprocess (its result's shape, dtype and
     largest value), then through the model (its outputs' shape and, when they are (N, NUM_CLASSES), the classes
@@ -477,7 +501,7 @@ def predictions(model: Any, preprocess: Callable, x_test: np.ndarray, label: str
              "outputs_shape": None, "predicted": None}
     if inputs.ndim == 0 or len(inputs) != len(x_test):
         return facts
-    out = outputs_of(model, inputs, label)
+    out = outputs_of(model, inputs, label, own=True)
     facts["outputs_shape"] = tuple(int(n) for n in out.shape)
     if out.shape == (len(x_test), NUM_CLASSES):
         facts["predicted"] = np.argmax(out, axis=1).astype(np.int64)
@@ -541,20 +565,22 @@ def member_outputs(model: Any, preprocess: Callable, test_images: np.ndarray, tr
     1e-3 of itself, in half the bytes) on loaded test images and on training images, both through the student's
     preprocess; None where they cannot be had (other checks say why)."""
     try:
-        test = outputs_of(model, numpy_array(preprocess(test_images.copy())), "test")
-        train = outputs_of(model, numpy_array(preprocess(train_images.copy())), "train")
+        test = outputs_of(model, numpy_array(preprocess(test_images.copy())), "test", own=True)
+        train = outputs_of(model, numpy_array(preprocess(train_images.copy())), "train", own=True)
     except Exception:
         return {"test": None, "train": None}
     with np.errstate(divide="ignore", invalid="ignore"):
         return {key: np.log(np.clip(out, 0.0, None)).astype(np.float16) for key, out in (("test", test), ("train", train))}
 
 
-def _probe_accuracy(kind: str, model: Any, preprocess: Callable, x_train: Any, train_seconds: Any) -> None:
+def _probe_accuracy(kind: str, model: Any, preprocess: Callable, x_train: Any, train_seconds: Any,
+                    build: Callable | None) -> None:
     data, predicted, seconds = accuracy_labels(kind)
     (train_images, _), (loaded, _) = mnist.load()
     copies, _ = grader_test_set(loaded)
     # the loaded test images: the grader looks them up in the training data (the copies would never match)
     observe(data, partial(model_and_data, model, preprocess, x_train, loaded, kind), loaded)
+    observe(structure_label(kind), partial(trained_structure, model, build, kind))
     observe(predicted, partial(predictions, model, preprocess, copies, predicted), copies)
     observe(seconds, lambda: float(train_seconds))
     test_rows, train_rows = member_rows(len(loaded), fitted_count(len(train_images)))
@@ -564,11 +590,13 @@ def _probe_accuracy(kind: str, model: Any, preprocess: Callable, x_train: Any, t
 
 
 @probe
-def check_mlp_accuracy(mlp: Any, preprocess: Callable, x_train: Any, mlp_seconds: Any) -> None:
-    _probe_accuracy("mlp", mlp, preprocess, x_train, mlp_seconds)
+def check_mlp_accuracy(mlp: Any, preprocess: Callable, x_train: Any, mlp_seconds: Any,
+                       build_mlp: Callable | None = None) -> None:
+    _probe_accuracy("mlp", mlp, preprocess, x_train, mlp_seconds, build_mlp)
 
 
 @probe
-def check_cnn_accuracy(cnn: Any, preprocess: Callable, x_train: Any, cnn_seconds: Any) -> None:
-    _probe_accuracy("cnn", cnn, preprocess, x_train, cnn_seconds)
+def check_cnn_accuracy(cnn: Any, preprocess: Callable, x_train: Any, cnn_seconds: Any,
+                       build_cnn: Callable | None = None) -> None:
+    _probe_accuracy("cnn", cnn, preprocess, x_train, cnn_seconds, build_cnn)
 

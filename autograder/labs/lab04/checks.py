@@ -460,6 +460,26 @@ def _train_seconds(kind: str, notebook_seconds: float) -> float:
     return notebook_seconds if measured is None else measured
 
 
+def _require_trained_build(kind: str, structure: dict) -> None:
+    """The model whose accuracy is measured predicts with Keras's own methods, and it is the network the notebook's
+    build function makes (its layers), trained: not a lookup or another model put in its place by ``train``."""
+    if structure["replaced"]:
+        methods = ", ".join(f"{kind}.{name}" for name in structure["replaced"])
+        raise CheckFailure(
+            f"{kind}: モデルの予測の仕組みが置き換えられています ({methods}): train は渡されたモデルを学習するだけにしてください / "
+            f"the model's own prediction was replaced ({methods} set on the model): train must fit the model passed "
+            "in, and the grader measures what its layers predict"
+        )
+    built = structure["built"]
+    if built is not None and list(structure["layers"]) != list(built):
+        raise CheckFailure(
+            f"{kind}: 正解率を測るモデルが build_{kind}() の作るネットワークと違います / the model whose accuracy is measured "
+            f"is not the network build_{kind}() builds (train must fit the model passed in, not change or replace "
+            f"its layers)\n  build_{kind}():  {' -> '.join(built) or '(no layers)'}\n"
+            f"  {kind} (trained): {' -> '.join(structure['layers']) or '(no layers)'}"
+        )
+
+
 def _check_accuracy(kind: str) -> None:
     """The model, preprocess and x_train stay in the kernel: the grader gets one digest per training image (and per
     test image through preprocess), to look its own test images up among them, the scales of the training and
@@ -476,6 +496,7 @@ def _check_accuracy(kind: str) -> None:
     leaked = reference.count_test_images(data["x_train_digests"], loaded, data["preprocessed_digests"])
     if leaked > LEAK_MAX:
         raise _leak_failure(leaked, f"{kind}: 正解率は測りません / accuracy not measured")
+    _require_trained_build(kind, _recorded(probes.structure_label(kind)))
     facts = _recorded(label, x_test)
     accuracy = _accuracy(facts, x_test, y_test, label)
     report_metric(f"{kind}_test_accuracy", accuracy, threshold=minimum)
@@ -515,12 +536,16 @@ def _check_accuracy(kind: str) -> None:
 
 
 @judged
-def check_mlp_accuracy(mlp: Any, preprocess: Callable, x_train: Any, mlp_seconds: float) -> None:
-    """The trained MLP's accuracy on the grader's test images (through preprocess), its training data and time."""
+def check_mlp_accuracy(mlp: Any, preprocess: Callable, x_train: Any, mlp_seconds: float,
+                       build_mlp: Callable | None = None) -> None:
+    """The trained MLP's accuracy on the grader's test images (through preprocess), its training data and time;
+    with ``build_mlp``, that it is the network build_mlp builds."""
     _check_accuracy("mlp")
 
 
 @judged
-def check_cnn_accuracy(cnn: Any, preprocess: Callable, x_train: Any, cnn_seconds: float) -> None:
-    """The trained CNN's accuracy on the grader's test images (through preprocess), its training data and time."""
+def check_cnn_accuracy(cnn: Any, preprocess: Callable, x_train: Any, cnn_seconds: float,
+                       build_cnn: Callable | None = None) -> None:
+    """The trained CNN's accuracy on the grader's test images (through preprocess), its training data and time;
+    with ``build_cnn``, that it is the network build_cnn builds."""
     _check_accuracy("cnn")
