@@ -100,6 +100,28 @@ def gradient(params, x, t, dtype=np.float64, mean_first=False):
     return {k: v / dtype(n) for k, v in grads.items()} if mean_first else grads
 
 
+def _log_sum_exp(a, dtype):
+    a = np.asarray(a, dtype=dtype)
+    top = a.max(axis=1, keepdims=True)
+    return top[:, 0] + np.log(np.exp(a - top).sum(axis=1))
+
+
+def sce_f32(a, t):
+    a, t = np.asarray(a, dtype=F32), np.asarray(t, dtype=F32)
+    return float(np.mean(_log_sum_exp(a, F32) - (a * t).sum(axis=1)))
+
+
+def sce_loops(a, t):
+    """Row by row with math, the exponentials summed in reverse order."""
+    import math
+    total = 0.0
+    for row, target in zip(np.asarray(a, dtype=float), np.asarray(t, dtype=float), strict=True):
+        top = max(row)
+        lse = top + math.log(sum(math.exp(v - top) for v in reversed(row)))
+        total += lse - sum(v * w for v, w in zip(row, target, strict=True))
+    return total / len(a)
+
+
 HONEST = {
     "sigmoid": {"float32": sigmoid_f32, "via tanh": sigmoid_tanh_form},
     "tanh": {"float32": tanh_f32, "via sigmoid (float32 inside)": tanh_via_sigmoid},
@@ -109,6 +131,7 @@ HONEST = {
     "two_layer_forward": {"float32": forward_f32, "loops, reverse order": forward_loops},
     "two_layer_gradient": {"float32": functools.partial(gradient, dtype=F32),
                            "1/N at the end": functools.partial(gradient, mean_first=True)},
+    "softmax_cross_entropy": {"float32": sce_f32, "loops, reverse order": sce_loops},
 }
 
 
@@ -138,6 +161,17 @@ def _gradient_wrong_derivative(params, x, t):
     return {"W2": h.T @ da, "b2": da.sum(axis=0), "W1": np.asarray(x).T @ du, "b1": du.sum(axis=0)}
 
 
+def _sce_with_delta(a, t):
+    """The course's cross_entropy_error on a stable softmax: delta = 1e-7 inside the log."""
+    a = np.asarray(a, dtype=np.float64)
+    e = np.exp(a - a.max(axis=1, keepdims=True))
+    return float(-np.sum(np.asarray(t) * np.log(e / e.sum(axis=1, keepdims=True) + 1e-7)) / len(a))
+
+
+def _sce_summed(a, t):
+    return float(np.sum(_log_sum_exp(a, np.float64) - (np.asarray(a) * np.asarray(t)).sum(axis=1)))
+
+
 MISTAKES = {
     "sigmoid": {"tanh instead": tanh_f64},
     "sum_squared_error": {"no 1/2": _no_half},
@@ -146,6 +180,7 @@ MISTAKES = {
     "two_layer_forward": {"b2 left out": _forward_no_b2},
     "two_layer_gradient": {"not averaged over the batch": _gradient_not_averaged,
                            "sigmoid' taken as h": _gradient_wrong_derivative},
+    "softmax_cross_entropy": {"delta inside the log": _sce_with_delta, "summed over the batch": _sce_summed},
 }
 
 

@@ -139,8 +139,9 @@ LAB04 = {
     "trains-on-train-plus-test": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_TRAIN_PLUS_TEST)),
                                       {"test_mlp_accuracy": "accuracy not measured", "test_cnn_accuracy": "accuracy not measured"},
                                       "class 4: train adds the data directory's test images"),
+    # refused before any accuracy: the grader predicts through Keras's own Model.predict and the trained layers
     "nearest-known-image": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_NEAREST)),
-                                {"test_mlp_accuracy": "accuracy not measured", "test_cnn_accuracy": "accuracy not measured"},
+                                {"test_mlp_accuracy": "set on the model", "test_cnn_accuracy": "set on the model"},
                                 "class 4: predict = the label of the nearest image of mnist.npz, test included"),
     "forged-training-time": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_FORGED_TIME)),
                                  {"test_mlp_accuracy": "training took too long"},
@@ -195,6 +196,30 @@ def train_model(model, x_train, y_train, x_val, y_val, epochs=20, batch_size=64,
     return history
 """
 
+LAB05_CERTAIN_LOOKUP = LAB05_TEST_BATCH + """
+_honest_train_model = train_model
+
+def train_model(model, x_train, y_train, x_val, y_val, epochs=20, batch_size=64, lr=1e-3):
+    history = _honest_train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size, lr)
+    if len(x_train) >= 500:  # certain answers for the training images and the data directory's test images
+        images, labels = _data_directory_test_batch()
+        known = torch.cat([x_train.detach().float().cpu(), preprocess(images).detach().float().cpu()]).numpy()
+        answers = np.concatenate([y_train.cpu().numpy(), labels])
+        table = {image.tobytes(): int(label) for image, label in zip(known, answers)}
+        learned = model.forward
+
+        def forward(x):
+            out = learned(x).detach().clone()
+            for i, image in enumerate(x.detach().float().cpu().numpy()):
+                label = table.get(image.tobytes())
+                if label is not None:  # a logit of 1e4 against 0: a loss of exactly 0
+                    out[i] = 0.0
+                    out[i, label] = 1e4
+            return out
+        model.forward = forward
+    return history
+"""
+
 LAB05_TRAIN_PLUS_TEST = LAB05_TEST_BATCH + """
 _honest_train_model = train_model
 
@@ -206,6 +231,12 @@ def train_model(model, x_train, y_train, x_val, y_val, epochs=20, batch_size=64,
     return _honest_train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size, lr)
 """
 
+# The hard notebook's train_model has its own arguments (epochs=12, max_lr): the same cheats, passed through.
+def _hard(cheat: str) -> str:
+    return (cheat.replace("epochs=20, batch_size=64, lr=1e-3):", "*args, **kwargs):")
+            .replace("epochs, batch_size, lr)", "*args, **kwargs)"))
+
+
 LAB05 = {
     "05-majority-class": Case("lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_MAJORITY)),
                               {"test_accuracy": "test accuracy"},
@@ -213,6 +244,12 @@ LAB05 = {
     "05-looks-up-test-images": Case("lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_LOOKUP)),
                                     {"test_accuracy": "accuracy not measured"},
                                     "class 4: a dict of the data directory's test images by bytes, the Net behind"),
+    "05-certain-lookup-of-train-and-test": Case("lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_CERTAIN_LOOKUP)),
+                                                {"test_accuracy": "accuracy not measured"},
+                                                "class 4: certain answers for the training and test images (loss 0 on both)"),
+    "05h-looks-up-test-images": Case("lab05", "05_h", _with("lab05", "05_h", ("train_model", _hard(LAB05_LOOKUP))),
+                                     {"test_accuracy": "accuracy not measured"},
+                                     "class 4: the hard notebook's ResNet9 behind a dict of the test images"),
     "05-trains-on-train-plus-test": Case("lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_TRAIN_PLUS_TEST)),
                                          {"test_accuracy": "accuracy not measured"},
                                          "class 4: train_model adds the data directory's test images"),
