@@ -26,6 +26,7 @@ from replay_harness import assert_same_verdict, judge_transcript, record, record
 
 from autograder.datasets import DATA_ENV, REAL, STANDIN, mnist
 from autograder.kernel.compare import CheckFailure
+from autograder.kernel.probes import keras_facts
 from autograder.kernel.probes import lab04 as probes
 from autograder.labs import judged, lab04
 from autograder.labs.lab04 import checks, reference, thresholds
@@ -541,7 +542,9 @@ def test_the_replay_builds_trains_and_plots_nothing(solution, data_dir):
              (lab04.check_train, [solution["train"]]), (lab04.check_plot_history, [solution["plot_history"]]),
              (lab04.check_mlp_accuracy, [solution[k] for k in ("mlp", "preprocess", "x_train", "mlp_seconds")])]
     payloads = [(check, record(check, *args)[1]) for check, args in cases]
-    with mock.patch.object(probes, "_keras", side_effect=AssertionError("Keras in the grader's replay")), \
+    no_keras = AssertionError("Keras in the grader's replay")
+    with mock.patch.object(probes, "keras_module", side_effect=no_keras), \
+            mock.patch.object(keras_facts, "keras_module", side_effect=no_keras), \
             mock.patch.object(plt, "get_fignums", side_effect=AssertionError("matplotlib in the grader's replay")):
         for check, payload in payloads:
             verdict = judge_transcript(check, payload, data_dir=str(data_dir))

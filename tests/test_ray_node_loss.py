@@ -13,9 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
-from test_ray_cluster import NAMES, SAMPLES, _rows, kill, start_cluster
+from test_ray_cluster import NAMES, REF, SAMPLES, _rows, kill, start_cluster
 
 from conftest import AUTOGRADER, TEST_CASE_SALT, copy_course, run_autograder
 
@@ -109,3 +110,89 @@ def test_a_node_that_dies_mid_grading_loses_nothing_and_its_student_is_graded_on
     assert len(requeued) == 1 and "queued again" in requeued[0], requeued  # node A's one student, once
     assert not [p for p in dead if _alive(p)]  # none of its kernels, workers, actors or Ray's own processes
     assert survivor.poll() is None
+
+
+POISON = "poison"  # its notebook's first cell runs a process named by MARKER: the node running it is the one to kill
+MARKER = "agpoison-marker"
+
+
+def _poison_notebook(dest: Path) -> None:
+    """The answer key whose first cell sleeps in a child process that the test can find by its argv."""
+    nb = nbformat.read(REF, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(
+        f"import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'import time; time.sleep(300)', '{MARKER}'])"))
+    dest.mkdir(parents=True)
+    nbformat.write(nb, dest / "03_n.ipynb")
+
+
+def _running_poison(nodes: list[subprocess.Popen]) -> subprocess.Popen | None:
+    """The node among ``nodes`` whose processes include the poison's marked child, if any."""
+    for node in nodes:
+        for p in _tree(node):
+            try:
+                if MARKER in p.cmdline():
+                    return node
+            except psutil.Error:
+                continue
+    return None
+
+
+@pytest.fixture
+def three_nodes():
+    """(address, [node A, B, C]): two slots of 1 CPU run on two of them; the third takes a lost slot."""
+    temp = Path(tempfile.mkdtemp(prefix="agtwice-"))
+    nodes = []
+    try:
+        address, nodes = start_cluster(temp, {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
+                                       [["--num-cpus", "1", "--num-gpus", "1"]] * 3)
+        yield address, nodes[1:]
+    finally:
+        for node in nodes:
+            kill(node)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_submission_that_takes_down_a_node_twice_fails_with_its_reason_and_the_class_goes_on(three_nodes, tmp_path):
+    """Whichever node runs the poison's notebook dies (SIGKILL to all its processes), twice: the poison is reported
+    failed with that reason, the other students are graded once each with the local scores."""
+    address, workers = three_nodes
+    subs = tmp_path / "subs"
+    for name in NAMES:
+        shutil.copytree(SAMPLES / name, subs / name)
+    local = copy_course(tmp_path / "local", with_generated=True)
+    proc = run_autograder("grade", "lab03", "--submissions", str(subs), "-j", "2", cwd=local)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    expected = _rows(local)
+    _poison_notebook(subs / POISON)
+
+    remote = copy_course(tmp_path / "ray", with_generated=True)
+    start = time.monotonic()
+    grading = subprocess.Popen(
+        [*AUTOGRADER, "grade", "lab03", "--submissions", str(subs), "-j", "2", "--cluster", address], cwd=remote,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "COLUMNS": "200", "AUTOGRADER_CASE_SALT": TEST_CASE_SALT})
+    killed = []
+    try:
+        while len(killed) < 2:
+            node = _running_poison([w for w in workers if w not in killed])
+            if node is None:
+                assert grading.poll() is None, grading.communicate()[0]
+                assert time.monotonic() - start < GRADE_S, f"the poison ran on {len(killed)} nodes only"
+                time.sleep(0.2)
+                continue
+            kill(node)
+            killed.append(node)
+        out, _ = grading.communicate(timeout=GRADE_S)
+    finally:
+        if grading.poll() is None:
+            grading.kill()
+    print(f"grading took {time.monotonic() - start:.1f} s")
+    assert grading.returncode == 0, out
+
+    rows = _rows(remote)
+    assert [r for r in rows if r[0] != POISON] == expected  # the rest of the class, with the local scores
+    (poison,) = [r for r in rows if r[0] == POISON]
+    assert poison[2] == "failed" and "took down a cluster node 2 times" in poison[4], poison
+    log = (remote / ".autograder" / "logs" / "cluster.log").read_text().splitlines()
+    assert [line for line in log if "node lost" in line and POISON in line] and "failed after 2 losses" in log[-1], log
+    assert [w for w in workers if w not in killed][0].poll() is None  # the third node is untouched

@@ -26,6 +26,14 @@ import numpy as np
 
 from autograder.datasets import mnist
 from autograder.kernel.compare import CheckFailure, describe_array
+from autograder.kernel.probes.keras_facts import (
+    array_facts,
+    describe_layers,
+    keras_module,
+    numpy_array,
+    outputs_of,
+    require_model,
+)
 from autograder.kernel.student import case_rng, run_student
 from autograder.kernel.transcript import DATA_DTYPES, digest, observe, probe
 
@@ -53,19 +61,12 @@ TRAIN_CHECK_SEED = 404  # the toy problem, and Keras's seed for the initial weig
 PREPARED_ROWS = 48
 PREPARED_LABEL = "x_train, y_train, x_test, y_test"
 
-PREDICT_BATCH = 256
 IMAGE_DIGEST_BYTES = 8  # one uint64 per image: how the training data's images cross, to be looked up
 
 
 def fitted_count(samples: int) -> int:
     """How many of ``samples`` training images fit trains on (validation_split holds out the last 20 %)."""
     return samples - int(samples * 0.2)
-
-
-def _keras():
-    import keras  # imported lazily: the kernel has it already, the grader's replay needs none
-
-    return keras
 
 
 def preprocess_cases() -> list[tuple[np.ndarray, str]]:
@@ -171,23 +172,6 @@ def member_rows(test_count: int, fitted_count: int) -> tuple[np.ndarray, np.ndar
 # ------------------------------------------------------- what the kernel sends of the student's objects
 
 
-def numpy_array(value: Any) -> np.ndarray:
-    """A NumPy array, a TensorFlow tensor or a torch tensor (Keras's backends) as a NumPy array."""
-    if hasattr(value, "detach"):  # a torch tensor (Keras's torch backend)
-        value = value.detach().cpu().numpy()
-    elif not isinstance(value, np.ndarray) and hasattr(value, "numpy"):  # a TensorFlow tensor
-        value = value.numpy()
-    return np.asarray(value)
-
-
-def array_facts(value: Any) -> dict:
-    """An array the student made: its shape and dtype, and its values when they are plain numbers (``"array"``,
-    else None). A TensorFlow or torch tensor counts as the array it holds."""
-    arr = numpy_array(value)
-    return {"shape": tuple(int(n) for n in arr.shape), "dtype": str(arr.dtype),
-            "array": arr if str(arr.dtype) in DATA_DTYPES else None}
-
-
 def image_rows(x: Any) -> np.ndarray | None:
     """``x`` as float32 rows of 784 pixels, or None when it is not image-shaped."""
     try:
@@ -218,28 +202,6 @@ def largest(arr: np.ndarray) -> float | None:
     if not arr.size or arr.dtype.kind not in "biuf":
         return None
     return float(np.max(arr))
-
-
-def require_model(model: Any, label: str) -> None:
-    """What the kernel needs to run ``model``: a Keras model."""
-    keras = _keras()
-    if not isinstance(model, keras.Model):
-        raise CheckFailure(f"{label}: Keras のモデル (keras.Model / keras.Sequential) を返してください / must be a "
-                           f"Keras model (keras.Model or keras.Sequential), got {type(model).__name__}")
-
-
-def outputs_of(model: Any, x: np.ndarray, label: str, own: bool = False) -> np.ndarray:
-    """The model's outputs for ``x`` (inference mode) as a float64 array; errors become CheckFailures. ``own``:
-    through Keras's ``Model.predict``, whatever the model's class or instance puts in its place."""
-    predict = partial(_keras().Model.predict, model) if own else model.predict
-    try:
-        out = predict(x, batch_size=PREDICT_BATCH, verbose=0)
-    except Exception as exc:
-        raise CheckFailure(
-            f"{label}: 予測 (model.predict) でエラーが発生しました / model.predict raised an error\n"
-            f"  {type(exc).__name__}: {exc}"
-        ) from exc
-    return numpy_array(out).astype(np.float64)
 
 
 # preprocess
@@ -283,51 +245,10 @@ def notebook_arrays(arrays: dict[str, Any], train_rows: np.ndarray, test_rows: n
 # the models
 
 
-def _activation_name(fn: Any) -> str:
-    return getattr(fn, "__name__", type(fn).__name__).lower()
-
-
-def describe_layers(model: Any) -> list[str]:
-    """The model's layers in a compact form, e.g. "Conv2D(32, 3x3, relu)"; a separate activation layer is merged."""
-    keras = _keras()
-    out: list[str] = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        kind = type(layer).__name__
-        activation = _activation_name(layer.activation) if hasattr(layer, "activation") else None
-        if isinstance(layer, keras.layers.Activation):
-            act = _activation_name(layer.activation)
-        elif isinstance(layer, keras.layers.ReLU):
-            act = "relu"
-        elif isinstance(layer, keras.layers.Softmax):
-            act = "softmax"
-        else:
-            act = None
-        if act is not None:  # an activation layer after a Dense/Conv2D without one
-            if out and out[-1].endswith(", linear)"):
-                out[-1] = out[-1][: -len("linear)")] + f"{act})"
-                continue
-            out.append(f"Activation({act})")
-            continue
-        if isinstance(layer, keras.layers.Dense):
-            out.append(f"Dense({layer.units}, {activation})")
-        elif isinstance(layer, keras.layers.Conv2D):
-            k = "x".join(str(s) for s in layer.kernel_size)
-            out.append(f"Conv2D({layer.filters}, {k}, {activation})")
-        elif isinstance(layer, keras.layers.MaxPooling2D):
-            out.append(f"MaxPooling2D({'x'.join(str(s) for s in layer.pool_size)})")
-        elif isinstance(layer, keras.layers.Dropout):
-            out.append(f"Dropout({layer.rate:g})")
-        else:
-            out.append(kind)
-    return out
-
-
 def build_model(fn: Callable, name: str, label: str, held: dict) -> None:
     """In the kernel: the student's model, built with Keras's seed BUILD_SEED (its initial weights, and so its
     outputs, are the same on every run); it waits in ``held`` for the observations that follow."""
-    _keras().utils.set_random_seed(BUILD_SEED)
+    keras_module().utils.set_random_seed(BUILD_SEED)
     model = run_student(fn, name, label)
     require_model(model, label)
     held["model"] = model
@@ -340,7 +261,7 @@ def built_outputs(held: dict, x: np.ndarray, label: str) -> np.ndarray:
 
 def model_structure(held: dict) -> dict:
     """In the kernel: the held model's layers (describe_layers), its Dense layers' units and its parameter count."""
-    keras, model = _keras(), held["model"]
+    keras, model = keras_module(), held["model"]
     return {"layers": describe_layers(model), "params": int(model.count_params()),
             "dense_units": [int(layer.units) for layer in model.layers if isinstance(layer, keras.layers.Dense)]}
 
@@ -355,7 +276,7 @@ def built_again(fn: Callable, name: str, held: dict) -> bool:
 
 def grader_model():
     """In the kernel: a small model of the grader's (seeded initial weights) for the student's train."""
-    keras = _keras()
+    keras = keras_module()
     keras.utils.set_random_seed(TRAIN_CHECK_SEED)
     return keras.Sequential([
         keras.Input(shape=(28, 28, 1)),
@@ -382,7 +303,7 @@ def train_facts(fn: Callable, label: str, x: np.ndarray, y: np.ndarray) -> dict:
     class and (Adam's) learning rate, its loss's name, the History's logs, epochs and steps, and the trained
     model's outputs on all of ``x`` (or why they could not be had).
     """
-    keras = _keras()
+    keras = keras_module()
     model = grader_model()
     before = digest(model.get_weights())
     history = run_student(fn, "train", label, model, x.copy(), y.copy(), epochs=TRAIN_CHECK_EPOCHS,
@@ -416,7 +337,7 @@ def train_facts(fn: Callable, label: str, x: np.ndarray, y: np.ndarray) -> dict:
 
 def fake_history(values: dict[str, np.ndarray]):
     """In the kernel: a keras History holding ``values``, as train returns it."""
-    keras = _keras()
+    keras = keras_module()
     history = keras.callbacks.History()
     history.history = {key: list(curve) for key, curve in values.items()}
     epochs = len(next(iter(values.values())))
