@@ -5,12 +5,14 @@ the dead node goes on running. The cluster is this file's own, so that killing a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -51,19 +53,26 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """(address, [node A, node B]): a head that only schedules, and two worker nodes of 1 CPU and 1 GPU each."""
-    temp = Path(tempfile.mkdtemp(prefix="agloss-"))  # short: Ray's socket paths must stay under 108 bytes
+@contextlib.contextmanager
+def own_cluster(prefix: str, workers: int) -> Iterator[tuple[str, list[subprocess.Popen]]]:
+    """(address, worker nodes): a head that only schedules, and ``workers`` nodes of 1 CPU and 1 GPU each."""
+    temp = Path(tempfile.mkdtemp(prefix=prefix))  # short: Ray's socket paths must stay under 108 bytes
     nodes = []
     try:
         address, nodes = start_cluster(temp, {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
-                                       [["--num-cpus", "1", "--num-gpus", "1"]] * 2)
+                                       [["--num-cpus", "1", "--num-gpus", "1"]] * workers)
         yield address, nodes[1:]
     finally:
         for node in nodes:
             kill(node)
         shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """(address, [node A, node B])."""
+    with own_cluster("agloss-", 2) as found:
+        yield found
 
 
 def test_a_node_that_dies_mid_grading_loses_nothing_and_its_student_is_graded_once(cluster, tmp_path):
@@ -140,16 +149,8 @@ def _running_poison(nodes: list[subprocess.Popen]) -> subprocess.Popen | None:
 @pytest.fixture
 def three_nodes():
     """(address, [node A, B, C]): two slots of 1 CPU run on two of them; the third takes a lost slot."""
-    temp = Path(tempfile.mkdtemp(prefix="agtwice-"))
-    nodes = []
-    try:
-        address, nodes = start_cluster(temp, {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"},
-                                       [["--num-cpus", "1", "--num-gpus", "1"]] * 3)
-        yield address, nodes[1:]
-    finally:
-        for node in nodes:
-            kill(node)
-        shutil.rmtree(temp, ignore_errors=True)
+    with own_cluster("agtwice-", 3) as found:
+        yield found
 
 
 def test_a_submission_that_takes_down_a_node_twice_fails_with_its_reason_and_the_class_goes_on(three_nodes, tmp_path):
