@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -126,6 +126,19 @@ def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int,
     )
 
 
+HELD_OUT_DIR = ".autograder/held-out"  # per lab: the held-out sets' kernel part (autograder.kernel.held_out)
+
+
+def with_held_out(course: Course, lab: str, settings: execution.KernelSettings) -> execution.KernelSettings:
+    """``settings`` with ``lab``'s held-out sets drawn with the course's secret and written for its kernels, which
+    read them from a read-only folder (issue 18.4: the secret they are drawn with never enters a kernel)."""
+    if not labs.held_out_sets(lab):
+        return settings
+    folder = course.root / HELD_OUT_DIR / lab
+    labs.write_held_out(lab, settings.case_salt, settings.data_dir, folder)
+    return replace(settings, held_out_dir=folder, readable=(*settings.readable, folder))
+
+
 class _StudentGrader:
     """Grades one student of one lab: the whole of nbgrader's work and the execution run on the slot's worker
     (``student_grading.grade_student``), against a private copy of the snapshot gradebook; the head only
@@ -161,7 +174,8 @@ def _backend(course: Course, lab: str, options: GradeOptions, slots: list[schedu
     from autograder.run import ray_backend  # Ray is imported only for a cluster run
 
     return ray_backend.RayScheduler(
-        options.cluster, slots, settings, root=course.root, common=student_grading.lab_files(lab, snapshot),
+        options.cluster, slots, settings, root=course.root,
+        common=student_grading.lab_files(lab, snapshot) + ((f"{HELD_OUT_DIR}/{lab}",) if settings.held_out_dir else ()),
         datasets=labs.datasets_of(lab), log_dir=logs, per_gpu=options.per_gpu or 1)
 
 
@@ -237,6 +251,7 @@ def grade_lab(
     if to_grade:
         snapshot = f".autograder/snapshot/{lab}.db"
         student_grading.make_snapshot(course, lab, course.root / snapshot)
+        settings = with_held_out(course, lab, settings)
         per_student_s = len(notebooks) * (settings.limits.notebook_timeout + _WORKER_GRACE_S) + _WORKER_GRACE_S
         grader = _StudentGrader(course, lab, ledger, threading.Lock(), fingerprints, settings.case_salt, snapshot,
                                 per_student_s)

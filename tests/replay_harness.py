@@ -15,9 +15,8 @@ from unittest import mock
 
 import nbformat
 
-from autograder.kernel import transcript
+from autograder.kernel import held_out, transcript
 from autograder.kernel.compare import CheckFailure
-from autograder.kernel.student import CASE_SALT_ENV
 from autograder.labs import judged
 from autograder.score import judge
 
@@ -29,13 +28,15 @@ JUDGED_NOTEBOOKS = ("lab01/01_n", "lab06/06_n", "lab02/02_n", "lab02/02_h", "lab
 @contextmanager
 def recorded_transcripts(salt: str = "") -> Iterator[list[dict]]:
     """Within the block, probes record as in a grading kernel whose course salt is ``salt``; the list yielded gets
-    each transcript as the grader reads it (through JSON) instead of its display."""
+    each transcript as the grader reads it (through JSON) instead of its display. The kernel's held-out sets are
+    drawn here, with the grader's secret, as the grader writes them for a kernel (autograder.kernel.held_out: that
+    channel itself is tested in tests/test_held_out.py)."""
     payloads: list[dict] = []
 
     def emit(self):
         payloads.append(json.loads(json.dumps(self.payload())))
 
-    env = {transcript.RECORD_ENV: "1", CASE_SALT_ENV: salt}
+    env = {transcript.RECORD_ENV: "1", **held_out.grader_environment(salt)}
     with mock.patch.dict(os.environ, env), mock.patch.object(transcript.Recording, "emit", emit):
         yield payloads
 
@@ -136,7 +137,7 @@ def assert_same_verdict(check: Callable, *args, **kwargs) -> judge.Verdict:
     pass, or the same failure with the same message. And what the probe raised (an error of the student's code at some call, which the grader's check may fail on an
     earlier call) is a failure in the grader too."""
     try:
-        with mock.patch.dict(os.environ, {CASE_SALT_ENV: kwargs.get("salt", "")}):
+        with mock.patch.dict(os.environ, held_out.grader_environment(kwargs.get("salt", ""))):
             check(*args, **{k: v for k, v in kwargs.items() if k not in ("salt", "data_dir", "answers")})
         here = None
     except CheckFailure as exc:

@@ -1,8 +1,8 @@
 """Issue 18.3 and 18.4 on the digits (lab 01's train_digits_classifier, lab 02 hard's train): the grader's test
 images are none a student can load, and no trivial model reaches a bar.
 
-The grader's copies of load_digits are rotated in R^64 (autograder.kernel.student.case_rotation, salted while
-grading). Each way of training on, or looking up, load_digits itself (the grader's test images included) is judged
+The grader's copies of load_digits are rotated in R^64 (autograder.kernel.student.random_rotation, drawn with the
+grader's held-out secret). Each way of training on, or looking up, load_digits itself (the grader's test images included) is judged
 as the grader judges it (the probe's transcript, replayed) and must fail the check it attacks; the honest answer
 keys pass on the same salts. The trivial baselines are computed on the grader's data and must fail each bar by the
 margin stated in the thresholds.
@@ -24,9 +24,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from autograder.kernel import held_out
 from autograder.kernel.probes import lab01 as probes1
 from autograder.kernel.probes import lab02 as probes2
-from autograder.kernel.student import case_rotation
+from autograder.kernel.student import random_rotation
 from autograder.labs import lab01, lab02
 from autograder.labs.lab01 import reference as reference1
 from autograder.labs.lab01 import thresholds as thresholds1
@@ -163,7 +164,7 @@ def test_the_graders_copies_are_no_image_of_load_digits_in_any_order():
     X_train, X_test, _, _ = probes1.digits_split()
     known = {np.sort(row).tobytes() for row in X}
     assert not any(np.sort(row).tobytes() in known for row in np.vstack([X_train, X_test]))
-    rotation = case_rotation(probes1.DIGITS_ROTATION_SEED, 64)
+    rotation = random_rotation(held_out.rng(probes1.DIGITS_ROTATION_SEED), 64)
     np.testing.assert_allclose(rotation @ rotation.T, np.eye(64), atol=1e-12)
 
 
@@ -184,6 +185,39 @@ def test_a_linear_model_fails_though_it_reaches_the_accuracy_bar(model):
     verdict = _judged(lab01.check_train_digits_classifier, train_digits_classifier, SALTS[1])
     assert not verdict.passed
     assert ("linear model" if model == "identity-activation" else "return a fitted MLPClassifier") in verdict.message
+
+
+class _SeedTable(MLPClassifier):
+    """Fitted for show; answers each point with its label in seed 002's public data (all 200 points, the notebook's
+    validation points included), found by its exact value, and class 0 elsewhere."""
+
+    def predict(self, X):
+        from sklearn.datasets import make_gaussian_quantiles
+
+        points, labels = make_gaussian_quantiles(n_samples=200, n_features=2, n_classes=2, random_state=0)
+        table = {p.tobytes(): label for p, label in zip(StandardScaler().fit_transform(points), labels, strict=True)}
+        return np.array([table.get(x.tobytes(), 0) for x in np.asarray(X, dtype=np.float64)])
+
+
+def test_the_quantiles_classifier_is_measured_on_points_no_student_has():
+    """The seed's 40 validation points are public: a table of them scored 1.0 there. The grader measures on 4000 new
+    points of the same distribution, drawn with its held-out secret: the table finds none of them (about 0.5). (A
+    nearest-neighbour classifier of the public 200 points is a model, not a table: 0.94 on them, as the MLP.)"""
+    def train_quantiles_classifier(X_train, y_train):
+        return _SeedTable(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X_train, y_train)
+
+    X_train, X_valid, y_train, y_valid = probes1.quantiles_split()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert train_quantiles_classifier(X_train, y_train).score(X_valid, y_valid) == 1.0
+    for salt in SALTS:
+        verdict = _judged(lab01.check_train_quantiles_classifier, train_quantiles_classifier, salt)
+        assert not verdict.passed and "new points of the same distribution" in verdict.message, (salt, verdict)
+
+
+def test_the_quantiles_answer_key_passes_on_the_held_out_points(key01):
+    for salt in SALTS:
+        assert _judged(lab01.check_train_quantiles_classifier, key01["train_quantiles_classifier"], salt).passed, salt
 
 
 def _untrained(hidden: tuple, kind=MLPClassifier):
@@ -212,7 +246,8 @@ def test_every_trivial_baseline_fails_every_lab01_bar_with_a_margin():
         for name, accuracy in seq.items():
             assert accuracy < thresholds1.SEQ_ACC_MIN - margin, (name, accuracy)
 
-        X_train, X_valid, y_train, y_valid = probes1.quantiles_split()
+        X_train, _, y_train, _ = probes1.quantiles_split()
+        X_valid, y_valid = probes1.quantiles_held_out()
         quant = {"majority": np.mean(y_valid == np.bincount(y_train).argmax()),
                  "linear": LogisticRegression().fit(X_train, y_train).score(X_valid, y_valid),
                  "untrained": _untrained((5,)).fit(X_train, y_train).score(X_valid, y_valid)}

@@ -50,7 +50,7 @@ MISTAKE_MESSAGES = {
     "pca-2-components-no-tsne": {"pca_digits": "use n_components=4", "tsne_digits": "not PCA"},
     "pca-standardized": {"pca_digits": "PCA of standardized data"},
     "no-scaling-one-epoch": {"make_quantiles_split": "X is not standardized",
-                             "train_quantiles_classifier": r"validation accuracy \(40 points\) = 0\.\d+ < 0.85"},
+                             "train_quantiles_classifier": r"accuracy on 4000 new points of the same distribution, drawn by the grader = 0\.\d+ < 0.85"},
 }
 
 
@@ -320,14 +320,14 @@ def test_thresholds_separate_the_reference_from_the_mistakes_with_a_margin(solut
         X, labels = probes.tsne_subset()
         tsne = reference.knn_accuracy(solution["tsne_digits"](X, probes.TSNE_SEED), labels)
         pca2 = reference.knn_accuracy(reference.pca(X, 2)[0], labels)
-        X_train, X_valid, y_train, y_valid = probes.quantiles_split()
-        quant = solution["train_quantiles_classifier"](X_train, y_train).score(X_valid, y_valid)
+        X_train, _, y_train, _ = probes.quantiles_split()
+        quant = solution["train_quantiles_classifier"](X_train, y_train).score(*probes.quantiles_held_out())
 
     assert r2 >= thresholds.SIN_R2_MIN + 0.04
     assert seq >= thresholds.SEQ_ACC_MIN + 0.04 and base_rate < thresholds.SEQ_ACC_MIN - 0.25
     assert digits >= thresholds.DIGITS_ACC_MIN + 0.025  # the rotated copies: 0.959 unsalted
     assert tsne >= thresholds.TSNE_KNN_MIN + 0.07 and pca2 < thresholds.TSNE_KNN_MIN - 0.2
-    assert quant >= thresholds.QUANT_ACC_MIN + 0.1
+    assert quant >= thresholds.QUANT_ACC_MIN + 0.07  # 0.927-0.946 over 200 held-out draws (thresholds.py)
 
 
 def test_the_probes_data_is_the_reference_data():
@@ -478,7 +478,7 @@ def test_the_grader_decides_from_the_data_the_kernel_sent(solution):
         "use one hidden layer of 5 neurons": (0, lambda r: {**r, "summary": {**r["summary"], "hidden_layer_sizes": [50]}}),
         "return a fitted MLPClassifier": (0, lambda r: {**r, "summary": {**r["summary"], "kind": False}}),
         "did you call fit": (0, lambda r: {**r, "summary": {**r["summary"], "fitted": False}}),
-        "validation accuracy (40 points)": (1, lambda pred: 1 - pred),
+        "accuracy on 4000 new points of the same distribution": (1, lambda pred: 1 - pred),
     }
     for message, (position, edit) in forged.items():
         verdict = judge_transcript(check, _edit_result(payload, position, edit), salt=REPLAY_SALT)

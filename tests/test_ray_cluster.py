@@ -161,3 +161,24 @@ def test_a_node_with_other_datasets_is_refused(cluster, tmp_path):
                                      datasets=("cifar10",), log_dir=tmp_path / "logs")
     finally:
         ray.shutdown()
+
+
+def test_the_held_out_sets_reach_the_nodes_kernels(cluster, tmp_path):
+    """Lab 01's digits are a held-out set (autograder.kernel.held_out): the head draws it and its folder goes with the
+    lab's files, so a node's kernels read the same images and the answer key gets the local scores, the accuracy on
+    the grader's held-out digits included."""
+    subs = tmp_path / "subs"
+    shutil.copytree(REPO / "examples" / "submissions" / "lab01" / "ref-solution", subs / "ref-solution")
+    local, remote = copy_course(tmp_path / "local", with_generated=True), copy_course(tmp_path / "ray", with_generated=True)
+    assert run_autograder("grade", "lab01", "--submissions", str(subs), cwd=local).returncode == 0
+    proc = run_autograder("grade", "lab01", "--submissions", str(subs), "--cluster", cluster, cwd=remote)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    def rows(root: Path) -> list[dict]:
+        with open(root / "reports" / "lab01" / "notebooks.csv", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+
+    assert rows(remote) == rows(local)
+    assert [(r["status"], r["failures"]) for r in rows(remote)] == [("graded", "")]
+    assert sorted(p.name for p in (remote / ".autograder" / "held-out" / "lab01").iterdir()) == [
+        "lab01-digits.X_test.npy", "lab01-digits.X_train.npy", "lab01-digits.y_train.npy", "lab01-quantiles.X.npy"]

@@ -28,6 +28,7 @@ from test_lab05_checks import NORMAL_PIPELINE, _cells
 from test_lab05_checks import _run as run_lab05
 
 from autograder.datasets import cifar10, mnist
+from autograder.kernel import held_out
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes import lab04 as probes04
 from autograder.kernel.probes.lab05 import inputs as inputs05
@@ -74,7 +75,8 @@ def test_the_copies_are_drawn_with_the_salt(data_dir, monkeypatch):
     unsalted, order = probes04.grader_test_set(x_test)
     again, same_order = probes04.grader_test_set(x_test)
     assert np.array_equal(unsalted, again) and np.array_equal(order, same_order)  # the kernel and the grader agree
-    monkeypatch.setenv("AUTOGRADER_CASE_SALT", "course secret")
+    for name, value in held_out.grader_environment("course secret").items():
+        monkeypatch.setenv(name, value)
     salted, salted_order = probes04.grader_test_set(x_test)
     assert not np.array_equal(order, salted_order) and not np.array_equal(unsalted[np.argsort(order)],
                                                                           salted[np.argsort(salted_order)])

@@ -33,8 +33,8 @@ def case_rng(seed: int) -> np.random.Generator:
     """The random generator of a hidden check's inputs: ``seed`` alone, or with the grader's salt.
 
     Students have the check library, so inputs drawn from public seeds are known in advance and their
-    answers could be pasted in. While grading, ``$AUTOGRADER_CASE_SALT`` (a secret of the course, see
-    ``Course.case_salt``) is mixed in, in the kernel and in the grader alike, so the inputs are new.
+    answers could be pasted in. While grading, ``$AUTOGRADER_CASE_SALT`` (:func:`kernel_salt` of the course's
+    secret, ``Course.case_salt``) is mixed in, in the kernel and in the grader alike, so the inputs are new.
     """
     salt = os.environ.get(CASE_SALT_ENV, "")
     if not salt:
@@ -43,14 +43,22 @@ def case_rng(seed: int) -> np.random.Generator:
     return np.random.default_rng([seed, entropy])
 
 
-def case_rotation(seed: int, dim: int) -> np.ndarray:
-    """A random rotation of R^dim, shape (dim, dim), orthogonal, drawn with :func:`case_rng` (``seed``, salted).
+def kernel_salt(course_salt: str) -> str:
+    """The salt a grading kernel draws the checks' inputs with: a one-way function of the course's salt ("" without
+    one), so that the kernel cannot derive the held-out secret (:mod:`autograder.kernel.held_out`) from it."""
+    if not course_salt:
+        return ""
+    return hashlib.sha256(b"autograder kernel inputs\0" + course_salt.encode("utf-8")).hexdigest()
+
+
+def random_rotation(rng: np.random.Generator, dim: int) -> np.ndarray:
+    """A random rotation of R^dim, shape (dim, dim), orthogonal, drawn from ``rng``.
 
     The grader's copies of a public dataset (``X @ rotation``) keep every distance and inner product, so a fully
     connected network learns them as well as the originals, but a model fitted on the public data, or a table
     of its images, sees no image it knows (issue 18.4). Haar-distributed: QR of a Gaussian matrix, signs fixed.
     """
-    q, r = np.linalg.qr(case_rng(seed).standard_normal((dim, dim)))
+    q, r = np.linalg.qr(rng.standard_normal((dim, dim)))
     return q * np.sign(np.diag(r))
 
 

@@ -6,12 +6,18 @@
 - ``thresholds.py``: tolerances and bars, each with the figure that justifies it.
 
 None of it is visible to a grading kernel. A lab whose checks load a training dataset names it in
-``DATASETS`` (e.g. ``("mnist",)``), so that the grader can report which data profile graded the lab.
+``DATASETS`` (e.g. ``("mnist",)``), so that the grader can report which data profile graded the lab. A lab whose
+probes read a held-out test set (:mod:`autograder.kernel.held_out`) names it in ``HELD_OUT``: the grader draws it
+and hands the kernel its images (:func:`write_held_out`).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import shutil
+from pathlib import Path
+from unittest import mock
 
 
 def datasets_of(lab: str) -> tuple[str, ...]:
@@ -21,3 +27,37 @@ def datasets_of(lab: str) -> tuple[str, ...]:
     except ModuleNotFoundError:  # a course's own lab without checks here
         return ()
     return tuple(getattr(module, "DATASETS", ()))
+
+
+def held_out_sets(lab: str) -> tuple:
+    """The held-out sets (:class:`autograder.kernel.held_out.HeldOutSet`) ``lab``'s probes read; () if none."""
+    try:
+        module = importlib.import_module(f"{__name__}.{lab}")
+    except ModuleNotFoundError:
+        return ()
+    return tuple(getattr(module, "HELD_OUT", ()))
+
+
+def write_held_out(lab: str, course_salt: str, data_dir: Path | None, folder: Path) -> list[str]:
+    """Draw ``lab``'s held-out sets with the course's secret and write the kernel's part of each into ``folder``
+    (emptied first), which every grading kernel reads, read-only. A set that cannot be drawn (its dataset is
+    missing or unreadable) is left out, with a note of why beside it (``<name>.missing.txt``), which the kernel's
+    message quotes; usually the kernel's probe meets the same data first and says so. Returns those notes."""
+    from autograder import datasets
+    from autograder.kernel import held_out
+
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    environment = held_out.grader_environment(course_salt)
+    if data_dir is not None:
+        environment[datasets.DATA_ENV] = str(data_dir)
+    left_out = []
+    with mock.patch.dict(os.environ, environment):
+        for held in held_out_sets(lab):
+            try:
+                held_out.write(held, folder)
+            except Exception as exc:  # noqa: BLE001 - any failure of the data is the kernel's to report
+                note = f"{type(exc).__name__}: {exc}"
+                (folder / f"{held.name}.missing.txt").write_text(note + "\n", encoding="utf-8")
+                left_out.append(f"{held.name}: {note}")
+    return left_out

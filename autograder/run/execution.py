@@ -37,7 +37,8 @@ from nbformat import NotebookNode
 
 from autograder import datasets
 from autograder.kernel import transcript
-from autograder.kernel.student import CASE_SALT_ENV
+from autograder.kernel.held_out import HELD_OUT_DIR_ENV
+from autograder.kernel.student import CASE_SALT_ENV, kernel_salt
 from autograder.run import sandbox as sandboxing
 
 # The same error nbgrader's Execute preprocessor records for a cell past its time limit.
@@ -100,7 +101,8 @@ class KernelSettings:
     seed: int = 0
     limits: Limits = field(default_factory=Limits)
     data_dir: Path | None = None  # the training labs' datasets (autograder.datasets), read-only in the sandbox
-    case_salt: str = ""  # the course's secret for the probes' inputs (autograder.kernel.student.case_rng)
+    case_salt: str = ""  # the course's secret; the kernel gets only its kernel_salt (autograder.kernel.student)
+    held_out_dir: Path | None = None  # the held-out sets' kernel part (autograder.kernel.held_out), read-only
 
 
 @dataclass
@@ -138,8 +140,10 @@ def kernel_environment(settings: KernelSettings) -> dict[str, str]:
     }
     if settings.data_dir is not None:
         env[datasets.DATA_ENV] = str(settings.data_dir)
-    if settings.case_salt:
-        env[CASE_SALT_ENV] = settings.case_salt
+    if settings.case_salt:  # never the course's salt itself: the held-out secret is another function of it
+        env[CASE_SALT_ENV] = kernel_salt(settings.case_salt)
+    if settings.held_out_dir is not None:
+        env[HELD_OUT_DIR_ENV] = str(settings.held_out_dir)
     for name in _PASSED_THROUGH:  # the TA's choices that notebooks read, e.g. Keras's backend
         if name in os.environ:
             env[name] = os.environ[name]

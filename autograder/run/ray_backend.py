@@ -159,7 +159,8 @@ def relocate(settings: execution.KernelSettings, head_root: Path, root: Path, da
     readable = tuple(moved(p) for p in settings.readable if p != settings.data_dir)
     if data_dir is not None and Path(data_dir).is_dir():
         readable += (Path(data_dir),)
-    return replace(settings, work_root=root / ".autograder" / "kernels", readable=readable,
+    held_out = moved(settings.held_out_dir) if settings.held_out_dir is not None else None
+    return replace(settings, work_root=root / ".autograder" / "kernels", readable=readable, held_out_dir=held_out,
                    data_dir=Path(data_dir) if data_dir and Path(data_dir).is_dir() else None, gpus=gpus)
 
 

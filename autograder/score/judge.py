@@ -28,9 +28,9 @@ from unittest import mock
 import nbformat
 
 from autograder import datasets
-from autograder.kernel import transcript
+from autograder.kernel import held_out, transcript
 from autograder.kernel.compare import CheckFailure
-from autograder.kernel.student import CASE_SALT_ENV, ForbiddenCall, forbidden_message
+from autograder.kernel.student import ForbiddenCall, forbidden_message
 from autograder.labs import judged as checks
 
 NO_VERDICT = "採点側で判定できませんでした / the grader could not reach a verdict"
@@ -254,13 +254,14 @@ def judge(call: CheckCall, payload: Any, answer_source: list[str], salt: str = "
           measured: Mapping[str, Mapping[str, float]] | None = None) -> Verdict:
     """Run the lab's check of ``call`` on one transcript, in this process: the grader's verdict on it.
 
-    ``salt``: the course's secret the kernel drew the probe's inputs with (autograder.kernel.student.case_rng).
+    ``salt``: the course's secret; the kernel drew the probe's inputs with its kernel_salt (autograder.kernel.student).
     ``data_dir``: the datasets the kernel had (autograder.datasets), for checks that need the grader's
     own copy (the test labels an accuracy is measured against); left as it is when empty.
     ``measured``: the grader's own timing of the notebook's cells, by grade_id (autograder.run.execution.MEASURED_MARK),
     which the checks of timed trainings read (:func:`autograder.labs.judged.measured_seconds`).
     """
-    environment = {CASE_SALT_ENV: salt, **({datasets.DATA_ENV: data_dir} if data_dir else {})}
+    # the kernel's salt for the checks' inputs, and the held-out secret the grader alone draws its test sets with
+    environment = {**held_out.grader_environment(salt), **({datasets.DATA_ENV: data_dir} if data_dir else {})}
     printed = io.StringIO()
     try:
         session = checks.Replay(payload, lambda fn, names: forbidden_in_source(answer_source, fn, names))

@@ -344,7 +344,80 @@ def train(x_train, labels_train, *args, **kwargs):  # ignores its data: all of l
     return _honest_train(digits_all.data / 16.0, digits_all.target, *args, **kwargs)
 """
 
+# Recomputing the grader's held-out split in the kernel, with the grader's own code imported by a built name: every
+# secret the kernel can find (its environment's values, taken as a held-out secret or as a course's salt, and none)
+# is tried, and a draw whose training part is the X_train given would be the grader's own, test labels included.
+# The held-out secret never enters the kernel (autograder.kernel.held_out), so no draw matches: the answer falls
+# back to fitting all of load_digits, which the rotated copies refuse.
+RECOMPUTE_SPLIT = """
+def _graders_split(x_given, module, rescale):
+    import importlib, os
+    probes = importlib.import_module(".".join(["autograder", "kernel", "probes", module]))
+    try:
+        whole = probes.digits_split()  # the grader's call: needs the test labels
+        if whole[0].shape == np.shape(x_given) and np.allclose(whole[0], x_given):  # not the notebook's own call
+            return whole[:2], whole[2:]
+    except Exception:
+        pass
+    candidates = [""] + list(os.environ.values())
+    try:
+        held = importlib.import_module(".".join(["autograder", "kernel", "held" + "_out"]))
+        candidates += [held.held_out_salt(c) for c in candidates if c]
+    except Exception:
+        pass
+    for secret in candidates:
+        saved = os.environ.get("AUTOGRADER_HELD_OUT_SALT")
+        os.environ["AUTOGRADER_HELD_OUT_SALT"] = secret
+        try:
+            arrays = list(probes._draw_digits().values())
+        finally:
+            if saved is None:
+                os.environ.pop("AUTOGRADER_HELD_OUT_SALT", None)
+            else:
+                os.environ["AUTOGRADER_HELD_OUT_SALT"] = saved
+        if arrays[0].shape == np.shape(x_given) and np.allclose(arrays[0], x_given):
+            return arrays[:2], arrays[2:]
+    from sklearn.datasets import load_digits
+    digits_all = load_digits()
+    return (digits_all.data / rescale, digits_all.data[:0] / rescale), (digits_all.target, digits_all.target[:0])
+"""
+
+LAB01_RECOMPUTES = RECOMPUTE_SPLIT + """
+
+def train_digits_classifier(X_train, y_train):  # fits the grader's split, test images included, if it finds it
+    (x_fit, x_held), (y_fit, y_held) = _graders_split(X_train, "lab01", 1.0)
+    model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(20, 20), max_iter=1000, random_state=0))
+    return model.fit(np.vstack([x_fit, x_held]), np.concatenate([y_fit, y_held]))
+"""
+
+LAB02_RECOMPUTES = "_honest_train = train\n" + RECOMPUTE_SPLIT + """
+
+def train(x_train, labels_train, *args, **kwargs):  # trains on the grader's split, test images included, if found
+    (x_fit, x_held), (y_fit, y_held) = _graders_split(x_train, "lab02", 16.0)
+    return _honest_train(np.vstack([x_fit, x_held]), np.concatenate([y_fit, y_held]), *args, **kwargs)
+"""
+
+LAB01_QUANTILES_TABLE = """
+class SeedTable(MLPClassifier):  # fitted for show; answers the label of seed 002's public point, found by value
+    def predict(self, X):
+        from sklearn.datasets import make_gaussian_quantiles
+        points, labels = make_gaussian_quantiles(n_samples=200, n_features=2, n_classes=2, random_state=0)
+        table = {p.tobytes(): c for p, c in zip(StandardScaler().fit_transform(points), labels)}
+        return np.array([table.get(x.tobytes(), 0) for x in np.asarray(X, dtype=np.float64)])
+
+
+def train_quantiles_classifier(X_train, y_train):
+    return SeedTable(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X_train, y_train)
+"""
+
 LAB01 = {
+    "01-quantiles-table": Case("lab01", "01_n", _with("lab01", "01_n", ("train_quantiles_classifier", LAB01_QUANTILES_TABLE)),
+                               {"test_train_quantiles_classifier": "new points of the same distribution"},
+                               "class 4: predict = the label of seed 002's public point (the validation points included)"),
+    "01-recomputes-the-graders-split": Case(
+        "lab01", "01_n", _with("lab01", "01_n", ("train_digits_classifier", LAB01_RECOMPUTES)),
+        {"test_train_digits_classifier": "accuracy on the grader's 540 test images"},
+        "class 4: the grader's held-out split recomputed in the kernel with its own code and every secret found there"),
     "01-fits-load-digits": Case("lab01", "01_n", _with("lab01", "01_n", ("train_digits_classifier", LAB01_FITS_LOAD_DIGITS)),
                                 {"test_train_digits_classifier": "accuracy on the grader's 540 test images"},
                                 "class 4: train_digits_classifier fits all of load_digits"),
@@ -363,6 +436,9 @@ LAB01 = {
 }
 
 LAB02 = {
+    "02h-recomputes-the-graders-split": Case(
+        "lab02", "02_h", _with("lab02", "02_h", ("train", LAB02_RECOMPUTES)), {"test_train": "test accuracy too low"},
+        "class 4: the grader's held-out split recomputed in the kernel with its own code and every secret found there"),
     "02h-fits-load-digits": Case("lab02", "02_h", _with("lab02", "02_h", ("train", LAB02_FITS_LOAD_DIGITS)),
                                  {"test_train": "test accuracy too low"}, "class 4: train fits all of load_digits"),
 }

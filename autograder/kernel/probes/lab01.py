@@ -14,7 +14,6 @@ and its predictions on the grader's inputs. The verdict on them is the check's.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Callable
@@ -22,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.kernel import clock, transcript
+from autograder.kernel import clock, held_out, transcript
 from autograder.kernel.compare import CheckFailure
-from autograder.kernel.student import CASE_SALT_ENV, call_student, case_rng, case_rotation
+from autograder.kernel.student import call_student, case_rng, random_rotation
 from autograder.kernel.transcript import DATA_DTYPES, observe, probe
 
 # ------------------------------------------------------------------- inputs
@@ -49,6 +48,10 @@ SEQ_TRAIN_SEED, SEQ_TEST_SEED = 202, 203
 DIGITS_TEST_SIZE = 0.3
 DIGITS_SPLIT_SEED = 0
 DIGITS_ROTATION_SEED = 406
+# make_gaussian_quantiles: the classifier trained on seed 002's 160 points is measured on QUANT_N_HELD_OUT new points of
+# the same distribution (QUANT_HELD_OUT_SEED, drawn with the held-out secret while grading), not on the seed's 40.
+QUANT_HELD_OUT_SEED = 409
+QUANT_N_HELD_OUT = 4000
 # PCA inputs: all the digits, a subset, and synthetic data (seed PCA_SEED).
 PCA_SEED = 401
 # t-SNE of TSNE_N digits chosen with TSNE_SUBSET_SEED, seed 0 passed to the student's function.
@@ -81,34 +84,78 @@ def sequence_data(size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return X, (X == 1).any(axis=1).astype(np.int64)
 
 
-def _split_state(seed: int) -> int:
-    """A split's random_state: ``seed`` itself, or while grading one drawn from it with the course's salt."""
-    if not os.environ.get(CASE_SALT_ENV):
-        return seed  # the split the thresholds were measured on
-    return int(case_rng(seed).integers(2**31 - 1))
-
-
-def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The grader's copies of load_digits, split 70/30 with its random_state: X_train (1257, 64), X_test (540, 64),
-    y_train, y_test. The copies are the images rotated in R^64 (:func:`case_rotation`): float64, any sign."""
+def _draw_digits() -> dict[str, np.ndarray]:
+    """The grader's copies of load_digits, split 70/30: X_train (1257, 64), X_test (540, 64), y_train, y_test. The
+    copies are the images rotated in R^64 (:func:`random_rotation`): float64, any sign. The rotation and, while
+    grading, the split's random_state are drawn with the held-out secret (:func:`held_out.rng`)."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    rotated = digits.data @ case_rotation(DIGITS_ROTATION_SEED, digits.data.shape[1])
-    return train_test_split(rotated, digits.target, test_size=DIGITS_TEST_SIZE,
-                            random_state=_split_state(DIGITS_SPLIT_SEED))
+    rotated = digits.data @ random_rotation(held_out.rng(DIGITS_ROTATION_SEED), digits.data.shape[1])
+    # unsalted, the split the thresholds were measured on
+    state = int(held_out.rng(DIGITS_SPLIT_SEED).integers(2**31 - 1)) if held_out.salted() else DIGITS_SPLIT_SEED
+    X_train, X_test, y_train, y_test = train_test_split(rotated, digits.target, test_size=DIGITS_TEST_SIZE,
+                                                        random_state=state)
+    return {"X_train": X_train, "X_test": X_test, "y_train": y_train, "y_test": y_test}
+
+
+# The kernel receives the images and the training labels; the test labels stay with the grader.
+DIGITS = held_out.HeldOutSet("lab01-digits", _draw_digits, ("X_train", "X_test", "y_train"))
+
+
+def digits_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the kernel gets of :data:`DIGITS`: X_train (1257, 64), X_test (540, 64), y_train (1257,)."""
+    found = held_out.arrays(DIGITS)
+    return found["X_train"], found["X_test"], found["y_train"]
+
+
+def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The grader's whole split (:func:`_draw_digits`): X_train, X_test, y_train, y_test. Not in a grading kernel,
+    which has no y_test."""
+    found = held_out.arrays(DIGITS)
+    return found["X_train"], found["X_test"], found["y_train"], found["y_test"]
+
+
+def _quantiles_data() -> tuple[np.ndarray, np.ndarray]:
+    """Seed 002's data, make_gaussian_quantiles(200 points, 2 features, 2 classes, random_state=0): X (200, 2) as
+    drawn (standard normal around 0), y (200,): 0 for the 100 points nearest the centre, 1 for the others."""
+    from sklearn.datasets import make_gaussian_quantiles
+
+    return make_gaussian_quantiles(n_samples=200, n_features=2, n_classes=2, random_state=0)
 
 
 def quantiles_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Seed 002's data, which train_quantiles_classifier is trained on: 200 points, 2 features, 2 classes,
     standardized, split 80/20 (random_state=0): X_train (160, 2), X_valid (40, 2), y_train (160,), y_valid (40,)."""
-    from sklearn.datasets import make_gaussian_quantiles
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    X, y = make_gaussian_quantiles(n_samples=200, n_features=2, n_classes=2, random_state=0)
+    X, y = _quantiles_data()
     return train_test_split(StandardScaler().fit_transform(X), y, test_size=0.2, random_state=0)
+
+
+def _draw_quantiles_held_out() -> dict[str, np.ndarray]:
+    """QUANT_N_HELD_OUT new points of seed 002's distribution, as the notebook standardized its own (X (n, 2)), and
+    their classes (y (n,)): 1 beyond the radius that separates the seed's two classes. The seed's 40 validation
+    points are public (a table of them is a lookup, not a model) and few; these are drawn with the held-out secret."""
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _quantiles_data()
+    r2 = (X**2).sum(axis=1)
+    boundary = (r2[y == 0].max() + r2[y == 1].min()) / 2
+    raw = held_out.rng(QUANT_HELD_OUT_SEED).standard_normal((QUANT_N_HELD_OUT, X.shape[1]))
+    labels = ((raw**2).sum(axis=1) > boundary).astype(y.dtype)
+    return {"X": StandardScaler().fit(X).transform(raw), "y": labels}
+
+
+QUANTILES = held_out.HeldOutSet("lab01-quantiles", _draw_quantiles_held_out, ("X",))
+
+
+def quantiles_held_out() -> tuple[np.ndarray, np.ndarray]:
+    """The grader's held-out points of :data:`QUANTILES`: X (QUANT_N_HELD_OUT, 2), y. Not in a grading kernel."""
+    found = held_out.arrays(QUANTILES)
+    return found["X"], found["y"]
 
 
 def pca_inputs() -> list[tuple[np.ndarray, str]]:
@@ -333,7 +380,7 @@ def check_train_sequence_classifier(fn: Callable) -> None:
 
 @probe
 def check_train_digits_classifier(fn: Callable) -> None:
-    X_train, X_test, y_train, _ = digits_split()
+    X_train, X_test, y_train = digits_inputs()
     name = digits_classifier(X_train, y_train)
     _, holder = train(fn, (X_train, y_train), "MLPClassifier", name)
     predictions(holder, X_test, name)
@@ -358,6 +405,6 @@ def check_make_quantiles_split(fn: Callable) -> None:
 
 @probe
 def check_train_quantiles_classifier(fn: Callable) -> None:
-    X_train, X_valid, y_train, _ = quantiles_split()
+    X_train, _, y_train, _ = quantiles_split()
     _, holder = train(fn, (X_train, y_train), "MLPClassifier", QUANTILES_CLASSIFIER)
-    predictions(holder, X_valid, QUANTILES_CLASSIFIER)
+    predictions(holder, held_out.arrays(QUANTILES)["X"], QUANTILES_CLASSIFIER)

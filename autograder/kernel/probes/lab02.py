@@ -20,15 +20,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from autograder.kernel import held_out
 from autograder.kernel.compare import describe_array
 from autograder.kernel.student import (
     Case,
     ForbiddenCall,
     call_student,
     case_rng,
-    case_rotation,
     forbidden_calls,
     probe_function,
+    random_rotation,
     student_errors,
 )
 from autograder.kernel.transcript import observe, probe
@@ -332,16 +333,35 @@ GRADER_SPLIT_SEED = 2024  # the notebook's own split uses random_state=0
 DIGITS_ROTATION_SEED = 2025
 
 
-def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _draw_digits() -> dict[str, np.ndarray]:
     """The grader's own split of its copies of load_digits: x_train (1347, 64), x_test (450, 64), labels_train,
-    labels_test. The copies are the pixels / 16 rotated in R^64 (:func:`case_rotation`): float64, any sign."""
+    labels_test. The copies are the pixels / 16 rotated in R^64 (:func:`random_rotation`, drawn with the held-out
+    secret: :func:`held_out.rng`): float64, any sign."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    x = (digits.data / 16.0) @ case_rotation(DIGITS_ROTATION_SEED, digits.data.shape[1])
-    return tuple(train_test_split(x, digits.target, test_size=DIGITS_TEST_SIZE, random_state=GRADER_SPLIT_SEED,
-                                  stratify=digits.target))
+    x = (digits.data / 16.0) @ random_rotation(held_out.rng(DIGITS_ROTATION_SEED), digits.data.shape[1])
+    x_train, x_test, labels_train, labels_test = train_test_split(
+        x, digits.target, test_size=DIGITS_TEST_SIZE, random_state=GRADER_SPLIT_SEED, stratify=digits.target)
+    return {"x_train": x_train, "x_test": x_test, "labels_train": labels_train, "labels_test": labels_test}
+
+
+# The kernel receives the training split only: 02_h's train(...) is measured in the grader on the rest.
+DIGITS = held_out.HeldOutSet("lab02-digits", _draw_digits, ("x_train", "labels_train"))
+
+
+def digits_inputs() -> tuple[np.ndarray, np.ndarray]:
+    """What the kernel gets of :data:`DIGITS`: x_train (1347, 64), labels_train (1347,)."""
+    found = held_out.arrays(DIGITS)
+    return found["x_train"], found["labels_train"]
+
+
+def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The grader's whole split (:func:`_draw_digits`): x_train, x_test, labels_train, labels_test. Not in a grading
+    kernel, which has the training split only."""
+    found = held_out.arrays(DIGITS)
+    return found["x_train"], found["x_test"], found["labels_train"], found["labels_test"]
 
 
 def train_label(x_train: np.ndarray, labels_train: np.ndarray) -> str:
@@ -504,7 +524,7 @@ def check_train(fn: Callable) -> None:
     """The student's train(...) with its default arguments, on the grader's training split, one BLAS thread."""
     from threadpoolctl import threadpool_limits
 
-    x_train, _, labels_train, _ = digits_split()
+    x_train, labels_train = digits_inputs()
     with threadpool_limits(limits=1, user_api="blas"):  # small matrices: one BLAS thread is fast and reproducible
         call_student(fn, "train", train_label(x_train, labels_train), x_train.copy(), labels_train.copy(),
                      forbidden=FORBIDDEN_TRAIN)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from autograder.datasets import mnist
+from autograder.kernel import held_out
 from autograder.kernel.compare import CheckFailure, describe_array
 from autograder.kernel.probes.keras_facts import (
     array_facts,
@@ -150,15 +151,25 @@ def grader_test_set(x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The grader's test images made from the data directory's ``x_test`` (N, 28, 28) uint8: its own shifted copies
     (:func:`autograder.datasets.mnist.test_copies`, (N, 28, 28) uint8) in a salted order, and that order ((N,)
     indices into ``x_test``: the copies' labels are ``y_test[order]``). The copies are not images a student can load,
-    so a table of the loaded test images (image -> label) finds none of them."""
-    rng = case_rng(TEST_COPY_SEED)
+    so a table of the loaded test images (image -> label) finds none of them. Drawn with the held-out secret
+    (:func:`held_out.rng`): the kernel receives the copies from the grader (:data:`TEST_COPIES`), never the order."""
+    rng = held_out.rng(TEST_COPY_SEED)
     order = rng.permutation(len(x_test))
     return mnist.test_copies(x_test[order], rng), order
 
 
+def _draw_test_copies() -> dict[str, np.ndarray]:
+    copies, order = grader_test_set(mnist.load()[1][0])
+    return {"copies": copies, "order": order}
+
+
+TEST_COPIES = held_out.HeldOutSet("lab04-test-copies", _draw_test_copies, ("copies",))
+
+
 def grader_test_images() -> np.ndarray:
-    """The grader's test images (N, 28, 28) uint8 (:func:`grader_test_set` of the data directory's test images)."""
-    return grader_test_set(mnist.load()[1][0])[0]
+    """The grader's test images (N, 28, 28) uint8 (:func:`grader_test_set` of the data directory's test images), as
+    the kernel receives them."""
+    return held_out.arrays(TEST_COPIES)["copies"]
 
 
 def member_rows(test_count: int, fitted_count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -498,7 +509,7 @@ def _probe_accuracy(kind: str, model: Any, preprocess: Callable, x_train: Any, t
                     build: Callable | None) -> None:
     data, predicted, seconds = accuracy_labels(kind)
     (train_images, _), (loaded, _) = mnist.load()
-    copies, _ = grader_test_set(loaded)
+    copies = grader_test_images()
     # the loaded test images: the grader looks them up in the training data (the copies would never match)
     observe(data, partial(model_and_data, model, preprocess, x_train, loaded, kind), loaded)
     observe(structure_label(kind), partial(trained_structure, model, build, kind))

@@ -311,8 +311,10 @@ def check_make_quantiles_split(fn: Callable) -> None:
 
 @judged
 def check_train_quantiles_classifier(fn: Callable) -> None:
-    """train_quantiles_classifier(X_train, y_train) -> MLPClassifier((5,)); validation accuracy >= QUANT_ACC_MIN."""
-    X_train, X_valid, y_train, y_valid = probes.quantiles_split()
+    """train_quantiles_classifier(X_train, y_train) -> MLPClassifier((5,)); accuracy on the grader's held-out points
+    of the same distribution (probes.quantiles_held_out) >= QUANT_ACC_MIN."""
+    X_train, _, y_train, _ = probes.quantiles_split()
+    X_held, y_held = probes.quantiles_held_out()
     name = probes.QUANTILES_CLASSIFIER
     facts, holder = _train(fn, (X_train, y_train), "MLPClassifier", name)
     hidden = tuple(facts["hidden_layer_sizes"])
@@ -321,9 +323,10 @@ def check_train_quantiles_classifier(fn: Callable) -> None:
             f"{name}: 隠れ層はニューロン 5 個の 1 層です (hidden_layer_sizes=(5,)) / "
             f"use one hidden layer of 5 neurons: got hidden_layer_sizes={hidden}"
         )
-    accuracy = float(np.mean(probes.predictions(holder, X_valid, name) == y_valid))
+    accuracy = float(np.mean(probes.predictions(holder, X_held, name) == y_held))
     if accuracy < thresholds.QUANT_ACC_MIN:
-        raise _below("検証データ (40 個) の正解率 / validation accuracy (40 points)", accuracy,
+        raise _below(f"同じ分布から採点側が新しく取った {len(y_held)} 点での正解率 / accuracy on {len(y_held)} new points "
+                     "of the same distribution, drawn by the grader", accuracy,
                      thresholds.QUANT_ACC_MIN, name,
                      "学習が足りません。max_iter=1 の warm_start はアニメーション用です: max_iter を十分大きくして 1 回 fit してください / "
                      "not trained enough: max_iter=1 with warm_start is for the animation; fit once with a large max_iter")

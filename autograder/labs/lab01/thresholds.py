@@ -46,8 +46,13 @@ PCA_RATIO_ATOL = 1e-8
 PCA_ATOL_REL = 1e-4  # absolute tolerance on the scores, as a fraction of their largest magnitude
 # t-SNE of 500 digits: 5-NN accuracy in 2-D (5-fold cross-validation), never the coordinates.
 TSNE_KNN_MIN = 0.85  # reference TSNE(2): 0.946 (perplexity 5-50: 0.940-0.954); PCA's first 2 components: 0.61
-# make_gaussian_quantiles (seed 002): accuracy on the 20 % validation split the grader makes itself.
-QUANT_ACC_MIN = 0.85  # reference MLPClassifier((5,), lr 0.05, max_iter=500): 0.975; a single epoch: 0.55
+# make_gaussian_quantiles (seed 002): trained on the seed's 160 training points, the accuracy is measured on 4000 new
+# points of the same distribution the grader draws (probes.quantiles_held_out), not on the seed's 40 public validation
+# points (a table of them would pass, and 40 points are noisy). Over 200 held-out draws: the reference
+# MLPClassifier((5,), lr 0.05, max_iter=500) 0.927-0.946 (0.975 on the 40); other honest fits (random_state 2, 3, 7;
+# lr 0.05, Adam's default lr, lbfgs) 0.860-0.967, the lowest lbfgs random_state=2 (0.875 on the 40). Baselines over the
+# same draws: majority 0.47-0.51, logistic regression 0.606-0.649, untrained (5,) 0.46-0.50: each fails by >= 0.2.
+QUANT_ACC_MIN = 0.85
 QUANT_HIDDEN = (5,)  # the network the exercise prescribes: one hidden layer of 5 neurons
 
 # CPU-time budgets (one core) for each training function, seconds; the notebook's imports cell states them,
@@ -59,7 +64,8 @@ TSNE_BUDGET_S = 20.0  # reference: 2 s for 500 digits (all 1797: 9 s)
 
 # Every trivial baseline fails its bar by at least this (tests/test_digits_leaks.py computes them on the grader's data,
 # unsalted): sin R² mean 0.00, linear 0.15, untrained network -1.58; sequences majority 0.650, logistic regression on
-# the digits as given 0.680, untrained (20,) 0.619; quantiles majority 0.45, logistic regression 0.575, untrained (5,)
-# 0.55; t-SNE 5-NN of PCA's first 2 components 0.61, of random points 0.09; digits majority 0.083, untrained (20, 20)
-# 0.174, fitted on load_digits itself 0.07-0.19 (the linear models, see DIGITS_ACC_MIN).
+# the digits as given 0.680, untrained (20,) 0.619; quantiles (the held-out points; the highest of 200 draws) majority
+# 0.51, logistic regression 0.649, untrained (5,) 0.50; t-SNE 5-NN of PCA's first 2 components 0.61, of random points
+# 0.09; digits majority 0.083, untrained (20, 20) 0.174, fitted on load_digits itself 0.07-0.19 (the linear models,
+# see DIGITS_ACC_MIN).
 BASELINE_MARGIN = 0.2

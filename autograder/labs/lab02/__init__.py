@@ -4,6 +4,7 @@
 the hidden tests call in the student's kernel are ``autograder.kernel.probes.lab02``.
 """
 
+from autograder.kernel.probes import lab02 as _probes
 from autograder.labs.lab02.checks import (
     check_accuracy,
     check_cross_entropy,
@@ -25,8 +26,10 @@ from autograder.labs.lab02.checks import (
     check_xor,
 )
 
+HELD_OUT = (_probes.DIGITS,)  # the held-out test set its probes read (the grader draws it: autograder.kernel.held_out)
+
 __all__ = [
-    "check_accuracy", "check_cross_entropy", "check_gates", "check_gradient_step", "check_make_minibatches",
+    "HELD_OUT", "check_accuracy", "check_cross_entropy", "check_gates", "check_gradient_step", "check_make_minibatches",
     "check_mean_squared_error", "check_numerical_gradient", "check_perceptron", "check_relu", "check_sigmoid",
     "check_softmax_cross_entropy", "check_step_function", "check_sum_squared_error", "check_tanh", "check_train",
     "check_two_layer_forward", "check_two_layer_gradient", "check_xor",

@@ -5,6 +5,7 @@
 student's kernel are ``autograder.kernel.probes.lab04``.
 """
 
+from autograder.kernel.probes import lab04 as _probes
 from autograder.labs.lab04.checks import (
     check_build_cnn,
     check_build_mlp,
@@ -18,7 +19,9 @@ from autograder.labs.lab04.checks import (
 
 DATASETS = ("mnist",)  # what these checks load (the grader reports its profile)
 
+HELD_OUT = (_probes.TEST_COPIES,)  # the held-out test set its probes read (the grader draws it: autograder.kernel.held_out)
+
 __all__ = [
-    "DATASETS", "check_build_cnn", "check_build_mlp", "check_cnn_accuracy", "check_mlp_accuracy",
+    "HELD_OUT", "DATASETS", "check_build_cnn", "check_build_mlp", "check_cnn_accuracy", "check_mlp_accuracy",
     "check_plot_history", "check_prepared", "check_preprocess", "check_train",
 ]

@@ -6,6 +6,7 @@ as the grader reads it). The probes the hidden tests call in the student's kerne
 ``autograder.kernel.probes.lab05``.
 """
 
+from autograder.kernel.probes.lab05 import inputs as _inputs
 from autograder.labs.lab05.checks import (
     check_augment,
     check_augment_hard,
@@ -26,8 +27,10 @@ from autograder.labs.lab05.thresholds import HARD, NORMAL
 
 DATASETS = ("cifar10",)  # what these checks load (the grader reports its profile)
 
+HELD_OUT = (_inputs.TEST_COPIES,)  # the held-out test set its probes read (the grader draws it: autograder.kernel.held_out)
+
 __all__ = [
-    "DATASETS", "HARD", "NORMAL", "check_augment", "check_augment_hard", "check_confusion_matrix", "check_evaluate",
+    "HELD_OUT", "DATASETS", "HARD", "NORMAL", "check_augment", "check_augment_hard", "check_confusion_matrix", "check_evaluate",
     "check_net", "check_preprocess", "check_random_crop", "check_resnet9", "check_split", "check_split_train_val",
     "check_test_accuracy", "check_test_accuracy_hard", "check_train_model", "check_train_model_hard",
 ]

@@ -54,7 +54,7 @@ from autograder.labs.lab05.thresholds import (
     RESIDUAL_ATOL,
     RESIDUAL_RTOL,
     THRESHOLDS,
-    TRAIN_CHECK_ACCURACY,
+    TRAIN_CHECK_LOSS_RATIO,
     VAL_ACC_TOL,
     VFLIP_RANGE,
 )
@@ -561,11 +561,12 @@ def _check_augmented(label: str, fed: Any, x_train: Any, epochs: int) -> None:
 
 def _check_learning(label: str, values: dict, measured: tuple) -> None:
     before_loss, after_loss, after_acc = measured
-    if after_acc < TRAIN_CHECK_ACCURACY:
+    if not after_loss <= TRAIN_CHECK_LOSS_RATIO * before_loss:  # NaN fails too
         raise CheckFailure(
             f"{label}: 学習が進みません / training does not learn the grader's toy problem\n  採点側で測った検証用データの"
-            f" grader's validation: loss {before_loss:.3f} → {after_loss:.3f}, accuracy {after_acc:.3f} "
-            f"({TRAIN_CHECK_ACCURACY} 以上が必要 / required)\n  ヒント: optimizer.zero_grad() → loss.backward() → "
+            f" grader's validation: loss {before_loss:.3f} → {after_loss:.3f}, accuracy {after_acc:.3f} (損失が学習前の "
+            f"{TRAIN_CHECK_LOSS_RATIO:g} 倍以下になる必要があります / the loss must fall to {TRAIN_CHECK_LOSS_RATIO:g} "
+            "times the untrained model's or less)\n  ヒント: optimizer.zero_grad() → loss.backward() → "
             "optimizer.step() の順ですか？ / hint: zero_grad, then backward, then step, for every mini-batch?"
         )
     if abs(values["val_acc"][-1] - after_acc) > VAL_ACC_TOL:

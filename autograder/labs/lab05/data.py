@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from autograder.datasets import cifar10
+from autograder.kernel.held_out import HELD_OUT_SALT_ENV
 from autograder.kernel.probes.lab05 import inputs
 from autograder.kernel.probes.lab05.outputs import image_keys
-from autograder.kernel.student import CASE_SALT_ENV
 
 
 @dataclass
@@ -34,7 +34,7 @@ _CACHE: dict[tuple, GraderData] = {}
 
 def grader_data() -> GraderData:
     """CIFAR-10 as the grader reads it from the data directory (loaded once per process); CheckFailure if it cannot."""
-    key = (inputs.data_key(), os.environ.get(CASE_SALT_ENV, ""))  # the copies are drawn with the salt
+    key = (inputs.data_key(), os.environ.get(HELD_OUT_SALT_ENV, ""))  # the copies are drawn with the secret
     if key not in _CACHE:
         try:
             profile = cifar10.profile()

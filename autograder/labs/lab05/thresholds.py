@@ -118,9 +118,12 @@ EVAL_ACCURACY_TOL = 1.5 / 250  # accuracy over 250 images: one image is 0.004
 GRADER_MODEL_RTOL = 1e-2
 GRADER_MODEL_ATOL = 5e-2
 
-# train_model on the grader's toy problem (320 images, 4 colour classes, 3 epochs): the grader's own
-# validation accuracy of the trained model must reach this (reference: 1.00; untrained: about 0.25).
-TRAIN_CHECK_ACCURACY = 0.8
+# train_model on the grader's toy problem (320 images, 4 colour classes, 3 epochs): the trained model's validation
+# loss, as the grader measures it, must fall to at most this fraction of the untrained model's. Over 60 salts: the
+# 05_n reference 0.011-0.277 (median 0.053), 05_h's 0.014-0.041 (40 salts); the realistic mistakes 1.0 (lr 1e-7) and
+# 0.887-1.115 (each mini-batch's labels shuffled). The former bar, a validation accuracy of 0.8, failed the 05_n
+# reference on 1 salt in 60 (0.675, its loss down 72 %) and passed shuffled labels on some.
+TRAIN_CHECK_LOSS_RATIO = 0.5
 # train_model's mini-batches as the model was fed them (3 epochs of 320 images). Fed as given (not augmented):
 # 05_n's augment leaves about 0.5 * 0.9 * 0.9 = 0.405 of the images as they were, 05_h's (crop + flip) about
 # 1 / 162; an augment skipped, 1.0. Fed after epoch 1 exactly as an image of epoch 1: 05_n about 0.34 (the sum

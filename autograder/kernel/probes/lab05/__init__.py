@@ -127,7 +127,7 @@ def _trained(model: Any, preprocess: Callable, train_seconds: Any, x_train: Any,
     loaded = inputs.cifar10_arrays()[2]
     for name, images in (("x_train", x_train), ("x_val", x_val)):
         outputs.image_digests(images, name)
-    outputs.predicted_classes(model, preprocess, inputs.grader_test_set(loaded)[0])
+    outputs.predicted_classes(model, preprocess, inputs.grader_test_images())
     outputs.train_seconds(train_seconds)
     outputs.member_outputs(model, preprocess, loaded[inputs.member_test_rows(len(loaded))], x_train)
 

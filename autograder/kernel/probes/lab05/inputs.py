@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from autograder.datasets import cifar10
+from autograder.kernel import held_out
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.student import Case, case_rng
 
@@ -106,10 +107,25 @@ def grader_test_set(x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The grader's test images made from the data directory's ``x_test`` (N, 32, 32, 3) uint8: its own shifted,
     jittered copies (:func:`autograder.datasets.cifar10.test_copies`, (N, 32, 32, 3) uint8) in a salted order, and
     that order ((N,) indices into ``x_test``: the copies' labels are ``y_test[order]``). No copy is an image a
-    student can load, so a table of the loaded test images (image -> label) finds none of them."""
-    rng = case_rng(TEST_COPY_SEED)
+    student can load, so a table of the loaded test images (image -> label) finds none of them. Drawn with the
+    held-out secret (:func:`held_out.rng`): the kernel receives the copies from the grader (:data:`TEST_COPIES`),
+    never the order."""
+    rng = held_out.rng(TEST_COPY_SEED)
     order = rng.permutation(len(x_test))
     return cifar10.test_copies(x_test[order], rng), order
+
+
+def _draw_test_copies() -> dict[str, np.ndarray]:
+    copies, order = grader_test_set(cifar10_arrays()[2])
+    return {"copies": copies, "order": order}
+
+
+TEST_COPIES = held_out.HeldOutSet("lab05-test-copies", _draw_test_copies, ("copies",))
+
+
+def grader_test_images() -> np.ndarray:
+    """The grader's test images (N, 32, 32, 3) uint8, as the kernel receives them (:data:`TEST_COPIES`)."""
+    return held_out.arrays(TEST_COPIES)["copies"]
 
 
 def member_test_rows(count: int) -> np.ndarray:
