@@ -15,7 +15,6 @@ functions of the course's salt: neither gives the other.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.kernel.compare import CheckFailure
+from autograder.kernel.student import CASE_SALT_ENV, derived_salt, kernel_salt, salted_rng
 
 HELD_OUT_DIR_ENV = "AUTOGRADER_HELD_OUT"  # the kernel's read-only folder of held-out sets, while grading
 HELD_OUT_SALT_ENV = "AUTOGRADER_HELD_OUT_SALT"  # the grader's secret for them: never in the kernel
@@ -40,19 +40,13 @@ class HeldOutSet:
 
 def held_out_salt(course_salt: str) -> str:
     """The held-out secret of a course: a one-way function of its salt; "" without one (the public draw)."""
-    if not course_salt:
-        return ""
-    return hashlib.sha256(b"autograder held-out sets\0" + course_salt.encode("utf-8")).hexdigest()
+    return derived_salt("held-out sets", course_salt)
 
 
 def rng(seed: int) -> np.random.Generator:
     """The random generator of a held-out set: ``seed`` alone (the public draw a student checks against), or mixed
     with ``$AUTOGRADER_HELD_OUT_SALT`` in the grader."""
-    salt = os.environ.get(HELD_OUT_SALT_ENV, "")
-    if not salt:
-        return np.random.default_rng(seed)
-    entropy = int.from_bytes(hashlib.sha256(salt.encode("utf-8")).digest()[:8], "big")
-    return np.random.default_rng([seed, entropy])
+    return salted_rng(seed, os.environ.get(HELD_OUT_SALT_ENV, ""))
 
 
 def salted() -> bool:
@@ -101,6 +95,4 @@ def write(held: HeldOutSet, folder: Path) -> list[Path]:
 def grader_environment(course_salt: str) -> dict[str, str]:
     """What the grader sets to draw, as the kernels did, the checks' inputs (the kernel's salt) and the held-out sets
     (its own secret): both "" without a course salt."""
-    from autograder.kernel.student import CASE_SALT_ENV, kernel_salt
-
     return {CASE_SALT_ENV: kernel_salt(course_salt), HELD_OUT_SALT_ENV: held_out_salt(course_salt)}

@@ -36,19 +36,29 @@ def case_rng(seed: int) -> np.random.Generator:
     answers could be pasted in. While grading, ``$AUTOGRADER_CASE_SALT`` (:func:`kernel_salt` of the course's
     secret, ``Course.case_salt``) is mixed in, in the kernel and in the grader alike, so the inputs are new.
     """
-    salt = os.environ.get(CASE_SALT_ENV, "")
+    return salted_rng(seed, os.environ.get(CASE_SALT_ENV, ""))
+
+
+def salted_rng(seed: int, salt: str) -> np.random.Generator:
+    """NumPy's generator of ``seed`` alone ("" salt: the public draw), or of ``seed`` mixed with ``salt``."""
     if not salt:
         return np.random.default_rng(seed)
     entropy = int.from_bytes(hashlib.sha256(salt.encode("utf-8")).digest()[:8], "big")
     return np.random.default_rng([seed, entropy])
 
 
+def derived_salt(purpose: str, course_salt: str) -> str:
+    """A one-way function of the course's salt, one per ``purpose`` ("" without a salt): knowing the salt derived
+    for one purpose gives neither the course's salt nor the salt of another purpose."""
+    if not course_salt:
+        return ""
+    return hashlib.sha256(f"autograder {purpose}\0{course_salt}".encode()).hexdigest()
+
+
 def kernel_salt(course_salt: str) -> str:
     """The salt a grading kernel draws the checks' inputs with: a one-way function of the course's salt ("" without
     one), so that the kernel cannot derive the held-out secret (:mod:`autograder.kernel.held_out`) from it."""
-    if not course_salt:
-        return ""
-    return hashlib.sha256(b"autograder kernel inputs\0" + course_salt.encode("utf-8")).hexdigest()
+    return derived_salt("kernel inputs", course_salt)
 
 
 def random_rotation(rng: np.random.Generator, dim: int) -> np.ndarray:

@@ -19,6 +19,9 @@ import shutil
 from pathlib import Path
 from unittest import mock
 
+from autograder import datasets
+from autograder.kernel import held_out
+
 
 def datasets_of(lab: str) -> tuple[str, ...]:
     """The datasets (names in :mod:`autograder.datasets`) that ``lab``'s checks load; () if none."""
@@ -43,9 +46,6 @@ def write_held_out(lab: str, course_salt: str, data_dir: Path | None, folder: Pa
     (emptied first), which every grading kernel reads, read-only. A set that cannot be drawn (its dataset is
     missing or unreadable) is left out, with a note of why beside it (``<name>.missing.txt``), which the kernel's
     message quotes; usually the kernel's probe meets the same data first and says so. Returns those notes."""
-    from autograder import datasets
-    from autograder.kernel import held_out
-
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     environment = held_out.grader_environment(course_salt)

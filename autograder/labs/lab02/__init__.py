@@ -26,7 +26,7 @@ from autograder.labs.lab02.checks import (
     check_xor,
 )
 
-HELD_OUT = (_probes.DIGITS,)  # the held-out test set its probes read (the grader draws it: autograder.kernel.held_out)
+HELD_OUT = (_probes.DIGITS,)  # the held-out set its probes read (autograder.kernel.held_out)
 
 __all__ = [
     "HELD_OUT", "check_accuracy", "check_cross_entropy", "check_gates", "check_gradient_step", "check_make_minibatches",

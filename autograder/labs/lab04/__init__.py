@@ -19,7 +19,7 @@ from autograder.labs.lab04.checks import (
 
 DATASETS = ("mnist",)  # what these checks load (the grader reports its profile)
 
-HELD_OUT = (_probes.TEST_COPIES,)  # the held-out test set its probes read (the grader draws it: autograder.kernel.held_out)
+HELD_OUT = (_probes.TEST_COPIES,)  # the held-out set its probes read (autograder.kernel.held_out)
 
 __all__ = [
     "HELD_OUT", "DATASETS", "check_build_cnn", "check_build_mlp", "check_cnn_accuracy", "check_mlp_accuracy",

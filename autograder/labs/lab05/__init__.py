@@ -27,7 +27,7 @@ from autograder.labs.lab05.thresholds import HARD, NORMAL
 
 DATASETS = ("cifar10",)  # what these checks load (the grader reports its profile)
 
-HELD_OUT = (_inputs.TEST_COPIES,)  # the held-out test set its probes read (the grader draws it: autograder.kernel.held_out)
+HELD_OUT = (_inputs.TEST_COPIES,)  # the held-out set its probes read (autograder.kernel.held_out)
 
 __all__ = [
     "HELD_OUT", "DATASETS", "HARD", "NORMAL", "check_augment", "check_augment_hard", "check_confusion_matrix", "check_evaluate",
