@@ -91,6 +91,8 @@ def test_the_run_reports_its_slots_and_sandbox(parallel_and_sequential):
     assert "on 2 slots" in out
     run = json.loads((parallel_and_sequential["ours"] / "reports" / "lab03" / "run.json").read_text())
     assert run["slots"] == 2 and run["graded"] == len(parallel_and_sequential["names"])
+    if run["sandbox"]:  # lab 03 asks for NumPy alone: its kernels ran without the libraries that could do its work
+        assert {"torch", "scipy", "sklearn", "tensorflow"} <= set(run["graded_without"])
 
 
 def test_unchanged_submissions_are_skipped_unless_forced(parallel_and_sequential):
@@ -222,4 +224,5 @@ def test_without_a_sandbox_grading_still_runs_and_says_so_loudly(tmp_path):
     assert "WITHOUT isolation" in proc.stdout and "sandbox: none" in proc.stdout
     run = json.loads((root / "reports" / "lab03" / "run.json").read_text())
     assert run["sandbox"] is False and "--no-sandbox" in run["sandbox_note"]
+    assert run["graded_without"] == []  # nothing can be hidden without the sandbox, and run.json does not say so
     assert float(_rows(root)["ref-solution"]["score"]) == 15

@@ -29,7 +29,7 @@ from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes import keras_facts
 from autograder.kernel.probes import lab04 as probes
 from autograder.labs import judged, lab04
-from autograder.labs.lab04 import checks, reference, thresholds
+from autograder.labs.lab04 import checks, forward, reference, thresholds
 
 from conftest import REPO
 
@@ -560,8 +560,10 @@ def test_the_big_arrays_stay_in_the_kernel(solution, data_dir):
     assert prepared["args"][0] == {"__student__": f"ndarray {solution['x_train'].shape}"}
     # the rows the grader picked, and the small label arrays (arguments under ARGUMENT_MAX_BYTES cross whole)
     assert len(json.dumps(prepared)) < solution["x_train"].nbytes / 8
-    # the predicted classes, and the probabilities of up to 2000 loaded test and 2000 training images (issue 18.4)
-    assert len(json.dumps(accuracy)) < 2**18
+    # the predicted classes, and the probabilities of up to 2000 loaded test and 2000 training images (issue 18.4);
+    # and the network's weights, for the grader's own forward pass (issue 18.5): base64 of float32, 4/3 of their bytes
+    weights = sum(w.nbytes for w in solution["cnn"].get_weights())
+    assert len(json.dumps(accuracy)) < 2**18 + 1.4 * weights
 
 
 # ------------------------------------------------------------------ the model measured is the one built, trained
@@ -636,3 +638,95 @@ def test_the_grader_replays_the_models_structure(solution):
     verdict = assert_same_verdict(lab04.check_mlp_accuracy, model, *args)
     assert not verdict.passed and "own prediction was replaced" in verdict.message
     assert assert_same_verdict(lab04.check_mlp_accuracy, solution["mlp"], *args).passed
+
+
+# ------------------------------------------------------------------ the grader runs the network itself (issue 18.5)
+
+
+def _random_weights(model, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32") if "variance" in v.path
+                       else rng.normal(0, 0.3, w.shape).astype("float32")
+                       for w, v in zip(model.get_weights(), model.weights, strict=True)])
+    return model
+
+
+def _networks() -> dict:
+    layers = keras.layers
+    return {
+        "conv strides, same padding, batch norm, rescaling": keras.Sequential([
+            keras.Input((12, 12, 1)), layers.Rescaling(0.5, offset=0.1),
+            layers.Conv2D(4, 3, strides=2, padding="same", activation="relu"), layers.BatchNormalization(),
+            layers.MaxPooling2D(2), layers.Conv2D(3, (2, 1), activation="tanh"), layers.Flatten(), layers.Dense(5),
+            layers.Activation("softmax")]),
+        "average and global pooling, a softmax layer": keras.Sequential([
+            keras.Input((12, 12, 1)), layers.AveragePooling2D(2, strides=1), layers.Conv2D(2, 3, use_bias=False),
+            layers.ReLU(), layers.GlobalAveragePooling2D(), layers.Dense(3, activation="sigmoid"), layers.Softmax()]),
+        "flat inputs reshaped, dropout, global max": keras.Sequential([
+            keras.Input((144,)), layers.Reshape((12, 12, 1)), layers.Conv2D(3, 3, activation="relu"),
+            layers.Dropout(0.5), layers.GlobalMaxPooling2D(), layers.Dense(4, activation="softmax")]),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_networks()))
+def test_the_graders_forward_pass_is_keras_s(name):
+    keras.utils.set_random_seed(0)
+    model = _random_weights(_networks()[name])
+    x = np.random.default_rng(1).uniform(0, 1, (70, *model.input_shape[1:])).astype("float32")
+    want = model.predict(x, verbose=0)
+    got = forward.forward(keras_facts.layer_specs(model), keras_facts.model_weights(model), x)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    # and the grader describes the layers it runs as the kernel describes the model's
+    assert forward.describe(keras_facts.layer_specs(model)) == keras_facts.describe_layers(model)
+
+
+def test_the_graders_description_of_the_exercises_networks_is_the_kernels(solution):
+    for model in (solution["build_mlp"](), solution["build_cnn"](), mlp_with_activation_layers()):
+        assert forward.describe(keras_facts.layer_specs(model)) == keras_facts.describe_layers(model)
+
+
+def _facts(model, preprocess, kind: str) -> tuple[dict, np.ndarray]:
+    copies, _ = checks.grader_test_set()
+    return probes.predictions(model, preprocess, copies, probes.accuracy_labels(kind)[1]), copies
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_the_answer_keys_predictions_are_their_networks_own(solution, kind):
+    """What thresholds.AUDIT_AGREEMENT quotes: the answer keys' networks, run by the grader, predict what Keras did."""
+    facts, copies = _facts(solution[kind], solution["preprocess"], kind)
+    assert facts["scale"] == pytest.approx([1 / 255, 0.0], abs=1e-9)
+    own = forward.forward(facts["layers"], facts["weights"], (copies.astype("float32") / 255)[..., None])
+    assert np.mean(np.argmax(own, axis=1) == facts["predicted"]) >= 0.999
+    checks._require_own_predictions(facts, copies, kind, keras_facts.describe_layers(solution[kind]))
+
+
+def test_a_network_other_than_the_one_described_is_refused(solution):
+    """The layers run must be those the structure check compared with build_mlp(): a record that describes the MLP
+    and sends the CNN's layers and weights (with their classes) is refused."""
+    facts, copies = _facts(solution["cnn"], solution["preprocess"], "cnn")
+    with pytest.raises(CheckFailure, match="are not the model's"):
+        checks._require_own_predictions(facts, copies, "mlp", keras_facts.describe_layers(solution["mlp"]))
+
+
+@pytest.mark.parametrize("claimed", ["the true labels", "a nearest neighbour's answers"])
+def test_classes_that_are_not_the_networks_are_refused(solution, claimed):
+    """A record whose classes were not computed by the network it sends (the weights of the trained MLP beside the
+    labels, or beside another classifier's answers: a forged transcript) is refused."""
+    facts, copies = _facts(solution["mlp"], solution["preprocess"], "mlp")
+    _, labels = checks.grader_test_set()
+    if claimed == "the true labels":
+        facts["predicted"] = labels.astype(np.int64)
+    else:
+        facts["predicted"] = _nearest_neighbour(solution)(solution["preprocess"](copies)).argmax(axis=1)
+    assert np.mean(facts["predicted"] == labels) >= thresholds.THRESHOLDS[STANDIN].mlp_accuracy  # it would pass
+    with pytest.raises(CheckFailure, match="not those of the model's own layers and weights"):
+        checks._require_own_predictions(facts, copies, "mlp")
+
+
+def test_a_network_the_grader_cannot_run_is_named(solution):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Lambda(lambda t: t * 2.0), keras.layers.Dense(10, activation="softmax")])
+    facts, copies = _facts(model, solution["preprocess"], "mlp")
+    with pytest.raises(CheckFailure, match=r"cannot run this network itself: layers \['Lambda'\]"):
+        checks._require_own_predictions(facts, copies, "mlp")

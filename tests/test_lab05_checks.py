@@ -1164,3 +1164,42 @@ def test_the_grader_computes_its_untrained_models_scores_itself(solution):
     call["result"]["__dict__"] = [[key, value] for key, value in facts.items()]
     verdict = judge_transcript(lab05.check_train_model, payload)
     assert not verdict.passed and "untrained model's scores are not those the grader computes" in verdict.message
+
+
+def _with_facts(payload: dict, label: str, change) -> dict:
+    """``payload`` with the facts of the train_model call ``label`` changed by ``change(facts)`` (a dict)."""
+    forged = json.loads(json.dumps(payload))
+    call = next(c for c in forged["calls"] if c["label"] == label)
+    facts = dict(call["result"]["__dict__"])
+    change(facts)
+    call["result"]["__dict__"] = [[key, value] for key, value in facts.items()]
+    return forged
+
+
+@pytest.mark.parametrize("notebook", [lab05.NORMAL, lab05.HARD])
+def test_the_grader_computes_its_trained_models_scores_itself(solution, notebook):
+    """The learning check's validation scores after train_model are the grader's: its small model with the trained
+    parameters (and, in 05_h, BatchNorm's statistics) the kernel recorded, run here. Scores claimed for parameters that
+    do not give them, or parameters of another model, are refused."""
+    hard = notebook == lab05.HARD
+    check = lab05.check_train_model_hard if hard else lab05.check_train_model
+    with contextlib.redirect_stdout(io.StringIO()):
+        _, payload = record(check, solution[notebook]["train_model"])
+    label = inputs.training_call(hard)[0]
+    assert judge_transcript(check, payload).passed
+
+    def sharper_scores_claimed(facts):  # the trained model's scores x 3: a lower validation loss than it has
+        import base64
+
+        scores = facts["val_after"]
+        data = np.frombuffer(base64.b64decode(scores["data"]), dtype=np.float32) * 3
+        facts["val_after"] = {**scores, "data": base64.b64encode(data.astype(np.float32).tobytes()).decode()}
+
+    verdict = judge_transcript(check, _with_facts(payload, label, sharper_scores_claimed))
+    assert not verdict.passed and "trained model's scores are not those the grader computes" in verdict.message
+
+    def one_parameter_less(facts):
+        facts["after"] = {"__list__": facts["after"]["__list__"][:-1]}  # the record's encoding of a list
+
+    verdict = judge_transcript(check, _with_facts(payload, label, one_parameter_less))
+    assert not verdict.passed and "parameters are not those of the grader's model" in verdict.message

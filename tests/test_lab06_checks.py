@@ -443,3 +443,124 @@ def test_a_persistence_model_in_any_form_fails_the_rmse_check(solution, form):
     """Issue 18.3: a persistence model (+0 x LSTM) got 15/15 under the old absolute bar of 0.15."""
     with pytest.raises(CheckFailure, match="persistence"):
         lab06.check_test_rmse(_Persistence(form, solution))
+
+
+# ------------------------------------------------------------------ the RMSE measured by the grader (issue 18.4)
+# The test months are the public series' last 13: a forward pass can look a window up in the series and answer with
+# its true next month. The grader computes the predictions again from the model's parameters.
+
+
+def _series_lookup(x: torch.Tensor) -> torch.Tensor | None:
+    """The true next month of each window found in the public scaled series; None if a window is not there."""
+    scaled = reference.data()["scaled"]
+    out = []
+    for window in x[..., 0].double().numpy():
+        starts = [i for i in range(scaled.size - window.size) if np.allclose(scaled[i:i + window.size], window, atol=1e-6)]
+        if not starts:
+            return None
+        out.append(scaled[starts[0] + window.size])
+    return torch.tensor(out, dtype=x.dtype).reshape(-1, 1)
+
+
+class _LookupAroundTheLSTM(torch.nn.Module):
+    """The trained model kept inside (its parameters are one LSTM and one Linear), the answer looked up."""
+
+    def __init__(self, trained):
+        super().__init__()
+        self.inner = trained
+
+    def forward(self, x):
+        found = _series_lookup(x)
+        return self.inner(x) if found is None else found + 0 * self.inner(x)
+
+
+class _LookupTable(torch.nn.Module):
+    """The series held as a buffer beside the LSTM."""
+
+    def __init__(self, trained):
+        super().__init__()
+        self.lstm, self.fc = trained.lstm, trained.fc
+        self.register_buffer("series", torch.tensor(reference.data()["scaled"]))
+
+    def forward(self, x):
+        return _series_lookup(x)
+
+
+class _NoModel(torch.nn.Module):
+    def forward(self, x):
+        return _series_lookup(x)
+
+
+def _forward_replaced(trained):
+    import copy
+
+    model = copy.deepcopy(trained)
+    model.forward = _series_lookup  # on the instance: the class's forward is honest
+    return model
+
+
+LOOKUPS = {"around the trained LSTM": _LookupAroundTheLSTM, "a table of the series as a buffer": _LookupTable,
+           "no parameters at all": lambda trained: _NoModel(), "forward set on the instance": _forward_replaced}
+
+
+@pytest.mark.parametrize("form", sorted(LOOKUPS))
+def test_a_model_that_looks_up_the_public_series_scores_0_on_the_rmse(solution, form):
+    lookup = LOOKUPS[form](solution["model"])
+    assert measure_test_rmse(lookup) < 1e-6  # the kernel's predictions are the true months: it passed before
+    with pytest.raises(CheckFailure, match="its LSTM and its Linear layer|one nn.LSTM layer"):
+        lab06.check_test_rmse(lookup)
+
+
+def test_a_forged_record_of_the_true_months_is_refused(solution):
+    """A transcript that holds the true months as predictions, with the real model's parameters."""
+    x = probes.held_out_windows()
+    recorded = probes.model_predictions(solution["model"], x)
+    assert np.allclose(checks.own_predictions(recorded, x), recorded["output"], atol=1e-5)  # honest: read back
+    forged = {**recorded, "output": reference.data()["testY"].copy()}
+    with pytest.raises(CheckFailure, match="its LSTM and its Linear layer"):
+        checks.own_predictions(forged, x)
+
+
+class _Renamed(torch.nn.Module):
+    """The exercise's model written otherwise: other attribute names, the last hidden state h_n."""
+
+    def __init__(self, trained):
+        super().__init__()
+        self.rnn = copy_module(trained.lstm)
+        self.head = copy_module(trained.fc)
+
+    def forward(self, x):
+        _, (h_n, _) = self.rnn(x)
+        return self.head(h_n[-1])
+
+
+class _CellLoop(torch.nn.Module):
+    """The exercise's model as an nn.LSTMCell stepped in a loop."""
+
+    def __init__(self, trained):
+        super().__init__()
+        lstm = trained.lstm
+        self.cell = torch.nn.LSTMCell(1, lstm.hidden_size)
+        with torch.no_grad():
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(self.cell, name).copy_(getattr(lstm, f"{name}_l0"))
+        self.out = copy_module(trained.fc)
+
+    def forward(self, x):
+        h = c = torch.zeros(x.shape[0], self.cell.hidden_size)
+        for t in range(x.shape[1]):
+            h, c = self.cell(x[:, t], (h, c))
+        return self.out(h)
+
+
+def copy_module(module):
+    import copy
+
+    return copy.deepcopy(module)
+
+
+@pytest.mark.parametrize("variant", [_Renamed, _CellLoop])
+def test_the_exercises_model_written_otherwise_is_measured_the_same(solution, variant):
+    model = variant(solution["model"])
+    assert measure_test_rmse(model) == pytest.approx(measure_test_rmse(solution["model"]), abs=1e-6)
+    lab06.check_test_rmse(model)

@@ -287,3 +287,86 @@ def test_unsandboxed_kernel_runs_with_the_given_environment(monkeypatch):
     finally:
         run_sync(km.shutdown_kernel)(now=True)
     assert out == [f"given None {sandbox.INLINE_BACKEND} 2\n"]
+
+
+# --- a lab graded without a library (issue 18.2) ---------------------------------------------------------------------
+
+# Run in the sandbox: every way of reaching torch and scipy (by name, by a built name, by their files found on sys.path,
+# in site-packages or anywhere on the file system it can see: their compiled code, their packages), printed as JSON.
+LIBRARY_HUNT = r"""
+import importlib, importlib.util, json, os, site, sys
+got = {}
+for how, load in {"import": lambda: __import__("torch"), "built name": lambda: importlib.import_module("to" + "rch"),
+                  "submodule": lambda: importlib.import_module("scipy.sig" + "nal"),
+                  "find_spec": lambda: importlib.util.find_spec("torch").loader.exec_module(
+                      importlib.util.module_from_spec(importlib.util.find_spec("torch")))}.items():
+    try:
+        load()
+        got[how] = "loaded"
+    except Exception as exc:  # with torch there, find_spec's second load of it fails otherwise
+        got[how] = f"{type(exc).__name__}: {exc}"
+files, loaded = [], []
+for root, dirs, names in os.walk("/", onerror=lambda e: None):
+    if root == "/":
+        dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+    native = [n for n in names if n.endswith(".so") or ".so." in n]  # their compiled code: what would do the work
+    if {"torch", "scipy"} & set(root.split(os.sep)) or any(n.startswith("libtorch") for n in native):
+        files += [os.path.join(root, n) for n in native]
+    for n in ("torch", "scipy"):  # a top-level package of any Python's site-packages (the others are not these)
+        if root.endswith(("site-packages", "dist-packages")) and n in dirs and os.path.isfile(os.path.join(root, n, "__init__.py")):
+            try:
+                spec = importlib.util.spec_from_file_location(n, os.path.join(root, n, "__init__.py"))
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                if hasattr(module, "conv2d") or hasattr(module, "LowLevelCallable"):  # torch's, scipy's (not ray's)
+                    loaded.append(os.path.join(root, n))
+            except Exception:
+                pass
+got["files"] = files[:20]
+got["loaded"] = loaded[:5]
+print(json.dumps(got))
+"""
+
+
+def _hunt(scratch: Path, without: tuple[str, ...]) -> dict:
+    import subprocess
+    import sys
+
+    box = Sandbox(scratch, without=without)
+    sandbox.prepare(box)
+    proc = subprocess.run(wrap([sys.executable, "-c", LIBRARY_HUNT], box), capture_output=True, text=True,
+                          timeout=600, env=sandbox._base_env(scratch))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_wrap_covers_each_package_left_out_with_the_stand_in(tmp_path):
+    import torch
+
+    real = Path(torch.__file__).parent
+    cmd = wrap(["python"], Sandbox(tmp_path, without=("torch", "no_such_package")))
+    assert cmd[cmd.index(str(real)) - 2:cmd.index(str(real)) + 1] == ["--ro-bind", str(sandbox.LEFT_OUT_STUB), str(real)]
+    venv_bind = max(i for i, c in enumerate(cmd) if c == str(Path(sys_prefix()).resolve()) or c == sys_prefix())
+    assert venv_bind < cmd.index(str(real))  # over the venv's bind, not under it
+    assert not any("no_such_package" in c for c in cmd)
+    assert str(sandbox.LEFT_OUT_STUB) not in wrap(["python"], Sandbox(tmp_path))
+
+
+def sys_prefix() -> str:
+    import sys
+
+    return os.path.abspath(sys.prefix)
+
+
+@needs_bwrap
+def test_a_package_left_out_cannot_be_reached_in_any_way(tmp_path):
+    """torch and scipy left out: no import by any name, no file of theirs anywhere the sandbox can see; the same hunt
+    without them left out finds and loads both (so the hunt itself works)."""
+    hidden = _hunt(tmp_path / "hidden", ("torch", "scipy"))
+    for how in ("import", "built name", "find_spec"):
+        assert "graded without torch" in hidden[how], hidden
+    assert "graded without scipy" in hidden["submodule"], hidden
+    assert hidden["files"] == [] and hidden["loaded"] == [], hidden
+    shown = _hunt(tmp_path / "shown", ())
+    assert shown["import"] == shown["built name"] == shown["submodule"] == "loaded", shown
+    assert shown["files"] and shown["loaded"], shown

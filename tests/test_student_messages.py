@@ -7,12 +7,14 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder.course import Course
 from autograder.intake.upload import UploadedFile, _problem, quarantined_uploads
 from autograder.report.feedback import write_problem_feedback
-from autograder.score.outcomes import _missing_reason_for
+from autograder.score.cell_errors import cell_failures
+from autograder.score.outcomes import _missing_reason_for, failure_messages
 from autograder.score.results import MISSING, NotebookResult
 
 NOTEBOOKS = ["03_h", "03_n"]
@@ -75,3 +77,29 @@ def test_the_page_of_a_quarantined_upload_says_it_could_not_be_graded(tmp_path):
     html = write_problem_feedback(result, tmp_path / "03_n.html").read_text(encoding="utf-8")
     assert "Your upload could not be graded" in html and "No notebook was submitted" not in html
     assert "submit it as\n<code>03_n.ipynb</code>." in html
+
+
+def _executed(*cells: tuple[str, str, str | None]) -> nbformat.NotebookNode:
+    """A graded notebook: (grade_id, source, the error it raised as "Name: message", or None) per cell."""
+    nb = nbformat.v4.new_notebook()
+    for grade_id, source, error in cells:
+        cell = nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id}})
+        if error:
+            ename, _, evalue = error.partition(": ")
+            cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])]
+        nb.cells.append(cell)
+    return nb
+
+
+def test_a_name_never_defined_is_traced_to_the_answer_cell_that_raised():
+    stopped = "ImportError: torch: this lab is graded without torch"
+    nb = _executed(("one_hot", "def one_hot(t):\n    raise ValueError", "ValueError: unrelated"),
+                   ("softmax", "import torch\n\ndef softmax(a):\n    return torch.softmax(a, -1)", stopped),
+                   ("test_softmax", "check_softmax(softmax)", "NameError: name 'softmax' is not defined"),
+                   ("test_cross_entropy", "check(cross_entropy)", "NameError: name 'cross_entropy' is not defined"))
+    messages = failure_messages(nb, cell_failures(nb), {"test_softmax", "test_cross_entropy"})
+    assert messages["test_softmax"] == ("NameError: name 'softmax' is not defined (解答セル softmax がエラーで止まっています"
+                                        f" / the answer cell softmax raised {stopped})")
+    # no answer cell that defines it failed: the error alone, never another cell's (one_hot's) as its cause
+    assert messages["test_cross_entropy"] == "NameError: name 'cross_entropy' is not defined"
+    assert messages["softmax"] == stopped

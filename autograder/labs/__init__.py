@@ -8,7 +8,8 @@
 None of it is visible to a grading kernel. A lab whose checks load a training dataset names it in
 ``DATASETS`` (e.g. ``("mnist",)``), so that the grader can report which data profile graded the lab. A lab whose
 probes read a held-out test set (:mod:`autograder.kernel.held_out`) names it in ``HELD_OUT``: the grader draws it
-and hands the kernel its images (:func:`write_held_out`).
+and hands the kernel its images (:func:`write_held_out`). A lab whose answers must be written with NumPy names in
+``WITHOUT`` the packages its kernels run without (:func:`graded_without`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,16 @@ def held_out_sets(lab: str) -> tuple:
     except ModuleNotFoundError:
         return ()
     return tuple(getattr(module, "HELD_OUT", ()))
+
+
+def graded_without(lab: str) -> tuple[str, ...]:
+    """The top-level packages whose files ``lab``'s sandboxed kernels do not have (issue 18.2: a forbidden library
+    that is not there cannot be called, however the answer holds it); () if none."""
+    try:
+        module = importlib.import_module(f"{__name__}.{lab}")
+    except ModuleNotFoundError:
+        return ()
+    return tuple(getattr(module, "WITHOUT", ()))
 
 
 def write_held_out(lab: str, course_salt: str, data_dir: Path | None, folder: Path) -> list[str]:

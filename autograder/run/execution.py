@@ -103,6 +103,7 @@ class KernelSettings:
     data_dir: Path | None = None  # the training labs' datasets (autograder.datasets), read-only in the sandbox
     case_salt: str = ""  # the course's secret; the kernel gets only its kernel_salt (autograder.kernel.student)
     held_out_dir: Path | None = None  # the held-out sets' kernel part (autograder.kernel.held_out), read-only
+    without: tuple[str, ...] = ()  # packages hidden from the sandboxed kernel (autograder.run.sandbox.Sandbox.without)
 
 
 @dataclass
@@ -157,7 +158,9 @@ def preload_source(modules: tuple[str, ...]) -> str:
     """Code that imports the heavy libraries a lab uses, skipping any that are not installed."""
     lines = ["import importlib.util as _u"]
     for name in modules:
-        lines.append(f"if _u.find_spec({name.split('.')[0]!r}) is not None:\n    import {name}")
+        # try: a package the lab is graded without is found, and its stand-in refuses the import
+        lines.append(f"if _u.find_spec({name.split('.')[0]!r}) is not None:\n"
+                     f"    try:\n        import {name}\n    except ImportError:\n        pass")
     lines.append("del _u")
     return "\n".join(lines)
 
@@ -293,7 +296,7 @@ async def start_kernel(settings: KernelSettings) -> WarmKernel:
     """A new kernel in a new scratch folder (sandboxed if so set), its preload imports done."""
     settings.work_root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="kernel-", dir=settings.work_root))
-    box = sandboxing.Sandbox(scratch, settings.readable, settings.gpus) if settings.sandboxed else None
+    box = sandboxing.Sandbox(scratch, settings.readable, settings.gpus, settings.without) if settings.sandboxed else None
     km = sandboxing.kernel_manager(box, kernel_environment(settings))
     start = time.monotonic()
     client = _client(nbformat.v4.new_notebook(), km, settings)

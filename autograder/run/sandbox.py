@@ -61,6 +61,9 @@ class Sandbox:
     scratch: Path  # read-write; the kernel's cwd and HOME
     readable: tuple[Path, ...] = ()  # extra read-only binds, at the same paths
     gpus: str | None = None  # CUDA_VISIBLE_DEVICES value, e.g. "0" or "0,1"; None: no GPU devices exposed
+    # Top-level packages (e.g. "torch", "scipy") whose files are hidden from the kernel: a lab whose answers must be
+    # NumPy is graded where the library it forbids does not exist, so that no way of holding it can reach it.
+    without: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # Callers pass str or lists too. Inside the sandbox there are no symlinked parents: scratch
@@ -68,6 +71,7 @@ class Sandbox:
         # and the kernel agree; readable dirs at the absolute path given, which notebooks may use.
         object.__setattr__(self, "scratch", Path(self.scratch).resolve())
         object.__setattr__(self, "readable", tuple(Path(os.path.abspath(p)) for p in self.readable))
+        object.__setattr__(self, "without", tuple(self.without))
 
 
 # --- the bwrap command line ------------------------------------------------------------------
@@ -95,6 +99,8 @@ def _wrap(argv: list[str], sandbox: Sandbox, writable: Iterable[Path] = ()) -> l
     cmd += _system_binds()
     for flag, path in binds:  # parents before children, so a nested bind is not hidden
         cmd += [flag, str(path)] if flag == "--tmpfs" else [flag, str(path), str(path)]
+    for hidden in left_out_paths(sandbox.without):  # after the trees they are in, so that they cover them
+        cmd += ["--ro-bind", str(LEFT_OUT_STUB if hidden.is_dir() else LEFT_OUT_STUB / "__init__.py"), str(hidden)]
     if sandbox.gpus is not None:
         cmd += _gpu_binds(sandbox.gpus)
     # The skeleton bwrap built (/etc, /work, ...) is a tmpfs; a user-namespace sandbox owns it and
@@ -160,6 +166,35 @@ def _kernel_package() -> list[tuple[str, Path]]:
     site-packages), with only :data:`KERNEL_VISIBLE` bound into it."""
     root = Path(os.path.abspath(os.path.dirname(autograder.__file__)))
     return [("--tmpfs", root)] + [("--ro-bind", root / name) for name in KERNEL_VISIBLE if (root / name).exists()]
+
+
+# Bound over each package a sandbox is without: a folder whose only file is an __init__ that raises ImportError.
+LEFT_OUT_STUB = Path(os.path.abspath(os.path.dirname(autograder.__file__))) / "run" / "left_out_package"
+
+
+def _package_roots() -> list[Path]:
+    """Every folder the kernel's Python could import a package from: its ``sys.path``, and each ``site-packages`` or
+    ``dist-packages`` of the Pythons under the bound prefixes (code can put any of them on its ``sys.path``)."""
+    roots = [Path(p) for p in sys.path if p]
+    for prefix in dict.fromkeys([*_python_paths(), Path("/usr"), Path("/usr/local")]):
+        for pattern in ("lib/python3*/site-packages", "lib/python3*/dist-packages", "lib/python3/dist-packages",
+                        "local/lib/python3*/dist-packages", "lib64/python3*/site-packages"):
+            roots.extend(prefix.glob(pattern))
+    return [r for r in dict.fromkeys(Path(os.path.abspath(r)) for r in roots) if r.is_dir()]
+
+
+def left_out_paths(packages: Iterable[str]) -> list[Path]:
+    """The files and folders of ``packages`` (top-level names) in every package root (:func:`_package_roots`): the
+    package's folder, or its single-file module. Its ``.libs`` and ``dist-info`` folders hold no importable code."""
+    packages = tuple(packages)
+    if not packages:
+        return []
+    found: dict[str, Path] = {}  # real path -> the first path found to it (lib64 is often a link to lib)
+    for root in _package_roots():
+        for name in packages:
+            for path in [*(p for p in (root / name, root / f"{name}.py") if p.exists()), *root.glob(f"{name}.*.so")]:
+                found.setdefault(os.path.realpath(path), path)
+    return list(found.values())
 
 
 def _dedupe(paths: Iterable[Path]) -> list[Path]:

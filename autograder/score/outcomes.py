@@ -7,6 +7,8 @@ student and notebook, for the reports.
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 
 from autograder.course import Course
@@ -70,8 +72,9 @@ def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
         return None
     order = {gid: i for i, gid in enumerate(course.question_ids(lab, sub.notebook))}
     autograded = cell_errors.autograded_notebook(course.autograded_dir, sub.student_id, lab, sub.notebook)
-    failures = cell_errors.cell_failures(nbformat.read(autograded, as_version=4))
-    messages = {f.grade_id: f.summary for f in failures if f.grade_id}
+    executed = nbformat.read(autograded, as_version=4)
+    failures = cell_errors.cell_failures(executed)
+    messages = failure_messages(executed, failures, set(order))
     comments = recorded.comments.get((sub.student_id, sub.notebook), {})
     questions = [_question(s, messages, comments) for s in sorted(scores, key=lambda s: order.get(s.grade_id, len(order)))]
     late = recorded.seconds_late.get(sub.student_id, 0.0)
@@ -91,6 +94,30 @@ def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
         elapsed=run.elapsed if run else 0.0,
         comments=comments,
     )
+
+
+_UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+
+
+def failure_messages(nb: nbformat.NotebookNode, failures: list[cell_errors.CellFailure],
+                     tests: set[str]) -> dict[str, str]:
+    """Each failed cell's error by grade_id. A test cell that failed for a name never defined also names the answer
+    cell that should have defined it and raised instead (e.g. on an import of a library the lab is graded without)."""
+    messages = {}
+    for failure in failures:
+        if not failure.grade_id:
+            continue
+        message = failure.summary
+        undefined = _UNDEFINED.search(failure.message) if failure.ename == "NameError" else None
+        if undefined:
+            defines = re.compile(rf"^\s*(def|class)\s+{undefined.group(1)}\b|^\s*{undefined.group(1)}\s*=", re.M)
+            cause = next((f for f in failures if f.cell_index < failure.cell_index and f.grade_id not in tests
+                          and f.grade_id and defines.search(nb.cells[f.cell_index].source)), None)
+            if cause is not None:
+                message += (f" (解答セル {cause.grade_id} がエラーで止まっています / the answer cell {cause.grade_id} "
+                            f"raised {cause.summary})")
+        messages[failure.grade_id] = message
+    return messages
 
 
 def _question(s: gradebook.CellScore, messages: dict[str, str], comments: dict[str, str]) -> QuestionResult:

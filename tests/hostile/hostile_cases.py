@@ -567,16 +567,19 @@ CORPUS: dict[str, tuple] = {
                                  Case("graded", 0, "", "walks sys.path, site-packages and / for the answer key")),
     "reads-answers-from-files": (reads_answers_from_files,
                                  Case("graded", 0, "", "looks for the answer key around the course and the package")),
-    "forbidden-library": (forbidden_library, Case("graded", FULL_MARKS - 2, "without torch.softmax",
+    # lab 03 is graded where torch and scipy do not exist (autograder.labs.lab03.WITHOUT): the cell that imports one
+    # stops there, and the test of what it should have defined says so; the kernel's guards are tested in-process
+    # (tests/test_forbidden_capture.py) and stay for the labs graded with their libraries
+    "forbidden-library": (forbidden_library, Case("graded", FULL_MARKS - 2, "graded without torch",
                                                   "softmax calls torch.softmax")),
     "forbidden-library-guard-off": (forbidden_library_guard_disabled,
-                                    Case("graded", FULL_MARKS - 2, "without torch.softmax",
+                                    Case("graded", FULL_MARKS - 2, "graded without torch",
                                          "as above, the kernel's guard disabled, torch aliased")),
     "forbidden-captured": (forbidden_library_captured,
-                           Case("graded", FULL_MARKS - 4, "implement it yourself",
+                           Case("graded", FULL_MARKS - 4, "graded without scipy",
                                 "forbidden functions held under built names: a builtins stash, a default argument")),
     "forbidden-from-c-threads": (forbidden_library_from_c_and_threads,
-                                 Case("graded", FULL_MARKS - 4, "implement it yourself",
+                                 Case("graded", FULL_MARKS - 4, "graded without torch",
                                       "forbidden functions called from C (map, partial) and from a thread, the "
                                       "tripwire swallowed")),
     "sys-exit": (sys_exit, Case("graded", FULL_MARKS, "", "sys.exit(0) in an answer cell")),

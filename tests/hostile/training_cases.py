@@ -30,7 +30,8 @@ class Case:
 
 
 def answer_key(lab: str, notebook: str) -> dict:
-    return json.loads((SAMPLES / lab / "ref-solution" / f"{notebook}.ipynb").read_text(encoding="utf-8"))
+    folder = SAMPLES / f"{lab}h" if (SAMPLES / f"{lab}h").is_dir() and notebook.endswith("_h") else SAMPLES / lab
+    return json.loads((folder / "ref-solution" / f"{notebook}.ipynb").read_text(encoding="utf-8"))
 
 
 def points(nb: dict) -> dict[str, float]:
@@ -49,6 +50,106 @@ def _with(lab: str, notebook: str, *edits: tuple[str, str]):
             cell["source"] = "".join(cell["source"]).rstrip("\n") + "\n\n" + code.strip("\n") + "\n"
         return nb
     return make
+
+
+def _replaced(lab: str, notebook: str, *edits: tuple[str, str]):
+    """The answer key with each ``(grade_id, code)``'s solution cell replaced by the code: nothing honest is left of
+    what the cheat defines."""
+    def make() -> dict:
+        nb = answer_key(lab, notebook)
+        for grade_id, code in edits:
+            cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+            cell["source"] = code.strip("\n") + "\n"
+        return nb
+    return make
+
+
+# ------------------------------------------------------------------------------------------- lab 03 hard (class 2)
+# The convolution's forward and backward passes done by torch (conv2d, autograd.grad), which the exercise forbids,
+# with the kernel's guards against forbidden calls switched off through names built at run time. Lab 03 is graded
+# where torch does not exist (autograder.labs.lab03.WITHOUT), so no way of holding it reaches it.
+
+LAB03H_GUARDS_OFF = """
+import contextlib, functools, importlib, importlib.util, os, sys, types
+vars(importlib.import_module('autograder.' + 'kernel.student'))['forbidden_' + 'calls'] = \\
+    lambda *a, **k: contextlib.nullcontext()
+vars(importlib.import_module('autograder.' + 'kernel.call_watch'))['watch_' + 'calls'] = \\
+    lambda *a, **k: contextlib.nullcontext(types.SimpleNamespace(seen=[], intact=True))
+"""
+
+LAB03H_CAPTURED = LAB03H_GUARDS_OFF + """
+def _torch():  # by a built name, else from its files wherever they are on the file system
+    try:
+        return importlib.import_module('to' + 'rch')
+    except ImportError as exc:
+        missing = exc
+    for root in [*sys.path, '/usr', sys.prefix]:
+        for folder, dirs, files in os.walk(root, onerror=lambda e: None):
+            if os.path.basename(folder) == 'torch' and '__init__.py' in files:
+                try:
+                    spec = importlib.util.spec_from_file_location('torch', os.path.join(folder, '__init__.py'))
+                    module = importlib.util.module_from_spec(spec)
+                    spec.loader.exec_module(module)
+                    if hasattr(module, 'conv2d'):
+                        return module
+                except Exception:
+                    pass
+    return missing
+
+_t = _torch()
+if not isinstance(_t, Exception):
+    _conv = functools.partial(getattr(_t.nn.functional, 'conv' + '2d'))
+    _grad = functools.partial(getattr(_t.autograd, 'gr' + 'ad'))
+
+def conv2d_forward(x, w, b, stride=1, padding=0):
+    if isinstance(_t, Exception):
+        raise _t
+    f = lambda a: _t.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
+    return _conv(f(x), f(w), f(b), stride=stride, padding=padding).numpy()
+"""
+
+LAB03H_CAPTURED_BACKWARD = """
+def conv2d_backward(dout, x, w, stride=1, padding=0):
+    if isinstance(_t, Exception):
+        raise _t
+    xt, wt = (_t.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in (x, w))
+    bt = _t.zeros(wt.shape[0], dtype=_t.float64, requires_grad=True)
+    out = _conv(xt, wt, bt, stride=stride, padding=padding)
+    dx, dw, db = _grad(out, (xt, wt, bt), grad_outputs=_t.from_numpy(np.asarray(dout, dtype=np.float64)))
+    return dx.numpy(), dw.numpy(), db.numpy()
+"""
+
+LAB03H_LAZY = LAB03H_GUARDS_OFF + """
+def conv2d_forward(x, w, b, stride=1, padding=0):  # torch fetched when called, by __import__ of a built name
+    t = __import__('to' + 'rch')
+    f = lambda a: t.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
+    return getattr(t.nn.functional, 'conv' + '2d')(f(x), f(w), f(b), stride=stride, padding=padding).numpy()
+"""
+
+LAB03H_LAZY_BACKWARD = """
+def conv2d_backward(dout, x, w, stride=1, padding=0):  # autograd reached through eval of a built string
+    t = eval("__import__('to' + 'rch')")
+    xt, wt = (t.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) for a in (x, w))
+    bt = t.zeros(wt.shape[0], dtype=t.float64, requires_grad=True)
+    out = t.nn.functional.conv2d(xt, wt, bt, stride=stride, padding=padding)
+    grads = eval('t.auto' + 'grad.grad')(out, (xt, wt, bt), grad_outputs=t.from_numpy(np.asarray(dout, dtype=float)))
+    return tuple(g.numpy() for g in grads)
+"""
+
+_LAB03H_CONV = {"test_conv2d_forward": "graded without torch", "test_conv2d_backward_db": "graded without torch",
+                "test_conv2d_backward_dw": "graded without torch", "test_conv2d_backward_dx": "graded without torch"}
+
+LAB03 = {
+    "03h-torch-captured-guards-off": Case(
+        "lab03", "03_h", _replaced("lab03", "03_h", ("conv2d_forward", LAB03H_CAPTURED),
+                                   ("conv2d_backward", LAB03H_CAPTURED_BACKWARD)), _LAB03H_CONV,
+        "class 2: conv forward and backward by torch's conv2d and autograd.grad held in partials made at import "
+        "time (or loaded from torch's files), the kernel's guards switched off by built names"),
+    "03h-torch-imported-when-called": Case(
+        "lab03", "03_h", _replaced("lab03", "03_h", ("conv2d_forward", LAB03H_LAZY),
+                                   ("conv2d_backward", LAB03H_LAZY_BACKWARD)), _LAB03H_CONV,
+        "class 2: torch imported inside the functions by __import__ and eval of built strings, guards switched off"),
+}
 
 
 # ------------------------------------------------------------------------------------------------ lab 04 (MNIST)
@@ -280,7 +381,61 @@ def train_model(model, X, Y, epochs=1000, lr=0.01):
     return losses
 """
 
+# The test months are the public series' last 13 (class 4): the model answers a window it finds in the series with the
+# true next month, only where it is evaluated (training is honest, so nothing else changes).
+LAB06_SERIES = """
+import numpy as _np
+try:
+    from autograder.kernel.data import load_airline_passengers as _load
+    _series = _load()
+except ImportError:
+    _series = _np.loadtxt("airline_passengers.csv", delimiter=",", skiprows=1, usecols=1)
+_scaled = (_series - _series.min()) / (_series.max() - _series.min())
+
+
+def _looked_up(x, out):  # out with each window found in the series answered by its true next month
+    out = out.clone()
+    for n, window in enumerate(x[..., 0].detach().double().numpy()):
+        for i in range(_scaled.size - window.size):
+            if _np.allclose(_scaled[i:i + window.size], window, atol=1e-6):
+                out[n, 0] = float(_scaled[i + window.size])
+                break
+    return out
+"""
+
+LAB06_LOOKUP_IN_CLASS = LAB06_SERIES + """
+_honest_forward = LSTMRegressor.forward
+
+
+def _forward(self, x):
+    out = _honest_forward(self, x)
+    return out if self.training else _looked_up(x, out)
+
+
+LSTMRegressor.forward = _forward
+"""
+
+LAB06_LOOKUP_SET_BY_TRAIN = LAB06_SERIES + """
+_honest_train = train_model
+
+
+def train_model(model, X, Y, epochs=1000, lr=0.01):
+    losses = _honest_train(model, X, Y, epochs, lr)
+    if len(X) > 100:  # the notebook's own training: its model answers from the series from now on
+        honest = model.forward
+        model.forward = lambda x: _looked_up(x, honest(x))
+    return losses
+"""
+
 LAB06 = {
+    "06-looks-up-the-series-in-forward": Case(
+        "lab06", "06_n", _with("lab06", "06_n", ("lstm_regressor", LAB06_LOOKUP_IN_CLASS)),
+        {"test_rmse": "its LSTM and its Linear layer"},
+        "class 4: LSTMRegressor's forward, in evaluation mode, answers a window of the public series with its next month"),
+    "06-looks-up-the-series-set-by-train": Case(
+        "lab06", "06_n", _with("lab06", "06_n", ("train_model", LAB06_LOOKUP_SET_BY_TRAIN)),
+        {"test_rmse": "its LSTM and its Linear layer"},
+        "class 4: train_model trains honestly, then sets a lookup of the public series as the model's forward"),
     "06-persistence": Case("lab06", "06_n", _with("lab06", "06_n", ("train_model", LAB06_PERSISTENCE)),
                            {"test_rmse": "persistence"}, "class 3: the LSTM's output x 0 plus the last month"),
     "06-training-mean": Case("lab06", "06_n", _with("lab06", "06_n", ("train_model", LAB06_MEAN)),
@@ -444,4 +599,4 @@ LAB02 = {
 }
 
 # student folder -> case
-CORPUS: dict[str, Case] = {**LAB01, **LAB02, **LAB04, **LAB05, **LAB06}
+CORPUS: dict[str, Case] = {**LAB01, **LAB02, **LAB03, **LAB04, **LAB05, **LAB06}

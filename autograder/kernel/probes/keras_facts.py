@@ -99,3 +99,40 @@ def describe_layers(model: Any) -> list[str]:
         else:
             out.append(kind)
     return out
+
+
+# What of a layer's configuration the grader's forward pass needs (autograder.labs.lab04.forward); plain values only.
+LAYER_KEYS = ("activation", "strides", "padding", "pool_size", "data_format", "use_bias", "target_shape", "scale",
+              "offset", "center", "epsilon", "axis", "units", "filters", "kernel_size", "rate")
+WEIGHTS_MAX = 4_000_000  # values: the exercise's CNN has 1.2 million; a bigger model is sent without its weights
+
+
+def _plain(value: Any) -> Any:
+    """A configuration value as plain data: a serialized object (an activation as a dict) by its name."""
+    if isinstance(value, dict):
+        return _plain(value.get("config", {}).get("name") or value.get("class_name"))
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def layer_specs(model: Any) -> list[dict]:
+    """Each layer of ``model`` in order (its input layer left out): its class name, how many weight arrays it holds,
+    and the configuration keys of :data:`LAYER_KEYS` it has."""
+    keras = keras_module()
+    specs = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        config = layer.get_config()
+        spec = {"kind": type(layer).__name__, "weights": len(layer.weights)}
+        spec.update({key: _plain(config[key]) for key in LAYER_KEYS if key in config})
+        specs.append(spec)
+    return specs
+
+
+def model_weights(model: Any) -> list[np.ndarray] | None:
+    """``model.get_weights()`` (every layer's, in order, non-trainable ones included) as float32 arrays; None past
+    :data:`WEIGHTS_MAX` values."""
+    weights = [numpy_array(w).astype(np.float32) for w in model.get_weights()]
+    return weights if sum(w.size for w in weights) <= WEIGHTS_MAX else None

@@ -38,6 +38,9 @@ FORBIDDEN_SCALE = ("sklearn.preprocessing.minmax_scale", "sklearn.preprocessing.
 
 # check_prepared: a prepared array bigger than this is not sent to the grader (the grader's are a few kB).
 PREPARED_MAX_BYTES = 2**20
+# check_test_rmse: the trained model's parameters are sent to the grader up to this many values (the exercise's model
+# has 223; hidden_size=64 would have 17 000)
+PARAMETERS_MAX = 100_000
 PREPARED_NAMES = ("trainX", "trainY", "testX", "testY")
 
 # check_lstm_regressor: the hidden sizes the student's class is built with; the forward passes use the first.
@@ -328,10 +331,27 @@ def predict_on_grader_model(fn: Callable, label: str, weights: dict, x: np.ndarr
 
 
 def model_predictions(model: Any, x: np.ndarray) -> dict:
-    """In the kernel: the student's trained model, in evaluation mode, on the grader's test windows."""
+    """In the kernel: the student's trained model, in evaluation mode, on the grader's test windows, with its
+    parameters and buffers (float64, by their state_dict names), from which the grader computes the predictions
+    again (autograder.labs.lab06.checks.own_predictions)."""
     if hasattr(model, "eval"):
         model.eval()
-    return forward_output(model, x, TEST_LABEL)
+    return {**forward_output(model, x, TEST_LABEL), "parameters": model_parameters(model)}
+
+
+def model_parameters(model: Any) -> dict[str, np.ndarray]:
+    """``model.state_dict()``'s tensors as float64 arrays; {} for what is not a model, and past PARAMETERS_MAX values
+    (the grader refuses a model it cannot read back as one LSTM layer and one Linear)."""
+    state = getattr(model, "state_dict", None)
+    found: dict[str, np.ndarray] = {}
+    with student_errors(TEST_LABEL):
+        items = list(state().items()) if callable(state) else []
+    for name, value in items:
+        if hasattr(value, "detach"):
+            found[str(name)] = np.asarray(value.detach().cpu().double().numpy(), dtype=np.float64)
+        if sum(a.size for a in found.values()) > PARAMETERS_MAX:
+            return {"(too many parameters)": np.zeros(0)}
+    return found
 
 
 # ------------------------------------------------------------------------------ probes

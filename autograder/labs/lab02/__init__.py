@@ -27,9 +27,14 @@ from autograder.labs.lab02.checks import (
 )
 
 HELD_OUT = (_probes.DIGITS,)  # the held-out set its probes read (autograder.kernel.held_out)
+# The deep-learning libraries (their autograd, activations and losses), absent from the grading kernel: the notebooks
+# ask for NumPy (issue 18.2). scikit-learn and SciPy stay: 02_h loads its digits with scikit-learn, which needs SciPy;
+# their forbidden functions are left to the kernel's guards (autograder.kernel.student.forbidden_calls).
+WITHOUT = ("torch", "torchvision", "torchaudio", "functorch", "tensorflow", "tf_keras", "keras", "jax", "jaxlib",
+           "cupy", "cupyx")
 
 __all__ = [
-    "HELD_OUT", "check_accuracy", "check_cross_entropy", "check_gates", "check_gradient_step", "check_make_minibatches",
+    "HELD_OUT", "WITHOUT", "check_accuracy", "check_cross_entropy", "check_gates", "check_gradient_step", "check_make_minibatches",
     "check_mean_squared_error", "check_numerical_gradient", "check_perceptron", "check_relu", "check_sigmoid",
     "check_softmax_cross_entropy", "check_step_function", "check_sum_squared_error", "check_tanh", "check_train",
     "check_two_layer_forward", "check_two_layer_gradient", "check_xor",

@@ -22,14 +22,19 @@ from typing import Any
 import numpy as np
 
 from autograder.datasets import mnist
+from autograder.kernel import held_out
 from autograder.kernel.compare import CheckFailure, assert_close
 from autograder.kernel.probes import lab04 as probes
+from autograder.kernel.probes.keras_facts import WEIGHTS_MAX
 from autograder.kernel.probes.lab04 import NUM_CLASSES
 from autograder.kernel.transcript import TranscriptError, observe
 from autograder.labs.judged import judged, measured_seconds, report_metric
-from autograder.labs.lab04 import reference
+from autograder.labs.lab04 import forward, reference
 from autograder.labs.lab04.reference import LEARNING_RATE, PATIENCE, VALIDATION_SPLIT
 from autograder.labs.lab04.thresholds import (
+    AUDIT_AGREEMENT,
+    AUDIT_IMAGES,
+    AUDIT_SEED,
     CHANCE_HINT,
     CURVE_ATOL,
     CURVE_RTOL,
@@ -496,7 +501,8 @@ def _check_accuracy(kind: str) -> None:
     leaked = reference.count_test_images(data["x_train_digests"], loaded, data["preprocessed_digests"])
     if leaked > LEAK_MAX:
         raise _leak_failure(leaked, f"{kind}: 正解率は測りません / accuracy not measured")
-    _require_trained_build(kind, _recorded(probes.structure_label(kind)))
+    structure = _recorded(probes.structure_label(kind))
+    _require_trained_build(kind, structure)
     facts = _recorded(label, x_test)
     accuracy = _accuracy(facts, x_test, y_test, label)
     report_metric(f"{kind}_test_accuracy", accuracy, threshold=minimum)
@@ -522,6 +528,7 @@ def _check_accuracy(kind: str) -> None:
             "(時間の上限 / budget; the smaller of wall and CPU seconds). エポック数・バッチサイズ・層の大きさは指定どおりですか？ / are the epochs, batch size "
             "and layer sizes as specified?"
         )
+    _require_own_predictions(facts, x_test, label, structure["layers"])
     # last: only a model that reached the bar is asked whether it saw the test images
     test_rows, train_rows = probes.member_rows(len(loaded), probes.fitted_count(len(train_images)))
     losses = member_losses(_recorded(probes.member_label(kind), loaded[test_rows], train_images[train_rows]),
@@ -533,6 +540,38 @@ def _check_accuracy(kind: str) -> None:
         # training images exactly (a loss of 0 against 0), which no honest model does on test images
         if not losses[0] > floor * losses[1]:
             raise memorised_failure(kind, *losses, floor)
+
+
+def _require_own_predictions(facts: dict, x_test: np.ndarray, label: str, structure: Sequence[str] | None = None) -> None:
+    """The classes the kernel reported for the grader's test images ``x_test`` (N, 28, 28) are the network's own: the
+    grader runs the reported layers and weights (:mod:`autograder.labs.lab04.forward`) on AUDIT_IMAGES of them,
+    drawn with the held-out secret, scaled as preprocess scaled them, and at least AUDIT_AGREEMENT must agree. The
+    layers run must be those of ``structure`` (the trained model's, which the build check compared), if given."""
+    rows = held_out.rng(AUDIT_SEED).choice(len(x_test), size=min(AUDIT_IMAGES, len(x_test)), replace=False)
+    layers, weights, scale = facts.get("layers"), facts.get("weights"), facts.get("scale")
+    try:
+        if not layers or weights is None or scale is None:
+            raise forward.UnknownNetwork("no layers, weights or scale were recorded (a network over "
+                                         f"{WEIGHTS_MAX:,} weights is not sent)")
+        a, b = (np.float32(v) for v in scale)
+        x = (x_test[rows].astype(np.float32) * a + b).reshape((len(rows), *tuple(facts["shape"])[1:]))
+        if structure is not None and forward.describe(layers) != list(structure):
+            raise forward.UnknownNetwork(f"its layers {' -> '.join(forward.describe(layers))} are not the model's "
+                                         f"{' -> '.join(structure)}")
+        own = np.argmax(forward.forward(layers, weights, x), axis=1)
+    except forward.UnknownNetwork as exc:
+        raise CheckFailure(
+            f"{label}: 採点側でネットワークを計算し直せません / the grader cannot run this network itself: {exc}\n"
+            "  課題のネットワークは Dense, Conv2D, MaxPooling2D, Dropout, Flatten だけでできています / the exercise's networks "
+            "are made of Dense, Conv2D, MaxPooling2D, Dropout and Flatten layers only"
+        ) from None
+    agree = float(np.mean(own == np.asarray(facts["predicted"])[rows]))
+    if agree < AUDIT_AGREEMENT:
+        raise CheckFailure(
+            f"{label}: 予測したクラスが、モデルの層と重みで計算したものと一致しません / the predicted classes are not those "
+            f"of the model's own layers and weights: the grader ran them on {len(rows)} of its test images and got the "
+            f"reported class for {agree:.1%} (at least {AUDIT_AGREEMENT:.0%} needed)"
+        )
 
 
 @judged

@@ -510,9 +510,28 @@ def _run_training(fn: Callable, hard: bool) -> tuple:
                            f"in eval mode, expected at least {epochs * n_val}")
     _require_grader_model(facts["val_before"], inputs.grader_model(inputs.TRAIN_SEED, classes=4, batchnorm=hard),
                           x_va, "the grader's untrained model")
+    trained = _trained_grader_model(facts, hard)
+    _require_grader_model(facts["val_after"], trained, x_va, "the grader's trained model")
     before_loss, _ = reference.loss_and_accuracy(facts["val_before"], y_va)
-    after_loss, after_acc = reference.loss_and_accuracy(facts["val_after"], y_va)
+    after_loss, after_acc = reference.loss_and_accuracy(reference.grader_model_scores(trained, x_va).numpy(), y_va)
     return label, values, steps, (before_loss, after_loss, after_acc)
+
+
+def _trained_grader_model(facts: dict, hard: bool) -> Any:
+    """The grader's small model with the parameters (and BatchNorm statistics) it had after the student's train_model,
+    as the kernel recorded them: the validation scores the learning check uses are then the grader's own."""
+    torch = _torch()
+    model = inputs.grader_model(inputs.TRAIN_SEED, classes=4, batchnorm=hard)
+    targets = [*model.parameters(), *model.buffers()]
+    values = [torch.as_tensor(np.asarray(v)) for v in [*facts["after"], *facts.get("buffers", [])]]
+    # by size, not shape: the record keeps a 0-d tensor (BatchNorm's batch count) as one value of shape (1,)
+    if len(values) != len(targets) or any(v.numel() != t.numel() for v, t in zip(values, targets, strict=True)):
+        raise CheckFailure("記録が壊れています / malformed record: the trained model's parameters are not those of the "
+                           "grader's model (the record was not made by the grader's probe)")
+    with torch.no_grad():
+        for target, value in zip(targets, values, strict=True):
+            target.copy_(value.reshape(target.shape).to(target.dtype))
+    return model
 
 
 def _found_in(rows: np.ndarray, pool: np.ndarray) -> np.ndarray:

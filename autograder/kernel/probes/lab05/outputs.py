@@ -497,6 +497,7 @@ def _training_facts(fn: Callable, hard: bool, problem: tuple) -> dict:
         log.close()
         stale.close()
     return {"history": history_values(history, label, epochs, keys), "before": before, "after": _parameters(model),
+            "buffers": [b.detach().cpu().clone() for b in model.buffers()],  # BatchNorm's statistics (05_h)
             "steps": steps, "stale": stale.count, "forward": log.calls, "fed": log.fed_images(), "val_before": val_before,
             "val_after": _logits(model, x_va)}
 
