@@ -23,33 +23,36 @@ from unittest import mock
 from autograder import datasets
 from autograder.kernel import held_out
 
-
-def datasets_of(lab: str) -> tuple[str, ...]:
-    """The datasets (names in :mod:`autograder.datasets`) that ``lab``'s checks load; () if none."""
-    try:
-        module = importlib.import_module(f"{__name__}.{lab}")
-    except ModuleNotFoundError:  # a course's own lab without checks here
-        return ()
-    return tuple(getattr(module, "DATASETS", ()))
+# The deep-learning libraries, which a lab whose answers must be NumPy is graded without (its WITHOUT names them and
+# what else it leaves out): their autograd, layers, activations and losses would do the exercises' work.
+DEEP_LEARNING_LIBRARIES = ("torch", "torchvision", "torchaudio", "functorch", "tensorflow", "tf_keras", "keras", "jax",
+                           "jaxlib", "cupy", "cupyx")
 
 
-def held_out_sets(lab: str) -> tuple:
-    """The held-out sets (:class:`autograder.kernel.held_out.HeldOutSet`) ``lab``'s probes read; () if none."""
+def _declared(lab: str, name: str) -> tuple:
+    """What ``lab``'s package declares as ``name`` (DATASETS, HELD_OUT, WITHOUT), as a tuple; () if it declares
+    nothing, or if the lab has no package here (a course's own lab without checks)."""
     try:
         module = importlib.import_module(f"{__name__}.{lab}")
     except ModuleNotFoundError:
         return ()
-    return tuple(getattr(module, "HELD_OUT", ()))
+    return tuple(getattr(module, name, ()))
+
+
+def datasets_of(lab: str) -> tuple[str, ...]:
+    """The datasets (names in :mod:`autograder.datasets`) that ``lab``'s checks load; () if none."""
+    return _declared(lab, "DATASETS")
+
+
+def held_out_sets(lab: str) -> tuple:
+    """The held-out sets (:class:`autograder.kernel.held_out.HeldOutSet`) ``lab``'s probes read; () if none."""
+    return _declared(lab, "HELD_OUT")
 
 
 def graded_without(lab: str) -> tuple[str, ...]:
     """The top-level packages whose files ``lab``'s sandboxed kernels do not have (issue 18.2: a forbidden library
     that is not there cannot be called, however the answer holds it); () if none."""
-    try:
-        module = importlib.import_module(f"{__name__}.{lab}")
-    except ModuleNotFoundError:
-        return ()
-    return tuple(getattr(module, "WITHOUT", ()))
+    return _declared(lab, "WITHOUT")
 
 
 def write_held_out(lab: str, course_salt: str, data_dir: Path | None, folder: Path) -> list[str]:

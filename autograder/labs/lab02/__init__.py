@@ -5,6 +5,7 @@ the hidden tests call in the student's kernel are ``autograder.kernel.probes.lab
 """
 
 from autograder.kernel.probes import lab02 as _probes
+from autograder.labs import DEEP_LEARNING_LIBRARIES
 from autograder.labs.lab02.checks import (
     check_accuracy,
     check_cross_entropy,
@@ -30,8 +31,7 @@ HELD_OUT = (_probes.DIGITS,)  # the held-out set its probes read (autograder.ker
 # The deep-learning libraries (their autograd, activations and losses), absent from the grading kernel: the notebooks
 # ask for NumPy (issue 18.2). scikit-learn and SciPy stay: 02_h loads its digits with scikit-learn, which needs SciPy;
 # their forbidden functions are left to the kernel's guards (autograder.kernel.student.forbidden_calls).
-WITHOUT = ("torch", "torchvision", "torchaudio", "functorch", "tensorflow", "tf_keras", "keras", "jax", "jaxlib",
-           "cupy", "cupyx")
+WITHOUT = DEEP_LEARNING_LIBRARIES
 
 __all__ = [
     "HELD_OUT", "WITHOUT", "check_accuracy", "check_cross_entropy", "check_gates", "check_gradient_step", "check_make_minibatches",

@@ -4,6 +4,7 @@
 hidden tests call in the student's kernel are ``autograder.kernel.probes.lab03``.
 """
 
+from autograder.labs import DEEP_LEARNING_LIBRARIES
 from autograder.labs.lab03.checks import (
     check_avg_pool2d,
     check_conv2d,
@@ -24,8 +25,7 @@ from autograder.labs.lab03.checks import (
 # The libraries that could do the exercises' work (convolution, pooling, softmax, gradients), absent from the grading
 # kernel: the notebooks ask for NumPy alone, and a library that is not there cannot be called, however an answer holds
 # it (issue 18.2; the kernel's guards in autograder.kernel.student stay as a second line).
-WITHOUT = ("torch", "torchvision", "torchaudio", "functorch", "tensorflow", "tf_keras", "keras", "jax", "jaxlib",
-           "cupy", "cupyx", "scipy", "skimage", "sklearn", "cv2")
+WITHOUT = (*DEEP_LEARNING_LIBRARIES, "scipy", "skimage", "sklearn", "cv2")
 
 __all__ = [
     "WITHOUT", "check_avg_pool2d", "check_conv2d", "check_conv2d_backward_db", "check_conv2d_backward_dw",
