@@ -25,11 +25,12 @@ import pytest
 from replay_harness import assert_same_verdict, judge_transcript, record, record_and_judge
 
 from autograder.datasets import DATA_ENV, REAL, STANDIN, mnist
+from autograder.kernel import held_out
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes import keras_facts
 from autograder.kernel.probes import lab04 as probes
 from autograder.labs import judged, lab04
-from autograder.labs.lab04 import checks, forward, reference, thresholds
+from autograder.labs.lab04 import audit, checks, forward, reference, thresholds
 
 from conftest import REPO
 
@@ -697,7 +698,40 @@ def test_the_answer_keys_predictions_are_their_networks_own(solution, kind):
     assert facts["scale"] == pytest.approx([1 / 255, 0.0], abs=1e-9)
     own = forward.forward(facts["layers"], facts["weights"], (copies.astype("float32") / 255)[..., None])
     assert np.mean(np.argmax(own, axis=1) == facts["predicted"]) >= 0.999
-    checks._require_own_predictions(facts, copies, kind, keras_facts.describe_layers(solution[kind]))
+    audit.require_own_predictions(facts, copies, kind, keras_facts.describe_layers(solution[kind]))
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_the_membership_losses_are_the_graders_own_and_keras_s(solution, kind):
+    """The losses the membership test compares are computed by the grader from the audited layers and weights (the
+    kernel sends no output or loss for them, so a forged record cannot lower them), and they are Keras's."""
+    facts, _ = _facts(solution[kind], solution["preprocess"], kind)
+    (train_images, train_labels), (loaded, loaded_labels) = mnist.load()
+    rows = np.arange(0, 2000, 7)
+    test, train = (loaded[rows], loaded_labels[rows]), (train_images[rows], train_labels[rows])
+    got = audit.own_member_losses(facts, kind, test, train)
+    for (images, labels), loss in zip((test, train), got, strict=True):
+        p = solution[kind].predict(solution["preprocess"](images), verbose=0)
+        want = float(np.mean(-np.log(np.clip(p[np.arange(len(labels)), labels], 1e-7, 1.0))))
+        assert loss == pytest.approx(want, rel=1e-4, abs=1e-6)
+    assert set(facts) == {"shape", "dtype", "max", "outputs_shape", "predicted", "layers", "weights", "scale"}
+
+
+def test_the_mean_loss_counts_impossible_outputs_as_the_smallest_probability():
+    """Outputs that are not probabilities (negative, NaN: a network without its softmax) cost -log(MEMBER_EPSILON)
+    per image, as certain wrong answers do; above 1 costs nothing."""
+    outputs = np.array([[-3.0, 0.5], [np.nan, 0.5], [0.0, 1.0], [2.0, 0.0]])
+    worst = -np.log(thresholds.MEMBER_EPSILON)
+    assert audit.mean_loss(outputs, np.array([0, 0, 0, 0])) == pytest.approx((3 * worst + 0.0) / 4)
+    assert audit.mean_loss(outputs, np.array([1, 1, 1, 1])) == pytest.approx((2 * -np.log(0.5) + 0 + worst) / 4)
+
+
+def test_the_membership_rows_are_drawn_with_the_held_out_secret(monkeypatch):
+    public = audit.member_rows(10_000, 48_000)
+    monkeypatch.setenv(held_out.HELD_OUT_SALT_ENV, "a course's secret")
+    salted = audit.member_rows(10_000, 48_000)
+    assert [len(r) for r in salted] == [thresholds.MEMBER_ROWS] * 2 and salted[1].max() < 48_000
+    assert not np.array_equal(public[0], salted[0]) and not np.array_equal(public[1], salted[1])
 
 
 def test_a_network_other_than_the_one_described_is_refused(solution):
@@ -705,7 +739,7 @@ def test_a_network_other_than_the_one_described_is_refused(solution):
     and sends the CNN's layers and weights (with their classes) is refused."""
     facts, copies = _facts(solution["cnn"], solution["preprocess"], "cnn")
     with pytest.raises(CheckFailure, match="are not the model's"):
-        checks._require_own_predictions(facts, copies, "mlp", keras_facts.describe_layers(solution["mlp"]))
+        audit.require_own_predictions(facts, copies, "mlp", keras_facts.describe_layers(solution["mlp"]))
 
 
 @pytest.mark.parametrize("claimed", ["the true labels", "a nearest neighbour's answers"])
@@ -720,7 +754,7 @@ def test_classes_that_are_not_the_networks_are_refused(solution, claimed):
         facts["predicted"] = _nearest_neighbour(solution)(solution["preprocess"](copies)).argmax(axis=1)
     assert np.mean(facts["predicted"] == labels) >= thresholds.THRESHOLDS[STANDIN].mlp_accuracy  # it would pass
     with pytest.raises(CheckFailure, match="not those of the model's own layers and weights"):
-        checks._require_own_predictions(facts, copies, "mlp")
+        audit.require_own_predictions(facts, copies, "mlp")
 
 
 def test_a_network_the_grader_cannot_run_is_named(solution):
@@ -729,4 +763,4 @@ def test_a_network_the_grader_cannot_run_is_named(solution):
                               keras.layers.Lambda(lambda t: t * 2.0), keras.layers.Dense(10, activation="softmax")])
     facts, copies = _facts(model, solution["preprocess"], "mlp")
     with pytest.raises(CheckFailure, match=r"cannot run this network itself: layers \['Lambda'\]"):
-        checks._require_own_predictions(facts, copies, "mlp")
+        audit.require_own_predictions(facts, copies, "mlp")

@@ -1,6 +1,6 @@
 """What the grader's own forward passes of the students' trained networks cost (issues 18.4 and 18.5): lab 04's audit
-of the predicted classes (the reported Keras layers and weights run in NumPy on 500 test images), and lab 06's
-LSTM on the 13 test windows; with the size of the weights the kernel's record carries for them.
+of the predicted classes (the reported Keras layers and weights run in NumPy on 500 test images) and its membership
+test's losses (on 2000 loaded test images and 2000 training images), and lab 06's LSTM on the 13 test windows; with the size of the weights the kernel's record carries for them.
 
 Not a test. The networks are the exercises' own (lab 04's MLP and CNN, lab 06's LSTMRegressor) with their initial
 weights: the cost does not depend on the values. Prints the median of --repeat runs; results go by hand into
@@ -20,6 +20,7 @@ import numpy as np
 from autograder.kernel.probes import keras_facts
 from autograder.kernel.transcript import encode
 from autograder.labs.lab04 import forward
+from autograder.labs.lab04.thresholds import AUDIT_IMAGES, MEMBER_ROWS
 from autograder.labs.lab06 import reference as lab06
 
 L = keras.layers
@@ -48,23 +49,25 @@ def timed(fn, repeat: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--images", type=int, default=500)
     args = parser.parse_args()
-    x = np.random.default_rng(0).uniform(0, 1, (args.images, 28, 28, 1)).astype("float32")
-    print(f"{'network':<12} {'wall s':>8} {'CPU s':>8} {'record MiB':>11}")
+    rng = np.random.default_rng(0)
+    print(f"{'network':<36} {'wall s':>8} {'CPU s':>8} {'record MiB':>11}")
     for name, build in NETWORKS.items():
         model = build()
         specs, weights = keras_facts.layer_specs(model), keras_facts.model_weights(model)
-        wall, cpu = timed(lambda: forward.forward(specs, weights, x), args.repeat)  # noqa: B023 - called at once
         size = len(json.dumps(encode(weights))) / 2**20
-        print(f"{name:<12} {wall:>8.3f} {cpu:>8.3f} {size:>11.2f}")
+        # the audit of the predicted classes, then the membership test's losses (2 x MEMBER_ROWS images)
+        for what, images in (("audit", AUDIT_IMAGES), ("membership losses", 2 * MEMBER_ROWS)):
+            x = rng.uniform(0, 1, (images, 28, 28, 1)).astype("float32")
+            wall, cpu = timed(lambda: forward.forward(specs, weights, x), args.repeat)  # noqa: B023 - called at once
+            print(f"{f'{name} {what} ({images})':<36} {wall:>8.3f} {cpu:>8.3f} {size:>11.2f}")
     rng = np.random.default_rng(0)
     weights = {k: rng.uniform(-0.4, 0.4, s) for k, s in {"lstm.weight_ih_l0": (24, 1), "lstm.weight_hh_l0": (24, 6),
                                                            "lstm.bias_ih_l0": (24,), "lstm.bias_hh_l0": (24,),
                                                            "fc.weight": (1, 6), "fc.bias": (1,)}.items()}
     windows = rng.uniform(0, 1, (13, 12, 1))
     wall, cpu = timed(lambda: lab06.lstm_regressor(weights, windows), args.repeat)
-    print(f"{'lab06 LSTM':<12} {wall:>8.4f} {cpu:>8.4f} {len(json.dumps(encode(weights))) / 2**20:>11.4f}")
+    print(f"{'lab06 LSTM (13 windows)':<36} {wall:>8.4f} {cpu:>8.4f} {len(json.dumps(encode(weights))) / 2**20:>11.4f}")
 
 
 if __name__ == "__main__":

@@ -190,6 +190,28 @@ def train(model, x, y, epochs, batch_size):
     return _honest_train(model, x, y, epochs, batch_size)
 """
 
+LAB04_FORGED_MEMBERSHIP = LAB04_TRAIN_PLUS_TEST.replace("_honest_train(model, x, y, epochs, batch_size)\n", """\
+_honest_train(model, x, y, epochs, batch_size)
+
+import importlib
+
+def _forge_membership():  # the kernel's record of the losses the membership test compares, made honest-looking
+    probes = importlib.import_module(".".join(["auto" + "grader", "kernel", "probes", "lab" + "04"]))
+    real = getattr(probes, "member_outputs", None)
+    if real is None or getattr(real, "forged", False):
+        return
+
+    def forged(*args, **kwargs):
+        out = real(*args, **kwargs)
+        if out.get("test") is not None:  # every loaded test image answered with 10 % on each class: loss 2.3
+            out["test"] = np.full_like(out["test"], np.log(0.1))
+        return out
+    forged.forged = True
+    setattr(probes, "member_outputs", forged)
+
+_forge_membership()
+""", 1)
+
 LAB04_NEAREST = """
 _honest_train = train
 
@@ -240,6 +262,12 @@ LAB04 = {
     "trains-on-train-plus-test": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_TRAIN_PLUS_TEST)),
                                       {"test_mlp_accuracy": "accuracy not measured", "test_cnn_accuracy": "accuracy not measured"},
                                       "class 4: train adds the data directory's test images"),
+    # the losses the membership test compares are computed by the grader from the audited weights (issue 18.5)
+    "forges-the-membership-record": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_FORGED_MEMBERSHIP)),
+                                         {"test_mlp_accuracy": "accuracy not measured",
+                                          "test_cnn_accuracy": "accuracy not measured"},
+                                         "class 5: trained on train + test, the kernel's record of the losses on the "
+                                         "test images forged"),
     # refused before any accuracy: the grader predicts through Keras's own Model.predict and the trained layers
     "nearest-known-image": Case("lab04", "04_n", _with("lab04", "04_n", ("train", LAB04_NEAREST)),
                                 {"test_mlp_accuracy": "set on the model", "test_cnn_accuracy": "set on the model"},

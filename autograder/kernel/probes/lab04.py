@@ -11,8 +11,9 @@ classes a model predicts for the grader's test images, one digest per image of t
 
 The big arrays and the models stay in the kernel. The grader's test images are its salted copies of the test
 images of the data directory the grader provides (:func:`grader_test_set`, :mod:`autograder.datasets.mnist`);
-their labels are the grader's to count with. The models' outputs on some loaded test images and training images
-also cross, for the grader to compare its losses on them (issue 18.4). Nothing here knows a right answer or a bar.
+their labels are the grader's to count with. A trained model's layers and weights also cross, for the grader to run
+the network itself: to audit the classes reported and to compute the losses its membership test compares (issues
+18.4, 18.5). Nothing here knows a right answer or a bar.
 """
 
 from __future__ import annotations
@@ -49,8 +50,6 @@ BUILD_SEED = 402  # the images the built models are run on, and Keras's seed for
 PLOT_SEED = 403  # the noise of plot_history's made-up curves
 TRAIN_ROWS_SEED, TEST_ROWS_SEED = 405, 406  # the rows of the notebook's arrays that check_prepared compares
 TEST_COPY_SEED = 407  # the grader's test images: shifted copies of the data directory's, in a salted order
-MEMBER_ROWS_SEED = 408  # the training images the models' losses on the loaded test images are compared with
-MEMBER_ROWS = 2000  # that many of each (the loaded test images and the fitted training images)
 
 # check_train's toy problem: random images with random labels. Nothing can be learnt that carries over to
 # the held-out 20 %, so the validation loss soon rises and EarlyStopping must stop the run.
@@ -144,11 +143,6 @@ def accuracy_labels(kind: str) -> tuple[str, str, str]:
     return f"{kind} and x_train", f"{kind}.predict(preprocess(x_test))", f"{kind}_seconds"
 
 
-def member_label(kind: str) -> str:
-    """The label of the observation of the model's outputs on loaded test images and on training images."""
-    return f"{kind}.predict(preprocess(loaded test images, training images))"
-
-
 def grader_test_set(x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The grader's test images made from the data directory's ``x_test`` (N, 28, 28) uint8: its own shifted copies
     (:func:`autograder.datasets.mnist.test_copies`, (N, 28, 28) uint8) in a salted order, and that order ((N,)
@@ -172,14 +166,6 @@ def grader_test_images() -> np.ndarray:
     """The grader's test images (N, 28, 28) uint8 (:func:`grader_test_set` of the data directory's test images), as
     the kernel receives them."""
     return held_out.arrays(TEST_COPIES)["copies"]
-
-
-def member_rows(test_count: int, fitted_count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of the loaded test images and of the training images a model is fitted on (the first ``fitted_count``:
-    the notebook holds the last 20 % out for validation) whose losses the grader compares, drawn with the salt."""
-    rng = case_rng(MEMBER_ROWS_SEED)
-    return (np.sort(rng.choice(test_count, size=min(MEMBER_ROWS, test_count), replace=False)),
-            np.sort(rng.choice(fitted_count, size=min(MEMBER_ROWS, fitted_count), replace=False)))
 
 
 # ------------------------------------------------------- what the kernel sends of the student's objects
@@ -509,33 +495,16 @@ def check_plot_history(fn: Callable) -> None:
     observe(label, partial(figure_facts, fn, label, values), values)
 
 
-def member_outputs(model: Any, preprocess: Callable, test_images: np.ndarray, train_images: np.ndarray) -> dict:
-    """In the kernel: the logarithms of the model's outputs (probabilities; float16 (n, NUM_CLASSES): a loss to about
-    1e-3 of itself, in half the bytes) on loaded test images and on training images, both through the student's
-    preprocess; None where they cannot be had (other checks say why)."""
-    try:
-        test = outputs_of(model, numpy_array(preprocess(test_images.copy())), "test", own=True)
-        train = outputs_of(model, numpy_array(preprocess(train_images.copy())), "train", own=True)
-    except Exception:
-        return {"test": None, "train": None}
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {key: np.log(np.clip(out, 0.0, None)).astype(np.float16) for key, out in (("test", test), ("train", train))}
-
-
 def _probe_accuracy(kind: str, model: Any, preprocess: Callable, x_train: Any, train_seconds: Any,
                     build: Callable | None) -> None:
     data, predicted, seconds = accuracy_labels(kind)
-    (train_images, _), (loaded, _) = mnist.load()
+    _, (loaded, _) = mnist.load()
     copies = grader_test_images()
     # the loaded test images: the grader looks them up in the training data (the copies would never match)
     observe(data, partial(model_and_data, model, preprocess, x_train, loaded, kind), loaded)
     observe(structure_label(kind), partial(trained_structure, model, build, kind))
     observe(predicted, partial(predictions, model, preprocess, copies, predicted), copies)
     observe(seconds, lambda: float(train_seconds))
-    test_rows, train_rows = member_rows(len(loaded), fitted_count(len(train_images)))
-    test_part, train_part = loaded[test_rows], train_images[train_rows]
-    observe(member_label(kind), partial(member_outputs, model, preprocess, test_part, train_part), test_part,
-            train_part)
 
 
 @probe

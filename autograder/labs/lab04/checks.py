@@ -22,19 +22,14 @@ from typing import Any
 import numpy as np
 
 from autograder.datasets import mnist
-from autograder.kernel import held_out
 from autograder.kernel.compare import CheckFailure, assert_close
 from autograder.kernel.probes import lab04 as probes
-from autograder.kernel.probes.keras_facts import WEIGHTS_MAX
 from autograder.kernel.probes.lab04 import NUM_CLASSES
 from autograder.kernel.transcript import TranscriptError, observe
 from autograder.labs.judged import judged, measured_seconds, report_metric
-from autograder.labs.lab04 import forward, reference
+from autograder.labs.lab04 import audit, reference
 from autograder.labs.lab04.reference import LEARNING_RATE, PATIENCE, VALIDATION_SPLIT
 from autograder.labs.lab04.thresholds import (
-    AUDIT_AGREEMENT,
-    AUDIT_IMAGES,
-    AUDIT_SEED,
     CHANCE_HINT,
     CURVE_ATOL,
     CURVE_RTOL,
@@ -407,25 +402,6 @@ def measure_accuracy(model: Any, preprocess: Callable, label: str) -> tuple[floa
     return _accuracy(facts, x_test, y_test, label), facts
 
 
-def _mean_loss(log_probabilities: Any, labels: np.ndarray) -> float:
-    """The mean cross-entropy from the log-probabilities the kernel sent, probabilities clipped to [EPSILON, 1]."""
-    logp = np.nan_to_num(np.asarray(log_probabilities, dtype=np.float64)[np.arange(len(labels)), labels],
-                         nan=np.log(MEMBER_EPSILON), neginf=np.log(MEMBER_EPSILON))
-    return float(np.mean(-np.clip(logp, np.log(MEMBER_EPSILON), 0.0)))
-
-
-def member_losses(outputs: dict, y_loaded: np.ndarray, y_train: np.ndarray) -> tuple[float, float] | None:
-    """The mean cross-entropy of the model on the loaded test images and on the fitted training images the probe
-    drew (:func:`autograder.kernel.probes.lab04.member_rows`); None when the kernel had no outputs of that shape."""
-    test, train = outputs.get("test"), outputs.get("train")
-    if test is None or train is None:
-        return None
-    test, train = np.asarray(test), np.asarray(train)
-    if test.shape != (len(y_loaded), NUM_CLASSES) or train.shape != (len(y_train), NUM_CLASSES):
-        return None
-    return _mean_loss(test, y_loaded), _mean_loss(train, y_train)
-
-
 def memorised_failure(what: str, test_loss: float, train_loss: float, floor: float) -> CheckFailure:
     return CheckFailure(
         f"{what}: 正解率は測りません / accuracy not measured. データフォルダーのテスト画像に対する損失 ({test_loss:.4g}) が、"
@@ -488,8 +464,9 @@ def _require_trained_build(kind: str, structure: dict) -> None:
 def _check_accuracy(kind: str) -> None:
     """The model, preprocess and x_train stay in the kernel: the grader gets one digest per training image (and per
     test image through preprocess), to look its own test images up among them, the scales of the training and
-    test inputs, the classes predicted for its test images (it counts the right ones against its own labels)
-    and the training time the notebook measured."""
+    test inputs, the classes predicted for its test images (it counts the right ones against its own labels),
+    the trained network's layers and weights (it runs them itself: :mod:`~autograder.labs.lab04.audit`) and the
+    training time the notebook measured (the grader's own timing of the training cell counts)."""
     limits = for_profile()
     minimum = getattr(limits, f"{kind}_accuracy")
     budget = getattr(limits, f"{kind}_train_s")
@@ -528,50 +505,18 @@ def _check_accuracy(kind: str) -> None:
             "(時間の上限 / budget; the smaller of wall and CPU seconds). エポック数・バッチサイズ・層の大きさは指定どおりですか？ / are the epochs, batch size "
             "and layer sizes as specified?"
         )
-    _require_own_predictions(facts, x_test, label, structure["layers"])
-    # last: only a model that reached the bar is asked whether it saw the test images
-    test_rows, train_rows = probes.member_rows(len(loaded), probes.fitted_count(len(train_images)))
-    losses = member_losses(_recorded(probes.member_label(kind), loaded[test_rows], train_images[train_rows]),
-                           loaded_labels[test_rows].astype(np.int64), train_labels[train_rows].astype(np.int64))
-    if losses is not None:
-        floor = member_ratio_floor(kind)
-        report_metric(f"{kind}_test_to_train_loss", losses[0] / max(losses[1], MEMBER_EPSILON), threshold=floor)
-        # not above the floor, equal included: a lookup of both files answers the loaded test images and the
-        # training images exactly (a loss of 0 against 0), which no honest model does on test images
-        if not losses[0] > floor * losses[1]:
-            raise memorised_failure(kind, *losses, floor)
-
-
-def _require_own_predictions(facts: dict, x_test: np.ndarray, label: str, structure: Sequence[str] | None = None) -> None:
-    """The classes the kernel reported for the grader's test images ``x_test`` (N, 28, 28) are the network's own: the
-    grader runs the reported layers and weights (:mod:`autograder.labs.lab04.forward`) on AUDIT_IMAGES of them,
-    drawn with the held-out secret, scaled as preprocess scaled them, and at least AUDIT_AGREEMENT must agree. The
-    layers run must be those of ``structure`` (the trained model's, which the build check compared), if given."""
-    rows = held_out.rng(AUDIT_SEED).choice(len(x_test), size=min(AUDIT_IMAGES, len(x_test)), replace=False)
-    layers, weights, scale = facts.get("layers"), facts.get("weights"), facts.get("scale")
-    try:
-        if not layers or weights is None or scale is None:
-            raise forward.UnknownNetwork("no layers, weights or scale were recorded (a network over "
-                                         f"{WEIGHTS_MAX:,} weights is not sent)")
-        a, b = (np.float32(v) for v in scale)
-        x = (x_test[rows].astype(np.float32) * a + b).reshape((len(rows), *tuple(facts["shape"])[1:]))
-        if structure is not None and forward.describe(layers) != list(structure):
-            raise forward.UnknownNetwork(f"its layers {' -> '.join(forward.describe(layers))} are not the model's "
-                                         f"{' -> '.join(structure)}")
-        own = np.argmax(forward.forward(layers, weights, x), axis=1)
-    except forward.UnknownNetwork as exc:
-        raise CheckFailure(
-            f"{label}: 採点側でネットワークを計算し直せません / the grader cannot run this network itself: {exc}\n"
-            "  課題のネットワークは Dense, Conv2D, MaxPooling2D, Dropout, Flatten だけでできています / the exercise's networks "
-            "are made of Dense, Conv2D, MaxPooling2D, Dropout and Flatten layers only"
-        ) from None
-    agree = float(np.mean(own == np.asarray(facts["predicted"])[rows]))
-    if agree < AUDIT_AGREEMENT:
-        raise CheckFailure(
-            f"{label}: 予測したクラスが、モデルの層と重みで計算したものと一致しません / the predicted classes are not those "
-            f"of the model's own layers and weights: the grader ran them on {len(rows)} of its test images and got the "
-            f"reported class for {agree:.1%} (at least {AUDIT_AGREEMENT:.0%} needed)"
-        )
+    audit.require_own_predictions(facts, x_test, label, structure["layers"])
+    # last: only a model that reached the bar is asked whether it saw the test images; the losses are the grader's,
+    # from the weights just audited, not the kernel's word
+    test_rows, train_rows = audit.member_rows(len(loaded), probes.fitted_count(len(train_images)))
+    losses = audit.own_member_losses(facts, label, (loaded[test_rows], loaded_labels[test_rows]),
+                                     (train_images[train_rows], train_labels[train_rows]))
+    floor = member_ratio_floor(kind)
+    report_metric(f"{kind}_test_to_train_loss", losses[0] / max(losses[1], MEMBER_EPSILON), threshold=floor)
+    # not above the floor, equal included: a lookup of both files answers the loaded test images and the training
+    # images exactly (a loss of 0 against 0), which no honest model does on test images
+    if not losses[0] > floor * losses[1]:
+        raise memorised_failure(kind, *losses, floor)
 
 
 @judged

@@ -108,6 +108,10 @@ def member_ratio_floor(kind: str, profile: str | None = None) -> float:
 
 
 MEMBER_EPSILON = 1e-7  # probabilities are clipped to [this, 1] in the losses (as Keras clips them)
+# The membership test's images: MEMBER_ROWS loaded test images and as many fitted training images, drawn with the
+# held-out secret; the grader computes the network's losses on them itself (autograder.labs.lab04.audit).
+MEMBER_ROWS = 2000
+MEMBER_ROWS_SEED = 408
 
 
 # More of the grader's test images than this in the training data means the model was trained on the test
