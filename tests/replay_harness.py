@@ -115,13 +115,14 @@ def record(check: Callable, *args, salt: str = "", **kwargs) -> tuple[Exception 
 
 
 def judge_transcript(check: Callable, payload: dict, *, salt: str = "", data_dir: str = "",
-                     answers: Sequence[str] = ()) -> judge.Verdict:
+                     answers: Sequence[str] = (), measured: dict | None = None) -> judge.Verdict:
     """The grader's verdict on ``payload`` as a transcript of ``check``, called as the transcript says it was.
 
-    ``answers``: the student's cells' sources, for the grader's forbidden-library scan.
+    ``answers``: the student's cells' sources, for the grader's forbidden-library scan; ``measured``: the grader's
+    own timing of the notebook's cells, by grade_id (``{"wall_s": ..., "cpu_s": ...}`` each).
     """
     call = judge.CheckCall(_key(check), len(payload.get("args", [])), tuple(payload.get("kwargs", {})), {})
-    return judge.judge(call, payload, list(answers), salt, data_dir)
+    return judge.judge(call, payload, list(answers), salt, data_dir, measured)
 
 
 def record_and_judge(check: Callable, *args, salt: str = "", data_dir: str = "", answers: Sequence[str] = (),

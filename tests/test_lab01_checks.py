@@ -24,7 +24,7 @@ from replay_harness import assert_same_verdict, judge_transcript, record, record
 from autograder.kernel import clock, transcript
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes import lab01 as probes
-from autograder.labs import lab01
+from autograder.labs import judged, lab01
 from autograder.labs.lab01 import reference, thresholds
 
 from conftest import REPO
@@ -247,6 +247,45 @@ def test_patching_the_clock_or_the_timer_changes_nothing(monkeypatch, where):
         forge()
     with pytest.raises(CheckFailure, match=r"training takes too long: \d+\.\d s of CPU time > budget 0.3 s"):
         lab01.check_train_quantiles_classifier(train_quantiles_classifier)
+
+
+# Each timed check and the test cell that calls it (the visible test's call and the hidden one's).
+TIMED_CELLS = {
+    "train_sin_regressor": "test_train_sin_regressor",
+    "train_sequence_classifier": "test_train_sequence_classifier",
+    "train_digits_classifier": "test_train_digits_classifier",
+    "tsne_digits": "test_tsne_digits",
+    "train_quantiles_classifier": "test_train_quantiles_classifier",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TIMED_CELLS))
+def test_the_graders_timing_of_the_test_cell_bounds_what_the_kernel_reports(solution, name):
+    """The kernel's CPU seconds for a call come from a clock in the student's process. The grader times the test
+    cell itself (its two calls, the visible test's and the hidden one's): a cell over two budgets and the slack is
+    refused whatever the kernel reported; the same cell within them, or another cell over them, is not."""
+    check, cell = getattr(lab01, f"check_{name}"), TIMED_CELLS[name]
+    budget = thresholds.TSNE_BUDGET_S if name == "tsne_digits" else thresholds.TRAIN_BUDGET_S
+    bar = thresholds.TIMED_CELL_CALLS * budget + thresholds.TIMED_CELL_SLACK_S
+    with judged.measured_cells({cell: {"wall_s": bar + 1.0, "cpu_s": bar + 0.5}}):
+        with pytest.raises(CheckFailure, match="the grader's own timing of this test cell"):
+            check(solution[name])
+    with judged.measured_cells({cell: {"wall_s": 3 * bar, "cpu_s": bar - 0.5}, "another": {"wall_s": 999, "cpu_s": 999}}):
+        check(solution[name])  # the smaller of wall and CPU seconds: a busy machine stretches only the wall clock
+
+
+def test_a_forged_cpu_time_is_refused_by_the_graders_timing_of_the_cell(solution):
+    """A transcript whose call reports 2 s, judged with the cell as the grader timed it: 40 s is refused, 20 s
+    (two calls of 10 s: the budget each) passes."""
+    check = lab01.check_train_quantiles_classifier
+    payload = _edit_result(_record(check, solution["train_quantiles_classifier"]), 0,
+                           lambda r: {**r, "cpu_seconds": 2.0})
+    slow = {"test_train_quantiles_classifier": {"wall_s": 40.0, "cpu_s": 40.0}}
+    verdict = judge_transcript(check, payload, salt=REPLAY_SALT, measured=slow)
+    assert verdict.ename == "CheckFailure" and "the grader's own timing of this test cell, 40.0 s" in verdict.message
+    assert "2.0 s" in verdict.message  # what the kernel reported, named beside it
+    within = {"test_train_quantiles_classifier": {"wall_s": 20.0, "cpu_s": 20.0}}
+    assert judge_transcript(check, payload, salt=REPLAY_SALT, measured=within).passed
 
 
 def test_the_timer_is_removed_after_each_check(solution):

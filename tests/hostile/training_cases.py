@@ -494,6 +494,37 @@ def train_digits_classifier(X_train, y_train):
     return NearestDigit(hidden_layer_sizes=(20, 20), max_iter=5, random_state=0).fit(X_train[:50], y_train[:50])
 """
 
+LAB01_FORGED_CLOCK = """
+import importlib, signal
+
+_kept = importlib.import_module("auto" + "grader.kernel." + "clock")  # the clock the grader's probe measures with
+_honest_sequence_classifier = train_sequence_classifier
+
+
+def _report_once(module, name, value):  # the next reading of module.name is value; later ones are real again
+    real = getattr(module, name)
+
+    def forged():
+        setattr(module, name, real)
+        return value
+    setattr(module, name, forged)
+
+
+def train_sequence_classifier(X, y):  # 16 CPU-s over a 10 s budget, the clock that measures it reporting 2 s
+    hidden = signal.getitimer(signal.ITIMER_PROF)[0] > 0  # the grader's probe arms a CPU timer; the visible test not
+    if hidden:
+        _kept.setitimer(signal.ITIMER_PROF, 0)  # the probe's interruption at the budget, disarmed
+    start_kept, start_time = _kept.process_time(), time.process_time()
+    model = _honest_sequence_classifier(X, y)
+    while _kept.process_time() - start_kept < 16:
+        sum(range(10000))
+    if hidden:
+        _report_once(_kept, "process_time", start_kept + 2.0)
+    else:
+        _report_once(time, "process_time", start_time + 2.0)
+    return model
+"""
+
 LAB01_LINEAR = """
 def train_digits_classifier(X_train, y_train):  # a linear model: identity activations
     model = make_pipeline(StandardScaler(), MLPClassifier(hidden_layer_sizes=(20, 20), activation="identity",
@@ -601,6 +632,9 @@ LAB01 = {
         "lab01", "01_n", _with("lab01", "01_n", ("train_digits_classifier", LAB01_RECOMPUTES)),
         {"test_train_digits_classifier": "accuracy on the grader's 540 test images"},
         "class 4: the grader's held-out split recomputed in the kernel with its own code and every secret found there"),
+    "01-forged-cpu-clock": Case("lab01", "01_n", _with("lab01", "01_n", ("train_sequence_classifier", LAB01_FORGED_CLOCK)),
+                                {"test_train_sequence_classifier": "the grader's own timing of this test cell"},
+                                "class 5: a training 16 CPU-s over its 10 s budget, the kept clock reporting 2 s"),
     "01-fits-load-digits": Case("lab01", "01_n", _with("lab01", "01_n", ("train_digits_classifier", LAB01_FITS_LOAD_DIGITS)),
                                 {"test_train_digits_classifier": "accuracy on the grader's 540 test images"},
                                 "class 4: train_digits_classifier fits all of load_digits"),

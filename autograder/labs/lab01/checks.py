@@ -17,14 +17,15 @@ import numpy as np
 
 from autograder.kernel.compare import CheckFailure, compare
 from autograder.kernel.probes import lab01 as probes
-from autograder.labs.judged import judged
+from autograder.labs.judged import judged, measured_seconds
 from autograder.labs.lab01 import reference, thresholds
 
 # ------------------------------------------------------------------ helpers
 
 
-def _within_budget(out: dict, budget: float, name: str) -> Any:
-    """The summary of a timed call's record (:func:`probes.timed_call`); CheckFailure if it took over ``budget``.
+def _within_budget(out: dict, budget: float, name: str, cell: str) -> Any:
+    """The summary of a timed call's record (:func:`probes.timed_call`); CheckFailure if it took over ``budget``,
+    or if the grader's own timing of the test cell ``cell`` that made it says the calls took longer.
 
     The kernel measures the time and interrupts the call soon after its limit; the comparison of the
     measured seconds with the budget is the grader's.
@@ -32,7 +33,26 @@ def _within_budget(out: dict, budget: float, name: str) -> Any:
     seconds = float(out["cpu_seconds"])
     if seconds > budget:
         raise CheckFailure(probes.over_budget_message(name, seconds, budget))
+    _require_cell_within(cell, budget, name, seconds)
     return out["summary"]
+
+
+def _require_cell_within(cell: str, budget: float, name: str, reported: float) -> None:
+    """The kernel's figure for a call is code in the student's process (a clock it keeps, which code reached by a
+    built name can replace). The grader times the whole test cell itself, outside the kernel
+    (:func:`autograder.labs.judged.measured_seconds`): its two calls of the function, the visible test's and the
+    hidden one, each within ``budget``, and the rest of the cell cannot take longer than TIMED_CELL_CALLS budgets
+    and TIMED_CELL_SLACK_S."""
+    measured = measured_seconds(cell)
+    bar = thresholds.TIMED_CELL_CALLS * budget + thresholds.TIMED_CELL_SLACK_S
+    if measured is not None and measured > bar:
+        raise CheckFailure(
+            f"{name}: 採点側で測ったこのテストセルの時間 {measured:.1f} 秒が、{thresholds.TIMED_CELL_CALLS} 回の学習の上限 "
+            f"({bar:g} 秒) を超えています。カーネルの報告 ({reported:.1f} 秒) とは合いません / the grader's own timing of "
+            f"this test cell, {measured:.1f} s (the smaller of wall and CPU seconds), is over what "
+            f"{thresholds.TIMED_CELL_CALLS} trainings within the budget can take ({bar:g} s), which the {reported:.1f} s "
+            "reported from the kernel cannot be: a training over budget whose clock was changed"
+        )
 
 
 def _require_fitted(facts: dict, kind: str, name: str) -> None:
@@ -60,12 +80,13 @@ def _require_fitted(facts: dict, kind: str, name: str) -> None:
         )
 
 
-def _train(fn: Callable, args: tuple, kind: str, name: str) -> tuple[dict, dict]:
-    """The student's training function on ``args`` (:func:`probes.train`), within TRAIN_BUDGET_S, returning a
-    fitted ``kind``: (its model's facts, the holder :func:`probes.predictions` reads)."""
+def _train(fn: Callable, args: tuple, kind: str, name: str, cell: str) -> tuple[dict, dict]:
+    """The student's training function on ``args`` (:func:`probes.train`), within TRAIN_BUDGET_S (also by the
+    grader's timing of the test cell ``cell``), returning a fitted ``kind``: (its model's facts, the holder
+    :func:`probes.predictions` reads)."""
     __tracebackhide__ = True
     out, holder = probes.train(fn, args, kind, name)
-    facts = _within_budget(out, thresholds.TRAIN_BUDGET_S, name)
+    facts = _within_budget(out, thresholds.TRAIN_BUDGET_S, name, cell)
     _require_fitted(facts, kind, name)
     return facts, holder
 
@@ -152,7 +173,8 @@ def check_train_sin_regressor(fn: Callable) -> None:
     from sklearn.metrics import r2_score
 
     name = probes.SIN_REGRESSOR
-    _, holder = _train(fn, probes.sin_data(probes.SIN_N_TRAIN, probes.SIN_TRAIN_SEED), "MLPRegressor", name)
+    _, holder = _train(fn, probes.sin_data(probes.SIN_N_TRAIN, probes.SIN_TRAIN_SEED), "MLPRegressor", name,
+                       "test_train_sin_regressor")
     grid = probes.sin_grid()
     pred = _numeric(probes.predictions(holder, grid, name), name)
     if pred.shape != (len(grid),):
@@ -200,7 +222,8 @@ def check_make_sequence_data(fn: Callable) -> None:
 def check_train_sequence_classifier(fn: Callable) -> None:
     """train_sequence_classifier(X, y) on the grader's sequences, within the budget -> accuracy >= SEQ_ACC_MIN."""
     name = probes.SEQ_CLASSIFIER
-    _, holder = _train(fn, probes.sequence_data(probes.SEQ_N_TRAIN, probes.SEQ_TRAIN_SEED), "MLPClassifier", name)
+    _, holder = _train(fn, probes.sequence_data(probes.SEQ_N_TRAIN, probes.SEQ_TRAIN_SEED), "MLPClassifier", name,
+                       "test_train_sequence_classifier")
     X_test, _ = probes.sequence_data(probes.SEQ_N_TEST, probes.SEQ_TEST_SEED)
     accuracy = float(np.mean(probes.predictions(holder, X_test, name) == reference.contains_one(X_test)))
     if accuracy < thresholds.SEQ_ACC_MIN:
@@ -215,7 +238,7 @@ def check_train_digits_classifier(fn: Callable) -> None:
     """train_digits_classifier(X_train, y_train) -> accuracy on the grader's held-out 30 % >= DIGITS_ACC_MIN."""
     X_train, X_test, y_train, y_test = probes.digits_split()
     name = probes.digits_classifier(X_train, y_train)
-    _, holder = _train(fn, (X_train, y_train), "MLPClassifier", name)
+    _, holder = _train(fn, (X_train, y_train), "MLPClassifier", name, "test_train_digits_classifier")
     accuracy = float(np.mean(probes.predictions(holder, X_test, name) == y_test))
     if accuracy < thresholds.DIGITS_ACC_MIN:
         raise _below(f"採点用テストデータ ({len(y_test)} 枚) の正解率 / accuracy on the grader's {len(y_test)} test images",
@@ -267,7 +290,7 @@ def check_tsne_digits(fn: Callable) -> None:
     name = probes.TSNE_CALL
     out = probes.timed_call(fn, (X.copy(), probes.TSNE_SEED), limit=probes.TSNE_TIME_LIMIT_S, name=name,
                             summarize=probes.as_data)
-    embedding = np.asarray(_within_budget(out, thresholds.TSNE_BUDGET_S, name))
+    embedding = np.asarray(_within_budget(out, thresholds.TSNE_BUDGET_S, name, "test_tsne_digits"))
     _shape(embedding, (probes.TSNE_N, 2), name, "2 次元に埋め込みます (n_components=2) / embed into 2 dimensions")
     embedding = _numeric(embedding, name)
     if float(embedding.std()) == 0.0:
@@ -316,7 +339,7 @@ def check_train_quantiles_classifier(fn: Callable) -> None:
     X_train, _, y_train, _ = probes.quantiles_split()
     X_held, y_held = probes.quantiles_held_out()
     name = probes.QUANTILES_CLASSIFIER
-    facts, holder = _train(fn, (X_train, y_train), "MLPClassifier", name)
+    facts, holder = _train(fn, (X_train, y_train), "MLPClassifier", name, "test_train_quantiles_classifier")
     hidden = tuple(facts["hidden_layer_sizes"])
     if hidden != thresholds.QUANT_HIDDEN:
         raise CheckFailure(

@@ -59,6 +59,14 @@ QUANT_HIDDEN = (5,)  # the network the exercise prescribes: one hidden layer of 
 # and the kernel interrupts a call soon after (autograder.kernel.probes.lab01.TRAIN_TIME_LIMIT_S).
 TRAIN_BUDGET_S = 10.0  # reference: sin 0.6 s, sequences 2.2 s, digits 0.8 s, quantiles 0.1 s
 TSNE_BUDGET_S = 20.0  # reference: 2 s for 500 digits (all 1797: 9 s)
+# The grader's own timing of a test cell that times a training (issue 18.5; the smaller of wall and CPU seconds,
+# measured outside the kernel): the kernel's figure for each call is measured with a clock kept in the student's
+# process, which code reached by a built name can replace, so the cell as a whole is held to what its calls of the
+# function (the visible test's and the hidden one's, each within the budget) and the rest of the cell can take.
+# The answer key's cells, graded (2-core runner, 2026-12-06): sin 0.9 s, sequences 2.9 s, digits 1.0 s, t-SNE 3.2 s;
+# the rest of a cell (data, predictions, k-NN) takes well under a second. Bars: 25 s (t-SNE 45 s).
+TIMED_CELL_CALLS = 2
+TIMED_CELL_SLACK_S = 5.0
 # The seed's network on raw digits, MLPClassifier((50, 50, 50, 50)), takes 0.06 s per epoch on 20,000 sequences
 # (AMD EPYC, one core): it converges near the budget; 1000 epochs without early stopping take about 56 s.
 
