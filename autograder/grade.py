@@ -117,6 +117,7 @@ def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int,
         data_dir=data if data.is_dir() else None,
         case_salt=course.case_salt(),
         without=labs.graded_without(lab),
+        without_in=labs.graded_without_in(lab),
         limits=execution.Limits(
             cell_timeout=options.cell_timeout or int(api_config.Execute.get("timeout", 30)),
             notebook_timeout=options.notebook_timeout,
@@ -450,6 +451,7 @@ def _write_run_summary(run: GradingRun, settings: execution.KernelSettings, path
         "sandbox_note": run.sandbox_note,
         # the libraries its kernels ran without (only where sandboxed: without bubblewrap nothing is hidden)
         "graded_without": list(settings.without) if run.sandboxed else [],
+        "graded_without_in": {name: list(more) for name, more in settings.without_in} if run.sandboxed else {},
         "slots": len(run.slots),
         "gpus": [s.gpus for s in run.slots],
         "limits": asdict(settings.limits),

@@ -226,3 +226,67 @@ def test_without_a_sandbox_grading_still_runs_and_says_so_loudly(tmp_path):
     assert run["sandbox"] is False and "--no-sandbox" in run["sandbox_note"]
     assert run["graded_without"] == []  # nothing can be hidden without the sandbox, and run.json does not say so
     assert float(_rows(root)["ref-solution"]["score"]) == 15
+
+
+# --- packages left out for some notebooks of a lab -------------------------------------------------------------
+
+
+def test_a_notebook_can_be_graded_without_more_packages_than_its_lab():
+    """Lab 02's kernels run without the deep-learning libraries; 02_n's also without SciPy and scikit-learn, which
+    02_h needs for its digits (issue 18.2)."""
+    from autograder import labs
+    from autograder.run import execution
+
+    assert {"torch", "keras"} <= set(labs.graded_without("lab02")) and "scipy" not in labs.graded_without("lab02")
+    assert {"torch", "scipy", "sklearn"} <= set(labs.graded_without("lab02", "02_n"))
+    assert labs.graded_without("lab02", "02_h") == labs.graded_without("lab02")
+    assert labs.graded_without_in("lab02") == (("02_n", ("scipy", "sklearn")),)
+    assert labs.graded_without_in("lab03") == () and labs.graded_without_in("no_such_lab") == ()
+
+    settings = execution.KernelSettings(work_root=REPO, without=labs.graded_without("lab02"),
+                                        without_in=labs.graded_without_in("lab02"))
+    assert settings.for_notebook("02_h") is settings
+    assert settings.for_notebook("02_n").without == labs.graded_without("lab02", "02_n")
+
+
+def test_the_worker_runs_each_notebook_in_a_kernel_started_for_it(tmp_path, monkeypatch):
+    """The warm kernel waiting for the next job was started for the last job's notebook: a job for a notebook graded
+    without other packages gets a kernel started so (the warm one is shut down), and a job for the same kind of
+    notebook takes the warm one."""
+    import asyncio
+    from pathlib import Path
+
+    from autograder.run import execution, worker
+
+    started, shut, ran = [], [], []
+
+    async def start_kernel(settings):
+        await asyncio.sleep(0)
+        started.append((len(started), settings.without))
+        return started[-1]
+
+    async def shutdown(kernel):
+        shut.append(kernel)
+
+    async def run_notebook(kernel, notebook, files, output, settings):
+        ran.append((notebook.stem, kernel, settings.without))
+        return execution.ExecutionOutcome(execution.COMPLETED)
+
+    monkeypatch.setattr(execution, "start_kernel", start_kernel)
+    monkeypatch.setattr(execution, "shutdown", shutdown)
+    monkeypatch.setattr(execution, "run_notebook", run_notebook)
+    settings = execution.KernelSettings(work_root=tmp_path, without=("torch",), without_in=(("02_n", ("scipy",)),))
+
+    async def grade(names):
+        kernels = worker._Kernels(settings)
+        for name in names:
+            await kernels.execute(worker.Job(Path(f"{name}.ipynb"), tmp_path, tmp_path / f"{name}.ipynb"))
+        await kernels.close()
+
+    asyncio.run(grade(["02_h", "02_n", "02_n", "02_h"]))
+    expected = {"02_h": ("torch",), "02_n": ("torch", "scipy")}
+    assert [name for name, _, _ in ran] == ["02_h", "02_n", "02_n", "02_h"]
+    for name, kernel, without in ran:
+        assert without == expected[name] and kernel[1] == expected[name]  # the kernel was started for its notebook
+    assert len({kernel for _, kernel, _ in ran}) == 4  # a fresh kernel for every notebook
+    assert not set(shut) & {kernel for _, kernel, _ in ran}  # only warm kernels, never used, were discarded

@@ -12,6 +12,7 @@ scores.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 
 import pytest
@@ -102,6 +103,15 @@ def graded(tmp_path_factory):
 def test_grading_completes_for_the_whole_class(graded):
     assert graded["proc"].returncode == 0, graded["proc"].stdout + graded["proc"].stderr
     assert sorted(graded["rows"]) == sorted(k for k, v in EXPECTED.items() if v[0] == "graded")
+
+
+def test_02_n_is_graded_without_scipy_and_02_h_with_it(graded):
+    """02_n's kernels ran without SciPy and scikit-learn, 02_h's (its digits) with them, in the same run: the samples
+    above score as expected in both notebooks, and run.json says which notebook ran without what."""
+    run = json.loads((graded["root"] / "reports" / "lab02" / "run.json").read_text(encoding="utf-8"))
+    if run["sandbox"]:
+        assert "torch" in run["graded_without"] and "scipy" not in run["graded_without"]
+        assert run["graded_without_in"] == {"02_n": ["scipy", "sklearn"]}
 
 
 def test_one_grade_per_student_naming_the_notebook_that_counted(graded):

@@ -9,7 +9,8 @@ None of it is visible to a grading kernel. A lab whose checks load a training da
 ``DATASETS`` (e.g. ``("mnist",)``), so that the grader can report which data profile graded the lab. A lab whose
 probes read a held-out test set (:mod:`autograder.kernel.held_out`) names it in ``HELD_OUT``: the grader draws it
 and hands the kernel its images (:func:`write_held_out`). A lab whose answers must be written with NumPy names in
-``WITHOUT`` the packages its kernels run without (:func:`graded_without`).
+``WITHOUT`` the packages its kernels run without, and in ``WITHOUT_IN`` those only some notebooks' kernels run without
+(:func:`graded_without`).
 """
 
 from __future__ import annotations
@@ -30,13 +31,14 @@ DEEP_LEARNING_LIBRARIES = ("torch", "torchvision", "torchaudio", "functorch", "t
 
 
 def _declared(lab: str, name: str) -> tuple:
-    """What ``lab``'s package declares as ``name`` (DATASETS, HELD_OUT, WITHOUT), as a tuple; () if it declares
-    nothing, or if the lab has no package here (a course's own lab without checks)."""
+    """What ``lab``'s package declares as ``name`` (DATASETS, HELD_OUT, WITHOUT; a mapping as its items), as a
+    tuple; () if it declares nothing, or if the lab has no package here (a course's own lab without checks)."""
     try:
         module = importlib.import_module(f"{__name__}.{lab}")
     except ModuleNotFoundError:
         return ()
-    return tuple(getattr(module, name, ()))
+    value = getattr(module, name, ())
+    return tuple(value.items()) if isinstance(value, dict) else tuple(value)
 
 
 def datasets_of(lab: str) -> tuple[str, ...]:
@@ -49,10 +51,18 @@ def held_out_sets(lab: str) -> tuple:
     return _declared(lab, "HELD_OUT")
 
 
-def graded_without(lab: str) -> tuple[str, ...]:
+def graded_without(lab: str, notebook: str | None = None) -> tuple[str, ...]:
     """The top-level packages whose files ``lab``'s sandboxed kernels do not have (issue 18.2: a forbidden library
-    that is not there cannot be called, however the answer holds it); () if none."""
-    return _declared(lab, "WITHOUT")
+    that is not there cannot be called, however the answer holds it); () if none. With ``notebook`` (a name such as
+    "02_n"), also those its own kernels do not have (:func:`graded_without_in`)."""
+    more = dict(graded_without_in(lab)).get(notebook, ()) if notebook is not None else ()
+    return (*_declared(lab, "WITHOUT"), *more)
+
+
+def graded_without_in(lab: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The packages that only some notebooks of ``lab`` are graded without, besides WITHOUT: (name, packages) pairs
+    from its ``WITHOUT_IN`` (e.g. a normal notebook that needs no SciPy where the hard one loads data with it)."""
+    return tuple((str(name), tuple(packages)) for name, packages in _declared(lab, "WITHOUT_IN"))
 
 
 def write_held_out(lab: str, course_salt: str, data_dir: Path | None, folder: Path) -> list[str]:

@@ -26,7 +26,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
@@ -104,6 +104,13 @@ class KernelSettings:
     case_salt: str = ""  # the course's secret; the kernel gets only its kernel_salt (autograder.kernel.student)
     held_out_dir: Path | None = None  # the held-out sets' kernel part (autograder.kernel.held_out), read-only
     without: tuple[str, ...] = ()  # packages hidden from the sandboxed kernel (autograder.run.sandbox.Sandbox.without)
+    # more packages hidden from the kernels of some notebooks, by the notebook's name: (("02_n", ("scipy",)), ...)
+    without_in: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def for_notebook(self, name: str) -> KernelSettings:
+        """The settings of the kernel that runs the notebook ``name`` (its file name's stem, e.g. "02_n")."""
+        more = tuple(p for notebook, packages in self.without_in if notebook == name for p in packages)
+        return replace(self, without=(*self.without, *more)) if more else self
 
 
 @dataclass

@@ -79,24 +79,41 @@ def _redirect_console(log: Path) -> None:
 
 
 class _Kernels:
-    """The worker's warm kernel: each job takes it and starts the next one at once."""
+    """The worker's warm kernel: each job takes it and starts the next one at once, for a notebook of the same
+    name (a notebook graded without other packages, :meth:`execution.KernelSettings.for_notebook`, needs a kernel
+    started so: the warm one is replaced)."""
 
     def __init__(self, settings: execution.KernelSettings):
         self.settings = settings
+        self._start(settings)
+
+    def _start(self, settings: execution.KernelSettings) -> None:
+        self.warm_settings = settings
         self.warm = asyncio.ensure_future(execution.start_kernel(settings))
+
+    async def _discard_warm(self) -> None:
+        self.warm.cancel()
+        try:
+            await execution.shutdown(await self.warm)
+        except BaseException:  # noqa: BLE001 - cancelled or failed to start: nothing left to shut down
+            pass
 
     async def execute(self, job: Job) -> execution.ExecutionOutcome:
         """Execute one notebook in the warm kernel (a fresh one is started for the next job meanwhile)."""
+        settings = self.settings.for_notebook(job.notebook.stem)
+        if settings.without != self.warm_settings.without:
+            await self._discard_warm()
+            self._start(settings)
         try:
             kernel = await self.warm
         except Exception as exc:  # the kernel could not start: this job fails, the next one tries again
             kernel = None
             outcome = execution.ExecutionOutcome(
                 execution.START_FAILED, f"カーネルを起動できませんでした / kernel failed to start: {exc}")
-        self.warm = asyncio.ensure_future(execution.start_kernel(self.settings))
+        self._start(settings)
         if kernel is not None:
             try:
-                outcome = await execution.run_notebook(kernel, job.notebook, job.files, job.output, self.settings)
+                outcome = await execution.run_notebook(kernel, job.notebook, job.files, job.output, settings)
             except Exception as exc:
                 traceback.print_exc()
                 outcome = execution.ExecutionOutcome(
@@ -118,11 +135,7 @@ class _Kernels:
             return CallFailed(f"{type(exc).__name__}: {exc}", traceback.format_exc())
 
     async def close(self) -> None:
-        self.warm.cancel()
-        try:
-            await execution.shutdown(await self.warm)
-        except BaseException:
-            pass
+        await self._discard_warm()
 
 
 async def _serve(conn, settings: execution.KernelSettings) -> None:

@@ -152,6 +152,36 @@ LAB03 = {
 }
 
 
+# ------------------------------------------------------------------------------------------ lab 02 normal (class 2)
+# The same with SciPy's and scikit-learn's functions, which 02_n forbids: its kernels run without both
+# (autograder.labs.lab02.WITHOUT_IN; 02_h keeps them, for its digits).
+
+LAB02N_CAPTURED = LAB03H_GUARDS_OFF + """
+def softmax_cross_entropy(a, t, _lse=getattr(importlib.import_module("scipy." + "special"), "log" + "sumexp")):
+    # SciPy's logsumexp, held in a default argument made when the cell ran
+    a = np.asarray(a, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    return float(-np.sum(t * (a - _lse(a, axis=1, keepdims=True))) / a.shape[0])
+"""
+
+LAB02N_LAZY = LAB03H_GUARDS_OFF + """
+def mean_squared_error(y, t):  # scikit-learn's, imported when called, by a built name
+    metrics = importlib.import_module("sk" + "learn." + "metrics")
+    mse = getattr(metrics, "mean_" + "squared_" + "error")
+    return float(mse(np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)))
+"""
+
+LAB02N = {
+    "02n-scipy-captured-guards-off": Case(
+        "lab02", "02_n", _replaced("lab02", "02_n", ("softmax_cross_entropy", LAB02N_CAPTURED)),
+        {"test_softmax_cross_entropy": "graded without scipy"},
+        "class 2: softmax_cross_entropy by SciPy's logsumexp, held in a default argument, the guards switched off"),
+    "02n-sklearn-imported-when-called": Case(
+        "lab02", "02_n", _replaced("lab02", "02_n", ("mean_squared_error", LAB02N_LAZY)),
+        {"test_mean_squared_error": "graded without sklearn"},
+        "class 2: mean_squared_error by scikit-learn's, imported inside the function by a built name, guards off"),
+}
+
 # ------------------------------------------------------------------------------------------------ lab 04 (MNIST)
 # The notebook's train is called on the whole training set by the locked cells fit_mlp / fit_cnn; the visible test
 # (500 images) and the grader's (250) call it on fewer, and get the honest training.
@@ -661,4 +691,4 @@ LAB02 = {
 }
 
 # student folder -> case
-CORPUS: dict[str, Case] = {**LAB01, **LAB02, **LAB03, **LAB04, **LAB05, **LAB06}
+CORPUS: dict[str, Case] = {**LAB01, **LAB02, **LAB02N, **LAB03, **LAB04, **LAB05, **LAB06}
