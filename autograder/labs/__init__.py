@@ -51,12 +51,11 @@ def held_out_sets(lab: str) -> tuple:
     return _declared(lab, "HELD_OUT")
 
 
-def graded_without(lab: str, notebook: str | None = None) -> tuple[str, ...]:
+def graded_without(lab: str) -> tuple[str, ...]:
     """The top-level packages whose files ``lab``'s sandboxed kernels do not have (issue 18.2: a forbidden library
-    that is not there cannot be called, however the answer holds it); () if none. With ``notebook`` (a name such as
-    "02_n"), also those its own kernels do not have (:func:`graded_without_in`)."""
-    more = dict(graded_without_in(lab)).get(notebook, ()) if notebook is not None else ()
-    return (*_declared(lab, "WITHOUT"), *more)
+    that is not there cannot be called, however the answer holds it); () if none. Some notebooks' kernels also run
+    without those of :func:`graded_without_in`."""
+    return _declared(lab, "WITHOUT")
 
 
 def graded_without_in(lab: str) -> tuple[tuple[str, tuple[str, ...]], ...]:

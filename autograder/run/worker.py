@@ -101,7 +101,7 @@ class _Kernels:
     async def execute(self, job: Job) -> execution.ExecutionOutcome:
         """Execute one notebook in the warm kernel (a fresh one is started for the next job meanwhile)."""
         settings = self.settings.for_notebook(job.notebook.stem)
-        if settings.without != self.warm_settings.without:
+        if settings != self.warm_settings:
             await self._discard_warm()
             self._start(settings)
         try:
