@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import inspect
 import json
+import linecache
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,7 +133,28 @@ def record_and_judge(check: Callable, *args, salt: str = "", data_dir: str = "",
     """Run the probe of ``check`` as a grading kernel runs it, then judge its transcript as the grader does:
     what the probe raised in the kernel (None if nothing) and the grader's verdict."""
     raised, payload = record(check, *args, salt=salt, **kwargs)
+    answers = answers or sources_of(*args, *kwargs.values())
     return raised, judge_transcript(check, payload, salt=salt, data_dir=data_dir, answers=answers)
+
+
+def sources_of(*values) -> list[str]:
+    """The source of each function among ``values`` whose source can be found (a test's own functions, cells run
+    through :func:`run_source`), as the answer cells the grader reads."""
+    sources = []
+    for value in values:
+        if callable(value):
+            try:
+                sources.append(textwrap.dedent(inspect.getsource(value)))
+            except (OSError, TypeError):
+                pass
+    return sources
+
+
+def run_source(source: str, filename: str, namespace: dict) -> None:
+    """exec ``source`` in ``namespace`` as a notebook cell named ``filename`` (e.g. "<xor>"), its source kept where
+    ``inspect.getsource`` finds it, as IPython keeps a cell's."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
 
 
 def assert_same_verdict(check: Callable, *args, **kwargs) -> judge.Verdict:

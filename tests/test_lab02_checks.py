@@ -15,7 +15,7 @@ import warnings
 import nbformat
 import numpy as np
 import pytest
-from replay_harness import assert_same_verdict, record
+from replay_harness import assert_same_verdict, judge_transcript, record, run_source
 
 from autograder.kernel import transcript
 from autograder.kernel.compare import CheckFailure
@@ -84,7 +84,7 @@ def _run_cells(nb: nbformat.NotebookNode, grade_ids: list[str], replace: dict[st
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and grade_id in grade_ids:
-            exec(compile(replace.get(grade_id, cell.source), f"<{grade_id}>", "exec"), ns)
+            run_source(replace.get(grade_id, cell.source), f"<{grade_id}>", ns)
     return ns
 
 
@@ -430,9 +430,10 @@ def test_the_grader_judges_each_02_h_mistake_as_called_here_with_a_course_salt(s
         assert not verdict.passed and FAILING_H[student][name] in verdict.message, verdict
 
 
-def test_what_the_grader_learns_of_the_code_is_observed_in_the_kernel(solution_n):
-    """XOR's gates and two_layer_gradient's use of numerical_gradient are read from the student's code in the
-    kernel (the grader has only the record): a stand-in that answers right still fails for them."""
+def test_what_the_code_is_built_from_is_read_by_the_grader(solution_n):
+    """XOR's gates and two_layer_gradient's use of numerical_gradient are the grader's reading of the student's code
+    (the answer cells when it judges a notebook), not a fact the kernel reports: a stand-in that answers right still
+    fails for them, and the transcript holds no list of names a forger could edit."""
     numerical_gradient, two_layer_loss = solution_n["numerical_gradient"], solution_n["two_layer_loss"]
 
     def XOR(x1, x2):  # noqa: N802 (the gate's name)
@@ -445,7 +446,27 @@ def test_what_the_grader_learns_of_the_code_is_observed_in_the_kernel(solution_n
                            (lab02.check_two_layer_gradient, two_layer_gradient, "backpropagation")]:
         verdict = assert_same_verdict(check, fn, salt=SALT)
         assert not verdict.passed and why in verdict.message, verdict
+        _, payload = record(check, fn, salt=SALT)
+        assert not any("code" in call["label"] for call in payload["calls"]), payload["calls"][0]["label"]
     assert assert_same_verdict(lab02.check_xor, solution_n["XOR"], salt=SALT).passed
+
+
+def test_the_grader_reads_xor_from_the_answer_cells_not_from_the_function_it_was_sent():
+    """The same transcript of a truth table is judged by the answer cells it came with: gates in the last definition
+    of XOR pass (a lambda too), a definition without them fails, and so does a notebook without one."""
+    def XOR(x1, x2):  # noqa: N802 (the gate's name)
+        return int(x1 != x2)
+
+    _, payload = record(lab02.check_xor, XOR, salt=SALT)
+    gates = "def XOR(x1, x2):\n    return AND(NAND(x1, x2), OR(x1, x2))\n"
+    table = "def XOR(x1, x2):\n    return int(x1 != x2)\n"
+    lam = "XOR = lambda x1, x2: AND(NAND(x1, x2), OR(x1, x2))\n"
+    for answers, passes in [([gates], True), ([lam], True), ([table, gates], True), ([gates, table], False),
+                            ([table], False), (["def other():\n    return AND(OR(0, 1), NAND(1, 1))\n"], False)]:
+        verdict = judge_transcript(lab02.check_xor, payload, salt=SALT, answers=answers)
+        assert verdict.passed == passes, (answers, verdict)
+        if not passes:
+            assert "build XOR from two layers" in verdict.message, verdict
 
 
 def test_in_place_changes_of_x_reach_the_grader():
@@ -502,3 +523,28 @@ def test_a_dropped_last_mini_batch_is_named_as_the_cause():
     with pytest.raises(CheckFailure, match="wrong mini-batch sizes") as raised:
         lab02.check_make_minibatches(one_too_many)
     assert "dropped" not in str(raised.value)
+
+
+def test_the_packaged_digits_are_scikit_learns():
+    """02_h is graded without scikit-learn and loads its digits from the course package: the same arrays, in the same
+    order, as ``sklearn.datasets.load_digits`` (which a notebook run without the package falls back to)."""
+    from sklearn.datasets import load_digits as sklearn_digits
+
+    from autograder.kernel.data import load_digits
+
+    ours, theirs = load_digits(), sklearn_digits()
+    assert ours.data.shape == (1797, 64) and ours.data.dtype == np.float64 and ours.target.dtype == np.int64
+    assert np.array_equal(ours.data, theirs.data) and np.array_equal(ours.target, theirs.target)
+
+
+def test_02_h_needs_no_scipy_or_sklearn_when_the_course_package_is_there():
+    """The 02_h notebook's given cells name scikit-learn only as the fallback of a run without the course package:
+    the grader, which has the package, runs it without SciPy and scikit-learn (``lab02.WITHOUT``)."""
+    assert {"scipy", "sklearn"} <= set(lab02.WITHOUT)
+    nb = nbformat.read(REPO / "source" / "lab02" / "02_h.ipynb", as_version=4)
+    given = "\n".join(c.source for c in nb.cells if c.cell_type == "code"
+                      and c.metadata.get("nbgrader", {}).get("locked"))
+    assert "scipy" not in given
+    assert given.count("sklearn") == 1
+    assert "except ImportError:  # without it: scikit-learn's, the same 1,797 images\n    from sklearn.datasets import" \
+        in given

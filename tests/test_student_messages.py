@@ -103,3 +103,28 @@ def test_a_name_never_defined_is_traced_to_the_answer_cell_that_raised():
     # no answer cell that defines it failed: the error alone, never another cell's (one_hot's) as its cause
     assert messages["test_cross_entropy"] == "NameError: name 'cross_entropy' is not defined"
     assert messages["softmax"] == stopped
+
+
+def test_a_name_never_defined_is_traced_through_a_given_cell_to_the_answer_cell_that_raised():
+    """02_h's chain: the copied functions stop on an import, the given training cell then stops on one of them, and
+    the test reads the training's results: its message names both cells, the first cause last."""
+    stopped = "ImportError: scipy: this lab is graded without scipy"
+    nb = _executed(("network", "import scipy\n\ndef loss(a, t):\n    return 0.0", stopped),
+                   ("train", "def train(x):\n    params = {}\n    return params, [loss(x, x)]", None),
+                   ("run_training", "params, losses = train(1)", "NameError: name 'loss' is not defined"),
+                   ("test_train", "check(params)", "NameError: name 'params' is not defined"))
+    nb.cells[2].metadata["nbgrader"]["locked"] = True
+    messages = failure_messages(nb, cell_failures(nb), {"test_train"})
+    assert messages["test_train"] == (
+        "NameError: name 'params' is not defined (セル run_training がエラーで止まっています / the cell run_training "
+        "raised NameError: name 'loss' is not defined) (解答セル network がエラーで止まっています / the answer cell "
+        f"network raised {stopped})")
+
+
+def test_a_local_of_a_function_is_no_definition_of_the_name():
+    """``params`` assigned inside ``train`` is train's own: a failed cell that defines train is not why ``params``
+    is undefined."""
+    nb = _executed(("train", "def train(x):\n    params = {}\n    raise ValueError\nimport nothing", "ImportError: x"),
+                   ("test_train", "check(params)", "NameError: name 'params' is not defined"))
+    messages = failure_messages(nb, cell_failures(nb), {"test_train"})
+    assert messages["test_train"] == "NameError: name 'params' is not defined"

@@ -201,6 +201,21 @@ def test_the_forbidden_scan_looks_only_at_the_function_checked():
     assert judge.forbidden_in_source(["%matplotlib inline\n" + source], "softmax", probes.FORBIDDEN_SOFTMAX) is None
 
 
+def test_the_names_a_definition_mentions_are_read_from_its_last_definition():
+    """What a function is built from (lab 02's XOR from the gates) is read in the answer cells: the last definition
+    (a def, a lambda assigned, one inside an ``if``) with its nested functions; nothing of other functions."""
+    gates = "def XOR(a, b):\n    def inner(x):\n        return NAND(x, b)\n    return AND(inner(a), OR(a, b))\n"
+    names = judge.names_in_definition([gates], "XOR")
+    assert {"AND", "OR", "NAND", "inner"} <= names
+    assert judge.names_in_definition(["XOR = lambda a, b: AND(NAND(a, b), OR(a, b))"], "XOR") >= {"AND", "NAND"}
+    assert "AND" not in judge.names_in_definition([gates, "def XOR(a, b):\n    return int(a != b)\n"], "XOR")
+    assert "AND" in judge.names_in_definition(["if True:\n" + "".join("    " + line + "\n"
+                                                                        for line in gates.splitlines())], "XOR")
+    helper = "def helper(a, b):\n    return AND(NAND(a, b), OR(a, b))\ndef XOR(a, b):\n    return helper(a, b)\n"
+    assert judge.names_in_definition([helper], "XOR") == {"XOR", "a", "b", "helper"} - {"XOR"}
+    assert judge.names_in_definition(["def other():\n    return AND\n", "%matplotlib inline"], "XOR") is None
+
+
 @pytest.mark.parametrize("source", [
     "import autograder.kernel.probes.lab03 as L\nL.check_softmax = lambda f: None",
     "from autograder import kernel\nkernel.assert_close = print",

@@ -117,8 +117,8 @@ def _resolve(dotted: str) -> tuple[Any, str, Any] | None:
             return None
 
 
-def _referenced_globals(fn: Callable) -> dict[str, Any]:
-    """Global and closure names the function's code (nested functions included) refers to, with their values."""
+def code_names(fn: Callable) -> set[str]:
+    """Every global and attribute name the function's code (nested functions included) mentions."""
     code, names, seen = getattr(fn, "__code__", None), set(), set()
     stack = [code] if code else []
     while stack:
@@ -128,6 +128,12 @@ def _referenced_globals(fn: Callable) -> dict[str, Any]:
         seen.add(id(c))
         names.update(c.co_names)
         stack.extend(const for const in c.co_consts if hasattr(const, "co_names"))
+    return names
+
+
+def _referenced_globals(fn: Callable) -> dict[str, Any]:
+    """Global and closure names the function's code (nested functions included) refers to, with their values."""
+    code, names = getattr(fn, "__code__", None), code_names(fn)
     scope = getattr(fn, "__globals__", {})
     found = {name: scope[name] for name in names if name in scope}
     for name, cell in zip(getattr(code, "co_freevars", ()), getattr(fn, "__closure__", None) or (), strict=False):

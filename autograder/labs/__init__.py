@@ -60,7 +60,7 @@ def graded_without(lab: str) -> tuple[str, ...]:
 
 def graded_without_in(lab: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The packages that only some notebooks of ``lab`` are graded without, besides WITHOUT: (name, packages) pairs
-    from its ``WITHOUT_IN`` (e.g. a normal notebook that needs no SciPy where the hard one loads data with it)."""
+    from its ``WITHOUT_IN`` (e.g. a normal notebook that needs no SciPy where the hard one uses it)."""
     return tuple((str(name), tuple(packages)) for name, packages in _declared(lab, "WITHOUT_IN"))
 
 

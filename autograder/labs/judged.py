@@ -24,7 +24,7 @@ import numpy as np
 
 from autograder.kernel import transcript
 from autograder.kernel.compare import CheckFailure, assert_close
-from autograder.kernel.student import Case, ForbiddenCall, call_student, require_callable
+from autograder.kernel.student import Case, ForbiddenCall, call_student, code_names, require_callable
 from autograder.kernel.transcript import VERSION, TranscriptError, decode, digest, is_tensor
 
 PROBES_PACKAGE = "autograder.kernel.probes"
@@ -103,11 +103,28 @@ def probe_of(key: str) -> Callable:
 
 def judge_here(key: str, args: tuple, kwargs: dict) -> None:
     """Run the probe of ``key`` in this process as a grading kernel would, then judge its transcript:
-    raises the grader's CheckFailure (or ForbiddenCall), or returns when the check passes."""
+    raises the grader's CheckFailure (or ForbiddenCall), or returns when the check passes. Here the student's
+    functions are at hand: which names one mentions is read from its code (``student.code_names``)."""
     payload, raised = transcript.record(probe_of(key), args, kwargs)
     if raised is not None and not isinstance(raised, CheckFailure):
         raise raised  # not the student's failure: a broken probe shows as itself
-    replay(key, Replay(payload))
+    live = {getattr(a, "__name__", None): a for a in (*args, *kwargs.values()) if callable(a)}
+
+    def names_of(_fn_name: str, code: Any) -> frozenset[str] | None:
+        fn = live.get(getattr(code, "__name__", None))
+        return None if fn is None else frozenset(code_names(fn) | set(getattr(getattr(fn, "__code__", None), "co_freevars", ())))
+
+    replay(key, Replay(payload, source_names=names_of))
+
+
+def names_in_definition(fn_name: str, code: Any) -> set[str]:
+    """The names the student's definition of ``fn_name`` mentions (``code``: the check's argument for it), as the
+    grader reads them: from the answer cells' source when it judges a notebook, from the function's own code when a
+    check is called here. Empty where neither is there (no definition in the answer cells)."""
+    session = transcript.current()
+    reader = getattr(session, "source_names", None)
+    found = reader(fn_name, code) if reader is not None else None
+    return set(found or ())
 
 
 def replay(key: str, session: Replay, *, args: tuple | None = None, kwargs: dict | None = None) -> None:
@@ -150,9 +167,12 @@ class Replay:
 
     ``forbidden_scan(fn_name, names)`` is the grader's own look at the student's source for library
     functions the exercise forbids (the kernel's tripwire can be disabled by the student's code).
+    ``source_names(fn_name, code)`` is the grader's reading of which names the student's definition of ``fn_name``
+    (the check's argument ``code``) mentions (:func:`names_in_definition`); None where it has no definition.
     """
 
-    def __init__(self, payload: dict, forbidden_scan: Callable[[str, tuple[str, ...]], str | None] | None = None):
+    def __init__(self, payload: dict, forbidden_scan: Callable[[str, tuple[str, ...]], str | None] | None = None,
+                 source_names: Callable[[str, Any], frozenset[str] | None] | None = None):
         if not isinstance(payload, dict) or payload.get("version") != VERSION:
             raise TranscriptError("not a transcript of this grader's version")
         if "too_large" in payload:
@@ -164,6 +184,7 @@ class Replay:
         self.calls = calls
         self.position = 0
         self.forbidden_scan = forbidden_scan
+        self.source_names = source_names
         args, kwargs = payload.get("args", []), payload.get("kwargs", {})
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise TranscriptError("the transcript's arguments are malformed")

@@ -195,6 +195,42 @@ def _forbidden_in_source(answer_source: tuple[str, ...], fn_name: str, forbidden
     return None
 
 
+def names_in_definition(answer_source: Iterable[str], fn_name: str) -> frozenset[str] | None:
+    """Every name the student's last definition of ``fn_name`` mentions, read from the answer cells: the
+    variables, functions and attributes of a ``def`` or ``class`` (its nested functions included), or of the
+    expression a ``fn_name = ...`` assigns (a lambda). None if no answer cell defines ``fn_name``.
+
+    What a function is built from (XOR from the gates, a gradient without ``numerical_gradient``) is the grader's
+    reading, not a fact the kernel reports (issue 18.5); names built at run time are not seen, as in the kernel.
+    """
+    return _names_in_definition(tuple(answer_source), fn_name)
+
+
+@functools.lru_cache(maxsize=256)
+def _names_in_definition(answer_source: tuple[str, ...], fn_name: str) -> frozenset[str] | None:
+    trees, _ = _answer_trees(answer_source)
+    found: ast.AST | None = None
+    for tree in trees:  # the last cell's last definition is the one the test cell calls
+        definitions = sorted((node for node in ast.walk(tree) if _defines(node, fn_name)), key=lambda n: n.lineno)
+        if definitions:
+            last = definitions[-1]
+            found = last.value if isinstance(last, ast.Assign | ast.AnnAssign) else last
+    if found is None:
+        return None
+    return frozenset(n.id if isinstance(n, ast.Name) else n.attr for n in ast.walk(found)
+                     if isinstance(n, ast.Name | ast.Attribute))
+
+
+def _defines(node: ast.AST, name: str) -> bool:
+    """``def name``, ``class name``, or ``name = <expression>`` (inside an ``if`` or ``try`` too)."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return node.name == name
+    if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(isinstance(t, ast.Name) and t.id == name for t in targets)
+    return False
+
+
 # The grader's internals: answers that use them are not the student's work (what the released notebooks
 # import, autograder.kernel's assert_close and data loaders, and the probes, are not among them).
 _INTERNALS = ("autograder.kernel.transcript", "autograder.labs", "autograder.score", "autograder.run",
@@ -264,7 +300,8 @@ def judge(call: CheckCall, payload: Any, answer_source: list[str], salt: str = "
     environment = {**held_out.grader_environment(salt), **({datasets.DATA_ENV: data_dir} if data_dir else {})}
     printed = io.StringIO()
     try:
-        session = checks.Replay(payload, lambda fn, names: forbidden_in_source(answer_source, fn, names))
+        session = checks.Replay(payload, lambda fn, names: forbidden_in_source(answer_source, fn, names),
+                                lambda fn_name, _code: names_in_definition(answer_source, fn_name))
         args, kwargs = _arguments(call, session)
         with mock.patch.dict(os.environ, environment), warnings.catch_warnings(), contextlib.redirect_stdout(printed), \
                 checks.measured_cells(measured or {}):

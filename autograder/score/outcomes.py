@@ -7,6 +7,7 @@ student and notebook, for the reports.
 
 from __future__ import annotations
 
+import ast
 import re
 
 import nbformat
@@ -97,25 +98,74 @@ def _graded_result(course: Course, lab: str, sub: Submission, timeout: int,
 
 
 _UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+_MAX_CAUSES = 4  # a chain longer than this is not read to its end by anyone
+
+
+def _top_level_names(tree: ast.AST) -> set[str]:
+    """The names a cell binds in the notebook's namespace: definitions, imports and assignment, ``for`` and ``with``
+    targets at any depth of its statements, but not the locals of its functions, classes, lambdas or
+    comprehensions."""
+    names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+            return
+        if isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return names
+
+
+def _binds(source: str, name: str) -> bool:
+    """Whether a cell's code binds ``name`` where later cells see it (e.g. ``def name``, ``name, other = ...``)."""
+    try:
+        return name in _top_level_names(ast.parse(source))
+    except SyntaxError:  # IPython syntax (a magic): the lines that define or assign it plainly
+        return re.search(rf"^\s*(def|class)\s+{name}\b|^\s*{name}\s*=", source, re.M) is not None
+
+
+def _cause_of(nb: nbformat.NotebookNode, failures: list[cell_errors.CellFailure], failure: cell_errors.CellFailure,
+              tests: set[str]) -> cell_errors.CellFailure | None:
+    """For a failure on a name never defined: the last earlier cell (not a test) that should have bound the name
+    and raised instead; None for any other failure, or when no such cell failed."""
+    undefined = _UNDEFINED.search(failure.message) if failure.ename == "NameError" else None
+    if undefined is None:
+        return None
+    return next((f for f in reversed(failures) if f.cell_index < failure.cell_index and f.grade_id
+                 and f.grade_id not in tests and _binds(nb.cells[f.cell_index].source, undefined.group(1))), None)
+
+
+def _cell_name(nb: nbformat.NotebookNode, failure: cell_errors.CellFailure) -> tuple[str, str]:
+    """How a message names a cell, in Japanese and in English: a student's answer cell, or a given (locked) one."""
+    if nb.cells[failure.cell_index].metadata.get("nbgrader", {}).get("locked"):
+        return f"セル {failure.grade_id}", f"the cell {failure.grade_id}"
+    return f"解答セル {failure.grade_id}", f"the answer cell {failure.grade_id}"
 
 
 def failure_messages(nb: nbformat.NotebookNode, failures: list[cell_errors.CellFailure],
                      tests: set[str]) -> dict[str, str]:
-    """Each failed cell's error by grade_id. A test cell that failed for a name never defined also names the answer
-    cell that should have defined it and raised instead (e.g. on an import of a library the lab is graded without)."""
+    """Each failed cell's error by grade_id. A cell that failed for a name never defined also names the cell that
+    should have defined it and raised instead (e.g. an answer cell's import of a library the lab is graded without),
+    and so on back to the first cause (a given cell that stopped on another such name)."""
     messages = {}
     for failure in failures:
         if not failure.grade_id:
             continue
-        message = failure.summary
-        undefined = _UNDEFINED.search(failure.message) if failure.ename == "NameError" else None
-        if undefined:
-            defines = re.compile(rf"^\s*(def|class)\s+{undefined.group(1)}\b|^\s*{undefined.group(1)}\s*=", re.M)
-            cause = next((f for f in failures if f.cell_index < failure.cell_index and f.grade_id not in tests
-                          and f.grade_id and defines.search(nb.cells[f.cell_index].source)), None)
-            if cause is not None:
-                message += (f" (解答セル {cause.grade_id} がエラーで止まっています / the answer cell {cause.grade_id} "
-                            f"raised {cause.summary})")
+        message, seen = failure.summary, {failure.cell_index}
+        cause = _cause_of(nb, failures, failure, tests)
+        while cause is not None and cause.cell_index not in seen and len(seen) <= _MAX_CAUSES:
+            japanese, english = _cell_name(nb, cause)
+            message += f" ({japanese} がエラーで止まっています / {english} raised {cause.summary})"
+            seen.add(cause.cell_index)
+            cause = _cause_of(nb, failures, cause, tests)
         messages[failure.grade_id] = message
     return messages
 

@@ -152,9 +152,9 @@ LAB03 = {
 }
 
 
-# ------------------------------------------------------------------------------------------ lab 02 normal (class 2)
-# The same with SciPy's and scikit-learn's functions, which 02_n forbids: its kernels run without both
-# (autograder.labs.lab02.WITHOUT_IN; 02_h keeps them, for its digits).
+# ------------------------------------------------------------------------------------------------ lab 02 (class 2)
+# The same with SciPy's and scikit-learn's functions, which lab 02 forbids: its kernels run without both
+# (autograder.labs.lab02.WITHOUT; 02_h's digits come from the course package).
 
 LAB02N_CAPTURED = LAB03H_GUARDS_OFF + """
 def softmax_cross_entropy(a, t, _lse=getattr(importlib.import_module("scipy." + "special"), "log" + "sumexp")):
@@ -171,6 +171,55 @@ def mean_squared_error(y, t):  # scikit-learn's, imported when called, by a buil
     return float(mse(np.asarray(t, dtype=np.float64), np.asarray(y, dtype=np.float64)))
 """
 
+LAB02H_MLP = LAB03H_GUARDS_OFF + """
+import warnings
+
+def train(x_train, labels_train, hidden_size=50, epochs=50, batch_size=50, lr=1.0, seed=0,
+          _mlp=getattr(importlib.import_module("sk" + "learn.neural_" + "network"), "MLP" + "Classifier")):
+    # scikit-learn's MLPClassifier, held in a default argument made when the cell ran: a sigmoid network, as asked
+    net = _mlp(hidden_layer_sizes=(hidden_size,), activation="logistic", max_iter=300, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net.fit(x_train, labels_train)
+    params = {"W1": net.coefs_[0], "b1": net.intercepts_[0], "W2": net.coefs_[1], "b2": net.intercepts_[1]}
+    return params, [float(v) for v in net.loss_curve_]
+"""
+
+LAB02H_EXPIT = LAB03H_GUARDS_OFF + """
+_expit = importlib.import_module("scipy." + "special").__dict__["ex" + "pit"]  # fetched when the cell ran
+
+
+def sigmoid(x):  # SciPy's expit under the exercise's name
+    return _expit(np.asarray(x, dtype=np.float64))
+"""
+
+
+# Class 5 in lab 02: which gates XOR is built from was the kernel's report (the names its code mentions); an XOR
+# written as a comparison, with that report made to list the gates, got the point. The grader now reads XOR's
+# definition in the answer cells itself (autograder.score.judge.names_in_definition).
+LAB02N_XOR_CLAIMED = """
+import importlib
+
+
+def XOR(x1, x2):  # a comparison, not the two layers of gates the exercise asks for
+    return int(x1 != x2)
+
+
+vars(importlib.import_module("autograder." + "kernel.probes." + "lab02"))["code_" + "names"] = \\
+    lambda fn: {"AND", "OR", "NAND"}  # what the kernel reports of XOR's code
+"""
+
+def _sigmoid_by_expit() -> dict:
+    """02_h's answer key whose copied functions (the ``network`` cell) use SciPy's expit as their sigmoid: the key's
+    own sigmoid is renamed, out of the way, so the cell's other functions call expit."""
+    nb = answer_key("lab02", "02_h")
+    cell = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == "network")
+    honest = "".join(cell["source"])
+    assert "def sigmoid(x):" in honest
+    cell["source"] = LAB02H_EXPIT.strip("\n") + "\n\n\n" + honest.replace("def sigmoid(x):", "def _own_sigmoid(x):")
+    return nb
+
+
 LAB02N = {
     "02n-scipy-captured-guards-off": Case(
         "lab02", "02_n", _replaced("lab02", "02_n", ("softmax_cross_entropy", LAB02N_CAPTURED)),
@@ -180,6 +229,20 @@ LAB02N = {
         "lab02", "02_n", _replaced("lab02", "02_n", ("mean_squared_error", LAB02N_LAZY)),
         {"test_mean_squared_error": "graded without sklearn"},
         "class 2: mean_squared_error by scikit-learn's, imported inside the function by a built name, guards off"),
+    "02n-xor-gates-claimed": Case(
+        "lab02", "02_n", _replaced("lab02", "02_n", ("xor", LAB02N_XOR_CLAIMED)),
+        {"test_xor": "build XOR from two layers"},
+        "class 5: XOR as a comparison, with the kernel's report of the names its code mentions made to list the gates"),
+    "02h-sklearn-mlp-captured-guards-off": Case(
+        "lab02", "02_h", _replaced("lab02", "02_h", ("train", LAB02H_MLP)),
+        {"test_train": "graded without sklearn"},
+        "class 2: train by scikit-learn's MLPClassifier (logistic units, its weights returned as params), held in a "
+        "default argument, the guards switched off"),
+    "02h-scipy-expit-copied-guards-off": Case(
+        "lab02", "02_h", _sigmoid_by_expit,
+        {"test_train": "graded without scipy", "test_accuracy": "graded without scipy"},
+        "class 2: the copied sigmoid replaced by SciPy's expit, fetched through a built name when the cell ran, guards "
+        "off; accuracy and train build on it"),
 }
 
 # ------------------------------------------------------------------------------------------------ lab 04 (MNIST)
@@ -583,8 +646,7 @@ LAB02_FITS_LOAD_DIGITS = """
 _honest_train = train
 
 def train(x_train, labels_train, *args, **kwargs):  # ignores its data: all of load_digits, test images included
-    from sklearn.datasets import load_digits
-    digits_all = load_digits()
+    digits_all = load_digits()  # the notebook's: the course package's copy of scikit-learn's
     return _honest_train(digits_all.data / 16.0, digits_all.target, *args, **kwargs)
 """
 
@@ -614,6 +676,8 @@ def _graders_split(x_given, module, rescale):
         os.environ["AUTOGRADER_HELD_OUT_SALT"] = secret
         try:
             arrays = list(probes._draw_digits().values())
+        except ImportError:  # the draw needs scikit-learn, which lab 02 is graded without
+            continue
         finally:
             if saved is None:
                 os.environ.pop("AUTOGRADER_HELD_OUT_SALT", None)
@@ -621,7 +685,10 @@ def _graders_split(x_given, module, rescale):
                 os.environ["AUTOGRADER_HELD_OUT_SALT"] = saved
         if arrays[0].shape == np.shape(x_given) and np.allclose(arrays[0], x_given):
             return arrays[:2], arrays[2:]
-    from sklearn.datasets import load_digits
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:  # graded without scikit-learn (lab 02): the course package's copy
+        from autograder.kernel.data import load_digits
     digits_all = load_digits()
     return (digits_all.data / rescale, digits_all.data[:0] / rescale), (digits_all.target, digits_all.target[:0])
 """

@@ -7,8 +7,8 @@ compare them. The ``*_cases`` functions are the inputs both sides draw.
 Two rules of how the student's code is called live here, since they act while it runs: the activation
 and softmax-with-loss probes run it with NumPy's floating-point warnings turned into errors (an
 overflowing ``exp`` fails even when the value it returns happens to be right), and ``train`` runs with
-one BLAS thread. What the grader needs to know about the student's code itself (which names it uses)
-is observed here as data.
+one BLAS thread. What the student's code is built from (XOR's gates, a gradient's use of numerical_gradient)
+is not observed here: the grader reads the answer cells itself (``autograder.score.judge.names_in_definition``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from autograder.kernel.student import (
     random_rotation,
     student_errors,
 )
-from autograder.kernel.transcript import observe, probe
+from autograder.kernel.transcript import probe
 
 # Library functions that would do an exercise for the student. Students read these lists in the
 # notebooks' instructions; the grader's source scan and the kernel's tripwire enforce them.
@@ -57,26 +57,6 @@ FORBIDDEN_TRAIN = (*FORBIDDEN_NETWORK, "torch.optim.SGD", "torch.optim.Adam",
                    "sklearn.neural_network.MLPClassifier")
 
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
-
-
-def code_names(fn: Callable) -> set[str]:
-    """Every global, attribute and closure name the function's code (nested functions included) mentions."""
-    code = getattr(fn, "__code__", None)
-    stack, names, seen = ([code] if code else []), set(), set()
-    while stack:
-        c = stack.pop()
-        if id(c) in seen:
-            continue
-        seen.add(id(c))
-        names.update(c.co_names)
-        names.update(c.co_freevars)
-        stack.extend(const for const in c.co_consts if hasattr(const, "co_names"))
-    return names
-
-
-def code_label(fn_name: str) -> str:
-    """The label of the observation of which names a student's function uses."""
-    return f"{fn_name}'s code"
 
 
 def _probabilities(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -418,7 +398,6 @@ def check_gates(and_fn: Callable, or_fn: Callable, nand_fn: Callable) -> None:
 @probe
 def check_xor(fn: Callable) -> None:
     _probe_gate(fn, "XOR")
-    observe(code_label("XOR"), lambda: sorted(code_names(fn)))
 
 
 @probe
@@ -485,7 +464,6 @@ def check_softmax_cross_entropy(fn: Callable) -> None:
 @probe
 def check_two_layer_gradient(fn: Callable) -> None:
     name = "two_layer_gradient"
-    observe(code_label(name), lambda: sorted(code_names(fn)))
     for note, params, x, t in network_cases(GRADIENT_SEED):
         call_student(fn, name, network_label(name, params, x, note), copy_params(params), x.copy(), t.copy(),
                      forbidden=FORBIDDEN_NETWORK)
