@@ -112,7 +112,10 @@ def judge_here(key: str, args: tuple, kwargs: dict) -> None:
 
     def names_of(_fn_name: str, code: Any) -> frozenset[str] | None:
         fn = live.get(getattr(code, "__name__", None))
-        return None if fn is None else frozenset(code_names(fn) | set(getattr(getattr(fn, "__code__", None), "co_freevars", ())))
+        if fn is None:
+            return None
+        closure = getattr(getattr(fn, "__code__", None), "co_freevars", ())
+        return frozenset(code_names(fn)).union(closure)
 
     replay(key, Replay(payload, source_names=names_of))
 

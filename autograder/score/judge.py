@@ -221,6 +221,32 @@ def _names_in_definition(answer_source: tuple[str, ...], fn_name: str) -> frozen
                      if isinstance(n, ast.Name | ast.Attribute))
 
 
+def names_bound(source: str) -> frozenset[str] | None:
+    """The names a cell binds in the notebook's namespace: definitions, imports, and assignment, ``for`` and
+    ``with`` targets at any depth of its statements, but not the locals of its functions, classes, lambdas or
+    comprehensions. None if the cell does not parse (IPython magics blanked)."""
+    tree = _parse(source)
+    if tree is None:
+        return None
+    names: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+            return
+        if isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            return
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return frozenset(names)
+
+
 def _defines(node: ast.AST, name: str) -> bool:
     """``def name``, ``class name``, or ``name = <expression>`` (inside an ``if`` or ``try`` too)."""
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):

@@ -7,7 +7,6 @@ student and notebook, for the reports.
 
 from __future__ import annotations
 
-import ast
 import re
 
 import nbformat
@@ -16,7 +15,7 @@ from autograder.course import Course
 from autograder.intake import upload
 from autograder.intake.submissions import Submission, copied_cells, marked_cells, missing_cells, retyped_cells
 from autograder.run import execution
-from autograder.score import cell_errors, gradebook
+from autograder.score import cell_errors, gradebook, judge
 from autograder.score.ledger import Ledger, Record
 from autograder.score.nbgrader_autograde import AutogradeRun
 from autograder.score.results import FAILED, GRADED, INVALID, MISSING, NOT_SUBMITTED, NotebookResult, QuestionResult
@@ -101,35 +100,12 @@ _UNDEFINED = re.compile(r"name '(\w+)' is not defined")
 _MAX_CAUSES = 4  # a chain longer than this is not read to its end by anyone
 
 
-def _top_level_names(tree: ast.AST) -> set[str]:
-    """The names a cell binds in the notebook's namespace: definitions, imports and assignment, ``for`` and ``with``
-    targets at any depth of its statements, but not the locals of its functions, classes, lambdas or
-    comprehensions."""
-    names: set[str] = set()
-
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-            return
-        if isinstance(node, ast.Lambda | ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-            return
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-
-    visit(tree)
-    return names
-
-
 def _binds(source: str, name: str) -> bool:
     """Whether a cell's code binds ``name`` where later cells see it (e.g. ``def name``, ``name, other = ...``)."""
-    try:
-        return name in _top_level_names(ast.parse(source))
-    except SyntaxError:  # IPython syntax (a magic): the lines that define or assign it plainly
+    bound = judge.names_bound(source)
+    if bound is None:  # a syntax error: the lines that plainly define or assign it say what it was meant to bind
         return re.search(rf"^\s*(def|class)\s+{name}\b|^\s*{name}\s*=", source, re.M) is not None
+    return name in bound
 
 
 def _cause_of(nb: nbformat.NotebookNode, failures: list[cell_errors.CellFailure], failure: cell_errors.CellFailure,
