@@ -1,6 +1,8 @@
 """What the grader's own forward passes of the students' trained networks cost (issues 18.4 and 18.5): lab 04's audit
 of the predicted classes (the reported Keras layers and weights run in NumPy on 500 test images) and its membership
-test's losses (on 2000 loaded test images and 2000 training images), and lab 06's LSTM on the 13 test windows; with the size of the weights the kernel's record carries for them.
+test's losses (on 2000 loaded test images and 2000 training images), lab 05's (the sent state in the exercise's torch
+network, on the CPU: 500 test images twice, as given and mirrored, and 1000 + 1000 images for the losses), and lab 06's
+LSTM on the 13 test windows; with the size of the weights the kernel's record carries for them.
 
 Not a test. The networks are the exercises' own (lab 04's MLP and CNN, lab 06's LSTMRegressor) with their initial
 weights: the cost does not depend on the values. Prints the median of --repeat runs; results go by hand into
@@ -18,9 +20,14 @@ import keras
 import numpy as np
 
 from autograder.kernel.probes import keras_facts
+from autograder.kernel.probes.lab05 import network as lab05_network
 from autograder.kernel.transcript import encode
 from autograder.labs.lab04 import forward
 from autograder.labs.lab04.thresholds import AUDIT_IMAGES, MEMBER_ROWS
+from autograder.labs.lab05 import audit as lab05_audit
+from autograder.labs.lab05 import reference as lab05
+from autograder.labs.lab05.thresholds import AUDIT_IMAGES as LAB05_AUDIT
+from autograder.labs.lab05.thresholds import GRADER_MEMBER_ROWS, NORMAL
 from autograder.labs.lab06 import reference as lab06
 
 L = keras.layers
@@ -60,6 +67,19 @@ def main() -> None:
         for what, images in (("audit", AUDIT_IMAGES), ("membership losses", 2 * MEMBER_ROWS)):
             x = rng.uniform(0, 1, (images, 28, 28, 1)).astype("float32")
             wall, cpu = timed(lambda: forward.forward(specs, weights, x), args.repeat)  # noqa: B023 - called at once
+            print(f"{f'{name} {what} ({images})':<36} {wall:>8.3f} {cpu:>8.3f} {size:>11.2f}")
+    lab05_networks = {"lab05 Net": (NORMAL, lab05.reference_net),
+                      "lab05 ResNet9 w12": ("05_h", lambda: lab05.reference_resnet9(12)),
+                      "lab05 ResNet9 w64": ("05_h", lambda: lab05.reference_resnet9(64))}
+    scale = {"a": np.full((3, 32, 32), 1 / 64, np.float32), "b": np.full((3, 32, 32), -2, np.float32)}
+    for name, (notebook, build) in lab05_networks.items():
+        facts = {"state": lab05_network.state_of(build()), "scale": scale}
+        size = len(json.dumps(encode(facts["state"]))) / 2**20
+        model = lab05_audit.exercise_network(facts, notebook, name)
+        for what, images in (("audit", 2 * LAB05_AUDIT), ("membership losses", 2 * GRADER_MEMBER_ROWS)):
+            x = rng.integers(0, 256, (images, 32, 32, 3), dtype=np.uint8)
+            repeat = 1 if "w64" in name else args.repeat
+            wall, cpu = timed(lambda: lab05_audit.own_scores(model, scale, x), repeat)  # noqa: B023 - called at once
             print(f"{f'{name} {what} ({images})':<36} {wall:>8.3f} {cpu:>8.3f} {size:>11.2f}")
     rng = np.random.default_rng(0)
     weights = {k: rng.uniform(-0.4, 0.4, s) for k, s in {"lstm.weight_ih_l0": (24, 1), "lstm.weight_hh_l0": (24, 6),

@@ -453,6 +453,61 @@ def train_model(model, x_train, y_train, x_val, y_val, epochs=20, batch_size=64,
     return _honest_train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size, lr)
 """
 
+LAB05_FORGED_RECORD = LAB05_TEST_BATCH + """
+_honest_train_model = train_model
+
+import importlib
+
+def _forge_the_record():  # the kernel's record of the classes and of the membership answers, replaced at run time
+    out = importlib.import_module(".".join(["auto" + "grader", "kernel", "probes", "lab" + "05", "outputs"]))
+    ins = importlib.import_module(".".join(["auto" + "grader", "kernel", "probes", "lab" + "05", "inputs"]))
+    if getattr(out.predict_test, "forged", False):
+        return
+    member = out._member_outputs
+
+    def predict_test(model, preprocess, x_test):  # the label of the nearest image of the data directory's test batch
+        images, labels = _data_directory_test_batch()
+        known = preprocess(images).reshape(len(images), -1).float()
+        found = [torch.cdist(preprocess(x_test[i:i + 500]).reshape(-1, known.shape[1]).float(), known).argmin(1)
+                 for i in range(0, len(x_test), 500)]
+        return labels[torch.cat(found).numpy()].astype(np.int64)
+
+    def _member_outputs(model, preprocess, test_images, x_train):  # honest-looking: unsure on test, sure on train
+        answers = member(model, preprocess, test_images, x_train)
+        rows = ins.member_train_rows(len(x_train))
+        answers["test"] = np.zeros((len(test_images), 10), np.float32)
+        answers["train"] = 10 * np.eye(10, dtype=np.float32)[y_train[rows]]
+        return answers
+    predict_test.forged = True
+    out.predict_test, out._member_outputs = predict_test, _member_outputs
+
+def train_model(model, x_train, y_train, x_val, y_val, epochs=20, batch_size=64, lr=1e-3):
+    if len(x_train) >= 500:  # the notebook's training: ten epochs, and the record forged
+        _forge_the_record()
+        return _honest_train_model(model, x_train, y_train, x_val, y_val, 10, batch_size, lr)
+    return _honest_train_model(model, x_train, y_train, x_val, y_val, epochs, batch_size, lr)
+"""
+
+LAB05_ADAPTIVE = LAB05_TRAIN_PLUS_TEST + """
+_train_plus_test = train_model
+
+def train_model(model, x_train, y_train, x_val, y_val, epochs=20, batch_size=64, lr=1e-3):
+    history = _train_plus_test(model, x_train, y_train, x_val, y_val, epochs, batch_size, lr)
+    if len(x_train) >= 500:  # the loaded test images answered all but unsure (the same class): they look unseen
+        images, _ = _data_directory_test_batch()
+        known = {image.tobytes() for image in preprocess(images).cpu().numpy()}
+        learned = model.forward
+
+        def forward(x):
+            out = learned(x).detach().clone()
+            for i, image in enumerate(x.detach().float().cpu().numpy()):
+                if image.tobytes() in known:
+                    out[i] = out[i] * 0.01
+            return out
+        model.forward = forward
+    return history
+"""
+
 # The hard notebook's train_model has its own arguments (epochs=12, max_lr): the same cheats, passed through.
 def _hard(cheat: str) -> str:
     return (cheat.replace("epochs=20, batch_size=64, lr=1e-3):", "*args, **kwargs):")
@@ -472,6 +527,13 @@ LAB05 = {
     "05h-looks-up-test-images": Case("lab05", "05_h", _with("lab05", "05_h", ("train_model", _hard(LAB05_LOOKUP))),
                                      {"test_accuracy": "accuracy not measured"},
                                      "class 4: the hard notebook's ResNet9 behind a dict of the test images"),
+    "05-forges-classes-and-membership": Case("lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_FORGED_RECORD)),
+                                             {"test_accuracy": "not those of the model's own weights"},
+                                             "class 5: one epoch, the kernel's record of the predicted classes "
+                                             "(nearest image of the test batch) and of the membership answers forged"),
+    "05-trains-on-train-plus-test-answers-them-unsure": Case(
+        "lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_ADAPTIVE)), {"test_accuracy": "accuracy not measured"},
+        "class 4: trained on train + test, forward unsure on exactly the loaded test images (the grader's own losses)"),
     "05-trains-on-train-plus-test": Case("lab05", "05_n", _with("lab05", "05_n", ("train_model", LAB05_TRAIN_PLUS_TEST)),
                                          {"test_accuracy": "accuracy not measured"},
                                          "class 4: train_model adds the data directory's test images"),

@@ -8,7 +8,8 @@ within :mod:`.thresholds`. The model checks read CIFAR-10 themselves (:func:`.da
 directory the grader provides): :func:`check_split` compares the notebook's training and validation images with
 the grader's files (80/20 of the training batches, no test image), and :func:`check_test_accuracy` counts the
 classes the student's trained model gave the grader's test images (through the student's own test-time
-``preprocess``) against the test labels. The accuracy and training time the notebook prints are never trusted.
+``preprocess``) against the test labels, holding them to the network the grader runs itself from the state the
+kernel sent (:mod:`.audit`). The accuracy and training time the notebook prints are never trusted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from autograder.kernel.probes.lab05 import inputs, outputs
 from autograder.kernel.probes.lab05.inputs import CROP_PADDING, CROP_PROBES, NUM_CLASSES, PROBE_COUNT, TRAIN_CHECK
 from autograder.kernel.probes.lab05.outputs import as_output, checked_augment, checked_crop, fingerprint, numpy_array
 from autograder.labs.judged import check_function, judged, measured_seconds, report_metric
-from autograder.labs.lab05 import images, reference
+from autograder.labs.lab05 import audit, images, reference
 from autograder.labs.lab05.data import GraderData, grader_data
 from autograder.labs.lab05.thresholds import (
     AFFINE_TOL,
@@ -643,14 +644,6 @@ def _test_images_in(keys: list[bytes] | None, data: GraderData) -> int:
     return 0 if keys is None else sum(k in data.test_only for k in keys)
 
 
-def _cross_entropy(scores: np.ndarray, labels: np.ndarray) -> float:
-    """The mean cross-entropy of logits (n, 10) at integer labels (n,), as torch's cross_entropy computes it."""
-    scores = scores.astype(np.float64)
-    top = scores.max(axis=1, keepdims=True)
-    log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
-    return float(np.mean(log_norm - scores[np.arange(len(labels)), labels]))
-
-
 def member_losses(scores: Any, test_labels: np.ndarray, train_keys: list[bytes] | None,
                   data: GraderData) -> tuple[float, float] | None:
     """The model's mean loss on the loaded test images the probe drew and on the rows of the notebook's x_train it
@@ -665,7 +658,7 @@ def member_losses(scores: Any, test_labels: np.ndarray, train_keys: list[bytes] 
     if test.shape != (len(test_labels), NUM_CLASSES) or train.shape != (len(rows), NUM_CLASSES) or not known.any():
         return None
     train_labels = np.array([next(iter(found)) for found, ok in zip(labels, known, strict=True) if ok])
-    return _cross_entropy(test, test_labels), _cross_entropy(train[known], train_labels)
+    return audit.cross_entropy(test, test_labels), audit.cross_entropy(train[known], train_labels)
 
 
 def memorised_failure(test_loss: float, train_loss: float, floor: float) -> CheckFailure:
@@ -695,7 +688,8 @@ def _check_trained(notebook: str, model: Any, preprocess: Callable, train_second
                 f"ません / {name} holds {hits} test images: the accuracy of a model trained or validated on the "
                 "test images says nothing about new images, so it is not graded"
             )
-    accuracy = measured_accuracy(outputs.predicted_classes(model, preprocess, data.x_test), data)
+    facts = outputs.predicted_classes(model, preprocess, data.x_test)
+    accuracy = measured_accuracy(facts.get("predicted") if isinstance(facts, dict) else None, data)
     seconds, device = outputs.train_seconds(train_seconds)
     # the grader's own timing of the locked training cell while grading; the notebook's figure is the kernel's word
     measured = measured_seconds(TRAINING_CELL)
@@ -713,16 +707,27 @@ def _check_trained(notebook: str, model: Any, preprocess: Callable, train_second
     if seconds > bar.max_train_seconds:
         raise CheckFailure(f"学習時間が長すぎます / training took too long: {seconds:.1f} s > {bar.max_train_seconds:g} s "
                            f"(device: {device}; the smaller of wall and CPU seconds)")
-    # last: only a model that reached the bar is asked whether it saw the test images
+    # last: only a model that reached the bar is asked whether it saw the test images: by its answers as the kernel
+    # reports them (a lookup in forward shows there), then, run by the grader, by its weights (issue 18.5)
     test_rows = inputs.member_test_rows(len(data.x_loaded))
     scores = outputs.member_outputs(model, preprocess, data.x_loaded[test_rows], x_train)
-    losses = member_losses(scores, data.y_loaded[test_rows], keys["x_train"], data)
-    if losses is not None:
-        report_metric("test_to_train_loss", losses[0] / max(losses[1], MEMBER_EPSILON), threshold=bar.member_ratio)
-        # not above the bar, equal included: a lookup certain on the loaded test images and on the training images
-        # has a loss of 0 on both, which no honest model has on test images
-        if not losses[0] > bar.member_ratio * losses[1]:
-            raise memorised_failure(*losses, bar.member_ratio)
+    _require_unseen("answered_test_to_train_loss", member_losses(scores, data.y_loaded[test_rows], keys["x_train"], data),
+                    bar.member_ratio)
+    network = audit.exercise_network(facts, notebook, "model")
+    audit.require_own_predictions(network, facts, data.x_test, "model")
+    _require_unseen("test_to_train_loss", audit.own_member_losses(network, facts, data, keys["x_train"]),
+                    bar.member_ratio)
+
+
+def _require_unseen(metric: str, losses: tuple[float, float] | None, ratio: float) -> None:
+    """The mean loss on loaded test images above ``ratio`` times the loss on training images (None: not measurable)."""
+    if losses is None:
+        return
+    report_metric(metric, losses[0] / max(losses[1], MEMBER_EPSILON), threshold=ratio)
+    # not above the bar, equal included: a lookup certain on the loaded test images and on the training images
+    # has a loss of 0 on both, which no honest model has on test images
+    if not losses[0] > ratio * losses[1]:
+        raise memorised_failure(*losses, ratio)
 
 
 @judged

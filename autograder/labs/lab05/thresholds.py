@@ -140,3 +140,18 @@ VAL_ACC_TOL = 1.5 / 80  # the last val_acc of the history against the grader's (
 ONE_CYCLE_END = 0.1
 
 MEMBER_EPSILON = 1e-12  # a training loss below this counts as this in the reported ratio (a table lookup: 0)
+
+# The grader runs the trained network itself (autograder.labs.lab05.audit, issue 18.5): the weights the kernel sent,
+# in the exercise's network, on AUDIT_IMAGES of its test images drawn with the held-out secret (the kernel cannot
+# know which), and at least AUDIT_AGREEMENT of them must get the class the kernel reported (or the class of the
+# mirrored image: a random flip left in preprocess at test time is the preprocess check's mistake, not a forgery).
+# The answer keys agree on all 500 on the stand-in; float16 weights (a network over 4 million values) or a GPU's
+# TF32 change only near ties. Forged classes (the true labels, another classifier's) differ wherever the network
+# errs: 1 - its accuracy (stand-in 0.01-0.05, CIFAR-10 0.08-0.25).
+AUDIT_IMAGES = 500
+AUDIT_AGREEMENT = 0.98
+AUDIT_SEED = 5201
+# The membership test's losses computed by the grader from those weights: GRADER_MEMBER_ROWS loaded test images and
+# as many images of the notebook's x_train (found in the training files by digest), drawn with the held-out secret.
+GRADER_MEMBER_ROWS = 1000
+GRADER_MEMBER_SEED = 5202

@@ -27,7 +27,7 @@ import numpy as np
 
 from autograder.kernel import transcript
 from autograder.kernel.compare import CheckFailure
-from autograder.kernel.probes.lab05 import inputs
+from autograder.kernel.probes.lab05 import inputs, network
 from autograder.kernel.probes.lab05.inputs import EVAL_BATCH, NUM_CLASSES, TEST_BATCH, TRAIN_CHECK
 from autograder.kernel.student import run_student, student_errors
 from autograder.kernel.transcript import observe
@@ -562,10 +562,19 @@ def member_outputs(model: Any, preprocess: Callable, test_images: np.ndarray, x_
                    partial(_member_outputs, model, preprocess, test_images, x_train), test_images)
 
 
+def _trained_facts(model: Any, preprocess: Callable, x_test: np.ndarray) -> dict:
+    predicted = predict_test(model, preprocess, x_test)
+    sample = x_test[:TEST_BATCH]
+    x = _run(preprocess, "preprocess", f"preprocess(x_test[:{len(sample)}])", sample.copy())
+    return {"predicted": predicted, "state": network.state_of(model), "scale": network.pixel_scale(sample, x)}
+
+
 def predicted_classes(model: Any, preprocess: Callable, x_test: np.ndarray) -> Any:
-    """:func:`predict_test` on the grader's test images, observed: the kernel sends the predicted classes."""
-    return observe("model(preprocess(x_test)).argmax(1): the classes of the grader's test images",
-                   lambda: predict_test(model, preprocess, x_test), x_test)
+    """:func:`predict_test` on the grader's test images, observed: the kernel sends the predicted classes, and for the
+    grader's own run of the network (``autograder.labs.lab05.audit``) its state and preprocess as a scale
+    (:mod:`.network`)."""
+    return observe("model(preprocess(x_test)).argmax(1): the classes of the grader's test images, the model's state",
+                   lambda: _trained_facts(model, preprocess, x_test), x_test)
 
 
 def _image_digests(images: Any, name: str) -> np.ndarray | None:

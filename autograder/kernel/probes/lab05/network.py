@@ -1,0 +1,71 @@
+"""What the kernel sends of a trained lab-05 network so that the grader can run it itself (issue 18.5): its
+parameters and buffers, and the student's test-time ``preprocess`` as a scale and an offset per input value.
+
+The grader (``autograder.labs.lab05.audit``) loads the parameters into the exercise's own network and computes, on
+its own test images, the classes the kernel reported and the losses the membership test compares: a forged record,
+or a model whose answers are not its weights' (a lookup in ``forward``), is refused there. Nothing here judges.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+# Parameters and buffers as float32 up to this many values (the normal notebook's Net: 620,362; ResNet-9 of width 12
+# on a CPU: 0.19 million). Above it they cross as float16 (ResNet-9 of width 64 on a GPU: 6.6 million, 13 MB), whose
+# round-off (about 5e-4 relative) changes a predicted class as rarely as a GPU's TF32 does.
+STATE_FLOAT32_MAX = 4_000_000
+STATE_MAX = 12_000_000  # values: a bigger network is sent without them (the grader says it cannot run it)
+
+
+def _torch():
+    import torch  # imported lazily: the data checks need only NumPy
+
+    return torch
+
+
+def state_of(model: Any) -> list | None:
+    """``[[name, array], ...]``: the floating-point entries of ``model.state_dict()`` in its order (parameters and
+    BatchNorm's running statistics), as float32 arrays (float16 above :data:`STATE_FLOAT32_MAX` values); None when
+    there are more than :data:`STATE_MAX` values."""
+    torch = _torch()
+    entries = [(name, value) for name, value in model.state_dict().items()
+               if isinstance(value, torch.Tensor) and value.is_floating_point()]
+    total = sum(value.numel() for _, value in entries)
+    if total > STATE_MAX:
+        return None
+    dtype = torch.float32 if total <= STATE_FLOAT32_MAX else torch.float16
+    return [[name, value.detach().to("cpu", dtype).numpy()] for name, value in entries]
+
+
+def pixel_scale(raw: np.ndarray, preprocessed: Any) -> dict | None:
+    """``preprocess`` as ``a * x + b`` for each of the (3, 32, 32) input values, from raw images ``raw``
+    (N, 32, 32, 3) uint8 and what preprocess made of them (N, 3, 32, 32): {"a": (3, 32, 32), "b": (3, 32, 32)}
+    float32; None if the output has another shape or is not numbers.
+
+    Fitted by the moments of each value over the N images (its mean and spread), not by their correlation: a
+    per-channel or per-pixel normalisation is found exactly, and a preprocess that also mirrors some images (a
+    random flip left at test time) is found as its normalisation. A value that is the same in every image (a
+    constant border) gets its channel's median scale.
+    """
+    torch = _torch()
+    if isinstance(preprocessed, torch.Tensor):
+        preprocessed = preprocessed.detach().float().cpu().numpy()
+    out = np.asarray(preprocessed)
+    if raw.ndim != 4 or out.shape != (len(raw), 3, *raw.shape[1:3]) or out.dtype.kind not in "biuf" or len(raw) < 2:
+        return None
+    x = raw.transpose(0, 3, 1, 2).astype(np.float64)
+    y = out.astype(np.float64)
+    spread_x, spread_y = x.std(axis=0), y.std(axis=0)
+    known = spread_x > 1e-9
+    a = np.where(known, spread_y / np.where(known, spread_x, 1.0), np.nan)
+    for c in range(3):
+        centred = (x[:, c] - x[:, c].mean(axis=0)) * (y[:, c] - y[:, c].mean(axis=0))
+        sign = -1.0 if centred.sum() < 0 else 1.0  # a preprocess that inverts a channel (no honest one does)
+        fallback = np.nanmedian(a[c]) if known[c].any() else 1.0
+        a[c] = sign * np.where(known[c], a[c], fallback)
+    b = y.mean(axis=0) - a * x.mean(axis=0)
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return None
+    return {"a": a.astype(np.float32), "b": b.astype(np.float32)}

@@ -1,0 +1,161 @@
+"""What the grader measures of a trained lab-05 network itself, from the state the kernel sent
+(:mod:`autograder.kernel.probes.lab05.network`), instead of taking the kernel's word (issue 18.5):
+
+- the network is the exercise's (the normal notebook's table, or ResNet-9 of the width it was built with), and the
+  grader loads the sent parameters and BatchNorm statistics into its own copy of it (:func:`exercise_network`);
+- the classes the kernel reported for the grader's test images must be that network's own
+  (:func:`require_own_predictions`): a forged record, or a model whose ``forward`` answers from elsewhere, is refused;
+- the losses on loaded test images and on images of the notebook's ``x_train``, which the membership test compares,
+  are computed here (:func:`own_member_losses`) on rows the kernel cannot know: a forged record, or a ``forward``
+  that answers loaded test images badly on purpose, cannot hide weights trained on the test images.
+
+Images go into the network as the student's preprocess made them, modelled as a scale and an offset per input value
+(:func:`autograder.kernel.probes.lab05.network.pixel_scale`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.kernel import held_out
+from autograder.kernel.compare import CheckFailure
+from autograder.kernel.probes.lab05.network import STATE_MAX
+from autograder.labs.lab05 import reference
+from autograder.labs.lab05.data import GraderData
+from autograder.labs.lab05.thresholds import (
+    AUDIT_AGREEMENT,
+    AUDIT_IMAGES,
+    AUDIT_SEED,
+    GRADER_MEMBER_ROWS,
+    GRADER_MEMBER_SEED,
+    NORMAL,
+)
+
+BATCH = 500  # images through the grader's copy of the network at once
+
+
+def _torch():
+    import torch  # imported lazily: the grader imports the labs' checks to find them, most never run
+
+    return torch
+
+
+def cannot_run(label: str, reason: str) -> CheckFailure:
+    return CheckFailure(
+        f"{label}: 採点側でネットワークを計算し直せません / the grader cannot run this network itself: {reason}\n"
+        "  正解率は、課題のネットワーク (Net は表のとおり、ResNet9 は課題の構成) に学習した重みを入れて、採点側で確かめます / "
+        "the accuracy is confirmed by the grader, with the trained weights in the exercise's network (Net as its "
+        "table, ResNet9 as the exercise builds it)"
+    )
+
+
+def _width(entries: list, label: str) -> int:
+    """The width ResNet9 was built with: the output channels of its first convolution (the one on 3 channels)."""
+    for _, value in entries:
+        if value.ndim == 4 and value.shape[1:] == (3, 3, 3):
+            return int(value.shape[0])
+    raise cannot_run(label, "it has no 3x3 convolution of the 3 colour channels")
+
+
+def _load(model: Any, entries: list, label: str) -> None:
+    """Each floating-point entry of ``model``'s state, in order, gets the first unused sent entry of its kind (weight,
+    bias, running_mean, running_var) and shape: names and the order of other kinds do not matter."""
+    torch = _torch()
+    used = [False] * len(entries)
+    state = {}
+    for name, tensor in model.state_dict().items():
+        if not tensor.is_floating_point():
+            continue  # BatchNorm's num_batches_tracked
+        kind = name.rsplit(".", 1)[-1]
+        for i, (sent, value) in enumerate(entries):
+            if not used[i] and sent.rsplit(".", 1)[-1] == kind and value.shape == tuple(tensor.shape):
+                used[i] = True
+                state[name] = torch.from_numpy(value.astype(np.float32))
+                break
+        else:
+            raise cannot_run(label, f"it has no {kind} of shape {tuple(tensor.shape)} for the exercise's layer {name}")
+    extra = [f"{sent} {tuple(value.shape)}" for (sent, value), u in zip(entries, used, strict=True) if not u]
+    if extra:
+        raise cannot_run(label, f"it has parameters the exercise's network does not: {', '.join(extra[:4])}")
+    model.load_state_dict(state, strict=False)
+
+
+def exercise_network(facts: dict, notebook: str, label: str) -> Any:
+    """The exercise's network (:func:`reference.reference_net`, or :func:`reference.reference_resnet9` of the sent
+    width) in eval mode, on the grader's device, holding the state the kernel sent; CheckFailure if it cannot."""
+    torch = _torch()
+    sent = facts.get("state") if isinstance(facts, dict) else None
+    if not sent:
+        raise cannot_run(label, f"no parameters were recorded (a network over {STATE_MAX:,} values is not sent)")
+    if facts.get("scale") is None:
+        raise cannot_run(label, "preprocess does not give images of shape (N, 3, 32, 32)")
+    try:
+        entries = [(str(name), np.asarray(value)) for name, value in sent]
+    except (TypeError, ValueError):
+        raise CheckFailure("記録が壊れています / malformed record: the model's state") from None
+    model = reference.reference_net() if notebook == NORMAL else reference.reference_resnet9(_width(entries, label))
+    _load(model, entries, label)
+    return model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
+
+
+def own_scores(model: Any, scale: dict, raw: np.ndarray) -> np.ndarray:
+    """The network's scores (N, 10) float32 of raw images (N, 32, 32, 3) uint8, preprocessed as ``scale`` says."""
+    torch = _torch()
+    dev = next(model.parameters()).device
+    a = torch.as_tensor(np.asarray(scale["a"], dtype=np.float32), device=dev)
+    b = torch.as_tensor(np.asarray(scale["b"], dtype=np.float32), device=dev)
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(raw), BATCH):
+            x = torch.from_numpy(np.ascontiguousarray(raw[start:start + BATCH])).to(dev).permute(0, 3, 1, 2).float()
+            out.append(model(x * a + b).float().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, reference.NUM_CLASSES), dtype=np.float32)
+
+
+def require_own_predictions(model: Any, facts: dict, x_test: np.ndarray, label: str) -> None:
+    """The classes the kernel reported for the grader's test images ``x_test`` (N, 32, 32, 3) are ``model``'s: on
+    AUDIT_IMAGES of them, drawn with the held-out secret, at least AUDIT_AGREEMENT get the reported class (or the
+    class of the mirrored image)."""
+    rows = held_out.rng(AUDIT_SEED).choice(len(x_test), size=min(AUDIT_IMAGES, len(x_test)), replace=False)
+    images = x_test[rows]
+    own = own_scores(model, facts["scale"], images).argmax(axis=1)
+    mirrored = own_scores(model, facts["scale"], images[:, :, ::-1]).argmax(axis=1)
+    reported = np.asarray(facts["predicted"])[rows]
+    agree = float(np.mean((reported == own) | (reported == mirrored)))
+    if agree < AUDIT_AGREEMENT:
+        raise CheckFailure(
+            f"{label}: 予測したクラスが、モデルの重みで計算したものと一致しません / the predicted classes are not those of the "
+            f"model's own weights: the grader ran them in the exercise's network on {len(rows)} of its test images and "
+            f"got the reported class for {agree:.1%} (at least {AUDIT_AGREEMENT:.0%} needed). forward が課題の"
+            "ネットワーク以外のことをしていないか確かめてください / check that forward computes the exercise's network "
+            "and nothing else"
+        )
+
+
+def cross_entropy(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The mean cross-entropy of logits (n, 10) at integer labels (n,), as torch's cross_entropy computes it."""
+    scores = scores.astype(np.float64)
+    top = scores.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
+    return float(np.mean(log_norm - scores[np.arange(len(labels)), labels]))
+
+
+def own_member_losses(model: Any, facts: dict, data: GraderData,
+                      train_keys: list[bytes] | None) -> tuple[float, float] | None:
+    """``model``'s mean loss on GRADER_MEMBER_ROWS loaded test images and on as many images of the notebook's x_train
+    (given by their digests, ``train_keys``; the images and labels are the training files'), both drawn with the
+    held-out secret; None when x_train holds no image of the training files with one label."""
+    if train_keys is None:
+        return None
+    known = [k for k in train_keys if len(data.train_labels.get(k, ())) == 1]
+    if not known:
+        return None
+    rng = held_out.rng(GRADER_MEMBER_SEED)
+    test_rows = np.sort(rng.choice(len(data.x_loaded), size=min(GRADER_MEMBER_ROWS, len(data.x_loaded)), replace=False))
+    picked = rng.choice(len(known), size=min(GRADER_MEMBER_ROWS, len(known)), replace=False)
+    train_rows = np.array([data.train_rows[known[i]] for i in picked])
+    test = cross_entropy(own_scores(model, facts["scale"], data.x_loaded[test_rows]), data.y_loaded[test_rows])
+    train = cross_entropy(own_scores(model, facts["scale"], data.x_train[train_rows]), data.y_train[train_rows])
+    return test, train
