@@ -210,6 +210,10 @@ def test_what_is_not_the_exercises_network_is_named(ns, nets, data):
         audit.exercise_network(dict(facts, state=None), lab05.NORMAL, "model")
     with pytest.raises(CheckFailure, match=f"{CANNOT}: preprocess does not give images of shape"):
         audit.exercise_network(dict(facts, scale=None), lab05.NORMAL, "model")
+    for broken in (dict(facts, state=[["0.weight", "a string"]]), dict(facts, scale={"a": [1.0], "b": [0.0]}),
+                   dict(facts, scale={"a": facts["scale"]["a"]})):
+        with pytest.raises(CheckFailure, match="malformed record"):
+            audit.exercise_network(broken, lab05.NORMAL, "model")
     biased = reference.reference_resnet9(12)  # a realistic ResNet9 mistake: convolutions with a bias
     for module in biased.modules():
         if isinstance(module, torch.nn.Conv2d):

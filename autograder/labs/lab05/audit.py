@@ -72,7 +72,7 @@ def _load(model: Any, entries: list, label: str) -> None:
         for i, (sent, value) in enumerate(entries):
             if not used[i] and sent.rsplit(".", 1)[-1] == kind and value.shape == tuple(tensor.shape):
                 used[i] = True
-                state[name] = torch.from_numpy(value.astype(np.float32))
+                state[name] = torch.from_numpy(value)
                 break
         else:
             raise cannot_run(label, f"it has no {kind} of shape {tuple(tensor.shape)} for the exercise's layer {name}")
@@ -84,33 +84,36 @@ def _load(model: Any, entries: list, label: str) -> None:
 
 def exercise_network(facts: dict, notebook: str, label: str) -> Any:
     """The exercise's network (:func:`reference.reference_net`, or :func:`reference.reference_resnet9` of the sent
-    width) in eval mode, on the grader's device, holding the state the kernel sent; CheckFailure if it cannot."""
-    torch = _torch()
+    width) in eval mode, on the CPU, holding the state the kernel sent; CheckFailure if it cannot."""
     sent = facts.get("state") if isinstance(facts, dict) else None
     if not sent:
         raise cannot_run(label, f"no parameters were recorded (a network over {STATE_MAX:,} values is not sent)")
-    if facts.get("scale") is None:
+    scale = facts.get("scale")
+    if scale is None:
         raise cannot_run(label, "preprocess does not give images of shape (N, 3, 32, 32)")
     try:
-        entries = [(str(name), np.asarray(value)) for name, value in sent]
-    except (TypeError, ValueError):
-        raise CheckFailure("記録が壊れています / malformed record: the model's state") from None
+        entries = [(str(name), np.asarray(value, dtype=np.float32)) for name, value in sent]
+        shapes = {np.asarray(scale[key], dtype=np.float32).shape for key in ("a", "b")}
+    except (TypeError, ValueError, KeyError, IndexError):
+        raise CheckFailure("記録が壊れています / malformed record: the model's state or preprocess scale") from None
+    if shapes != {(3, 32, 32)}:
+        raise CheckFailure("記録が壊れています / malformed record: the preprocess scale is not (3, 32, 32)")
     model = reference.reference_net() if notebook == NORMAL else reference.reference_resnet9(_width(entries, label))
     _load(model, entries, label)
-    return model.to("cuda" if torch.cuda.is_available() else "cpu").eval()
+    # on the CPU, as the grader's small model: a CUDA context in the judge would take GPU memory the kernels are packed by
+    return model.eval()
 
 
 def own_scores(model: Any, scale: dict, raw: np.ndarray) -> np.ndarray:
     """The network's scores (N, 10) float32 of raw images (N, 32, 32, 3) uint8, preprocessed as ``scale`` says."""
     torch = _torch()
-    dev = next(model.parameters()).device
-    a = torch.as_tensor(np.asarray(scale["a"], dtype=np.float32), device=dev)
-    b = torch.as_tensor(np.asarray(scale["b"], dtype=np.float32), device=dev)
+    a = torch.as_tensor(np.asarray(scale["a"], dtype=np.float32))
+    b = torch.as_tensor(np.asarray(scale["b"], dtype=np.float32))
     out = []
     with torch.no_grad():
         for start in range(0, len(raw), BATCH):
-            x = torch.from_numpy(np.ascontiguousarray(raw[start:start + BATCH])).to(dev).permute(0, 3, 1, 2).float()
-            out.append(model(x * a + b).float().cpu().numpy())
+            x = torch.from_numpy(np.ascontiguousarray(raw[start:start + BATCH])).permute(0, 3, 1, 2).float()
+            out.append(model(x * a + b).numpy())
     return np.concatenate(out) if out else np.zeros((0, reference.NUM_CLASSES), dtype=np.float32)
 
 
