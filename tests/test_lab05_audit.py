@@ -13,7 +13,6 @@ import pytest
 import torch
 from test_lab05_checks import HARD_PIPELINE, NORMAL_PIPELINE, _cells, _define, _run
 
-from autograder.datasets import DATA_ENV, cifar10
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.held_out import HELD_OUT_SALT_ENV
 from autograder.kernel.probes.lab05 import network, outputs
@@ -26,12 +25,8 @@ CANNOT = "the grader cannot run this network itself"
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("data")
-    cifar10.write_standin(directory)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(DATA_ENV, str(directory))
-        yield directory
+def data_dir(standin_data_dir):
+    return standin_data_dir  # conftest: both stand-ins, the grader pointed at them
 
 
 @pytest.fixture(scope="module")

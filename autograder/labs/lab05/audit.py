@@ -137,14 +137,6 @@ def require_own_predictions(model: Any, facts: dict, x_test: np.ndarray, label: 
         )
 
 
-def cross_entropy(scores: np.ndarray, labels: np.ndarray) -> float:
-    """The mean cross-entropy of logits (n, 10) at integer labels (n,), as torch's cross_entropy computes it."""
-    scores = scores.astype(np.float64)
-    top = scores.max(axis=1, keepdims=True)
-    log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
-    return float(np.mean(log_norm - scores[np.arange(len(labels)), labels]))
-
-
 def own_member_losses(model: Any, facts: dict, data: GraderData,
                       train_keys: list[bytes] | None) -> tuple[float, float] | None:
     """``model``'s mean loss on GRADER_MEMBER_ROWS loaded test images and on as many images of the notebook's x_train
@@ -159,6 +151,6 @@ def own_member_losses(model: Any, facts: dict, data: GraderData,
     test_rows = np.sort(rng.choice(len(data.x_loaded), size=min(GRADER_MEMBER_ROWS, len(data.x_loaded)), replace=False))
     picked = rng.choice(len(known), size=min(GRADER_MEMBER_ROWS, len(known)), replace=False)
     train_rows = np.array([data.train_rows[known[i]] for i in picked])
-    test = cross_entropy(own_scores(model, facts["scale"], data.x_loaded[test_rows]), data.y_loaded[test_rows])
-    train = cross_entropy(own_scores(model, facts["scale"], data.x_train[train_rows]), data.y_train[train_rows])
+    test = reference.cross_entropy(own_scores(model, facts["scale"], data.x_loaded[test_rows]), data.y_loaded[test_rows])
+    train = reference.cross_entropy(own_scores(model, facts["scale"], data.x_train[train_rows]), data.y_train[train_rows])
     return test, train

@@ -658,7 +658,7 @@ def member_losses(scores: Any, test_labels: np.ndarray, train_keys: list[bytes] 
     if test.shape != (len(test_labels), NUM_CLASSES) or train.shape != (len(rows), NUM_CLASSES) or not known.any():
         return None
     train_labels = np.array([next(iter(found)) for found, ok in zip(labels, known, strict=True) if ok])
-    return audit.cross_entropy(test, test_labels), audit.cross_entropy(train[known], train_labels)
+    return reference.cross_entropy(test, test_labels), reference.cross_entropy(train[known], train_labels)
 
 
 def memorised_failure(test_loss: float, train_loss: float, floor: float) -> CheckFailure:

@@ -27,7 +27,7 @@ class GraderData:
     test_only: set  # loaded test images that are not also (byte for byte) a training image
     x_loaded: np.ndarray  # the test images as the data directory holds them (a student can read these)
     y_loaded: np.ndarray
-    train_rows: dict  # digest -> the first row of x_train that holds the image
+    train_rows: dict  # digest -> a row of x_train that holds the image
 
 
 _CACHE: dict[tuple, GraderData] = {}
@@ -50,5 +50,5 @@ def grader_data() -> GraderData:
         _CACHE.clear()
         _CACHE[key] = GraderData(profile, x_train, y_train, copies, y_loaded[order], Counter(keys), labels,
                                  set(image_keys(x_loaded)) - set(keys), x_loaded, y_loaded,
-                                 {k: i for i, k in reversed(list(enumerate(keys)))})
+                                 {k: i for i, k in enumerate(keys)})
     return _CACHE[key]

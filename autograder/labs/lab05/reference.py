@@ -83,6 +83,14 @@ def loss_and_accuracy(logits: Any, y: Any) -> tuple[float, float]:
     return loss, acc
 
 
+def cross_entropy(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The mean cross-entropy of logits (n, 10) at integer labels (n,), as torch's cross_entropy computes it."""
+    scores = scores.astype(np.float64)
+    top = scores.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(scores - top).sum(axis=1))
+    return float(np.mean(log_norm - scores[np.arange(len(labels)), labels]))
+
+
 def grader_model_scores(model: Any, x: Any) -> Any:
     """The grader's small model's (:func:`autograder.kernel.probes.lab05.inputs.grader_model`) scores (N, K) of
     images ``x`` (N, 3, 32, 32), computed here on the CPU, in eval mode: what the kernel's record must say."""
