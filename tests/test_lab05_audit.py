@@ -125,6 +125,8 @@ class Net(nn.Module):
 @pytest.mark.parametrize("style", sorted(NET_STYLES))
 def test_a_net_written_in_another_style_is_the_exercises_network(ns, data, style):
     cls = _define(ns[lab05.NORMAL], NET_STYLES[style], "Net")
+    with contextlib.redirect_stdout(io.StringIO()):
+        lab05.check_net(cls)
     torch.manual_seed(1)
     model = _trained(cls(), ns[lab05.NORMAL])
     _audit(_facts(model, ns[lab05.NORMAL]["preprocess"], data), lab05.NORMAL, data)
@@ -240,12 +242,13 @@ def test_the_membership_losses_are_the_networks_own_on_rows_drawn_with_the_secre
     assert losses[0] != losses[1]  # other rows for another secret
 
 
-def test_a_net_that_leaves_out_a_relu_passes_test_net_and_is_refused_by_the_accuracy_part(ns, data):
-    """The residual security.md states: the exercise's network is what the grader runs, so an architecture mistake
-    that keeps the parameter count is found by the accuracy part, with a message that says what to look at."""
+def test_a_net_that_leaves_out_a_relu_fails_test_net_and_the_accuracy_part(ns, data):
+    """The exercise's network is what the grader runs: an architecture mistake that keeps the parameter count fails
+    the network's own part (test_net, which runs a new network's parameters in the exercise's Net), and its trained
+    weights do not give its classes there, which the accuracy part says with what to look at."""
     source = NET_STYLES["ModuleList and torch.flatten"].replace("max_pool2d(conv(x), 2).relu()", "max_pool2d(conv(x), 2)")
     cls = _define(ns[lab05.NORMAL], source, "Net")
-    with contextlib.redirect_stdout(io.StringIO()):
+    with pytest.raises(CheckFailure, match="the outputs are not those of the exercise's network"):
         lab05.check_net(cls)
     torch.manual_seed(1)
     model = _trained(cls(), ns[lab05.NORMAL])

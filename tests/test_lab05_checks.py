@@ -646,6 +646,77 @@ def test_the_net_template_passes_and_two_convolutions_are_too_few(solution):
         lab05.check_net(_define(ns, two, "Net"))
 
 
+NOT_THE_EXERCISES = "the outputs are not those of the exercise's network holding the same parameters"
+
+
+@pytest.mark.parametrize("changes", [
+    {"nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)": "nn.Conv2d(64, 128, 3, padding=1), nn.MaxPool2d(2)"},
+    {"nn.Linear(2048, {hidden}), nn.ReLU()": "nn.Linear(2048, {hidden}), nn.Tanh()"},
+    {"nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)": "nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2)"},
+    {"return {ret}": "return torch.relu({ret})"},
+], ids=["a ReLU left out", "tanh in the classifier", "average pooling", "ReLU after the last layer"])
+def test_an_architecture_that_keeps_the_parameters_fails_the_networks_own_part(solution, changes):
+    """The grader runs the new network's parameters in the exercise's Net and compares the outputs: a mistake that
+    keeps the parameter count is named by test_net, with where to look, not by the accuracy part."""
+    source = NET
+    for old, new in changes.items():
+        assert old in source
+        source = source.replace(old, new)
+    cls = _define(solution[lab05.NORMAL], source.format(hidden=256, classes=10, ret="self.classifier(self.features(x))"),
+                  "Net")
+    with pytest.raises(CheckFailure, match=f"{NOT_THE_EXERCISES}.*check the order of the table"):
+        lab05.check_net(cls)
+
+
+@pytest.mark.parametrize("ret", ["torch.log_softmax(self.classifier(self.features(x)), dim=1)",
+                                 "self.classifier(self.features(x)) - 3.0"])
+def test_a_constant_per_image_is_the_same_network(solution, ret):
+    """log_softmax (or any per-image constant) changes no softmax and no cross-entropy: it is the exercise's network."""
+    lab05.check_net(_net(solution[lab05.NORMAL], ret=ret))
+
+
+RESNET9_AS_WRITTEN_OTHERWISE = '''
+class ResNet9(nn.Module):
+    def __init__(self, width=64, num_classes=10):
+        super().__init__()
+        w = width
+        def block(a, b):
+            return nn.ModuleList([nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b)])
+        self.blocks = nn.ModuleList([block(3, w), block(w, 2 * w), block(2 * w, 2 * w), block(2 * w, 2 * w),
+                                     block(2 * w, 4 * w), block(4 * w, 8 * w), block(8 * w, 8 * w), block(8 * w, 8 * w)])
+        self.fc = nn.Linear(8 * w, num_classes)
+
+    def forward(self, x):
+        def run(i, x):
+            conv, norm = self.blocks[i]
+            return F.relu(norm(conv(x)))
+        x = F.max_pool2d(run(1, run(0, x)), 2)
+        x = run(3, run(2, x)) + x
+        x = F.max_pool2d(run(5, F.max_pool2d(run(4, x), 2)), 2)
+        x = x + run(7, run(6, x))
+        return self.fc(torch.amax(x, dim=(2, 3)))
+'''
+
+
+def test_a_resnet9_written_otherwise_is_the_exercises_network(solution):
+    lab05.check_resnet9(_define({**solution[lab05.HARD], "F": torch.nn.functional}, RESNET9_AS_WRITTEN_OTHERWISE, "ResNet9"))
+
+
+@pytest.mark.parametrize("changes", [
+    {"nn.BatchNorm2d(c_out),\n        nn.ReLU(inplace=True),": "nn.ReLU(inplace=True),\n        nn.BatchNorm2d(c_out),"},
+    {"conv_bn(w, 2 * w), nn.MaxPool2d(2),": "nn.MaxPool2d(2), conv_bn(w, 2 * w),"},
+    {"nn.AdaptiveMaxPool2d(1)": "nn.AdaptiveAvgPool2d(1)"},
+], ids=["BatchNorm after the ReLU", "pooling before the block", "global average pooling"])
+def test_a_resnet9_that_keeps_the_parameters_but_not_the_table_fails_its_own_part(cells, solution, changes):
+    """BatchNorm gets random statistics (and scales of either sign) before the outputs: where it stands shows."""
+    source = cells[lab05.HARD]["resnet9"]
+    for old, new in changes.items():
+        assert old in source
+        source = source.replace(old, new)
+    with pytest.raises(CheckFailure, match=f"{NOT_THE_EXERCISES}.*check that conv_bn is convolution -> BatchNorm -> ReLU"):
+        lab05.check_resnet9(_define(solution[lab05.HARD], source, "ResNet9"))
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"return x + self.body(x)": "return self.body(x)"}, "the residual blocks do not add their input"),
     ({"bias=False": "bias=True"}, "wrong number of parameters: expected 412,954"),

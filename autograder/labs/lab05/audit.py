@@ -30,6 +30,7 @@ from autograder.labs.lab05.thresholds import (
     AUDIT_SEED,
     GRADER_MEMBER_ROWS,
     GRADER_MEMBER_SEED,
+    NETWORK_RTOL,
     NORMAL,
 )
 
@@ -51,17 +52,22 @@ def cannot_run(label: str, reason: str) -> CheckFailure:
     )
 
 
-def _width(entries: list, label: str) -> int:
+class NotTheExercises(ValueError):
+    """The sent state does not fit the exercise's network; the message says what differs."""
+
+
+def _width(entries: list) -> int:
     """The width ResNet9 was built with: the output channels of its first convolution (the one on 3 channels)."""
     for _, value in entries:
         if value.ndim == 4 and value.shape[1:] == (3, 3, 3):
             return int(value.shape[0])
-    raise cannot_run(label, "it has no 3x3 convolution of the 3 colour channels")
+    raise NotTheExercises("it has no 3x3 convolution of the 3 colour channels")
 
 
-def _load(model: Any, entries: list, label: str) -> None:
+def _load(model: Any, entries: list) -> None:
     """Each floating-point entry of ``model``'s state, in order, gets the first unused sent entry of its kind (weight,
-    bias, running_mean, running_var) and shape: names and the order of other kinds do not matter."""
+    bias, running_mean, running_var) and shape: names and the order of other kinds do not matter. NotTheExercises
+    when an entry is missing or left over."""
     torch = _torch()
     used = [False] * len(entries)
     state = {}
@@ -75,11 +81,25 @@ def _load(model: Any, entries: list, label: str) -> None:
                 state[name] = torch.from_numpy(value)
                 break
         else:
-            raise cannot_run(label, f"it has no {kind} of shape {tuple(tensor.shape)} for the exercise's layer {name}")
+            raise NotTheExercises(f"it has no {kind} of shape {tuple(tensor.shape)} for the exercise's layer {name}")
     extra = [f"{sent} {tuple(value.shape)}" for (sent, value), u in zip(entries, used, strict=True) if not u]
     if extra:
-        raise cannot_run(label, f"it has parameters the exercise's network does not: {', '.join(extra[:4])}")
+        raise NotTheExercises(f"it has parameters the exercise's network does not: {', '.join(extra[:4])}")
     model.load_state_dict(state, strict=False)
+
+
+def _entries(sent: Any) -> list:
+    """The sent state as [(name, float32 array)]; ValueError (or TypeError) if it is not one."""
+    return [(str(name), np.asarray(value, dtype=np.float32)) for name, value in sent]
+
+
+def _holding(entries: list, notebook: str) -> Any:
+    """The exercise's network for ``notebook`` (Net, or ResNet-9 of the sent width) holding ``entries``, in eval
+    mode on the CPU (as the grader's small model: a CUDA context in the judge would take GPU memory the kernels are
+    packed by); NotTheExercises if they do not fit it."""
+    model = reference.reference_net() if notebook == NORMAL else reference.reference_resnet9(_width(entries))
+    _load(model, entries)
+    return model.eval()
 
 
 def exercise_network(facts: dict, notebook: str, label: str) -> Any:
@@ -92,16 +112,42 @@ def exercise_network(facts: dict, notebook: str, label: str) -> Any:
     if scale is None:
         raise cannot_run(label, "preprocess does not give images of shape (N, 3, 32, 32)")
     try:
-        entries = [(str(name), np.asarray(value, dtype=np.float32)) for name, value in sent]
+        entries = _entries(sent)
         shapes = {np.asarray(scale[key], dtype=np.float32).shape for key in ("a", "b")}
     except (TypeError, ValueError, KeyError, IndexError):
         raise CheckFailure("記録が壊れています / malformed record: the model's state or preprocess scale") from None
     if shapes != {(3, 32, 32)}:
         raise CheckFailure("記録が壊れています / malformed record: the preprocess scale is not (3, 32, 32)")
-    model = reference.reference_net() if notebook == NORMAL else reference.reference_resnet9(_width(entries, label))
-    _load(model, entries, label)
-    # on the CPU, as the grader's small model: a CUDA context in the judge would take GPU memory the kernels are packed by
-    return model.eval()
+    try:
+        return _holding(entries, notebook)
+    except NotTheExercises as error:
+        raise cannot_run(label, str(error)) from None
+
+
+def require_exercise_network(sent: Any, x: Any, out: Any, notebook: str, label: str, hint: str) -> None:
+    """A new network's outputs ``out`` (N, 10) on images ``x`` (N, 3, 32, 32) are those of the exercise's network
+    holding its state ``sent`` (the kernel gave BatchNorm random statistics first): each row less its mean, within
+    NETWORK_RTOL of the largest. CheckFailure naming what differs (``hint``: where to look) otherwise."""
+    torch = _torch()
+    try:
+        entries = _entries(sent)
+    except (TypeError, ValueError):
+        raise CheckFailure(f"記録が壊れています / malformed record: {label}'s parameters") from None
+    try:
+        model = _holding(entries, notebook)
+    except NotTheExercises as error:
+        raise CheckFailure(f"{label}: 課題のネットワークと層が違います / the layers are not the exercise's: {error}. {hint}") from None
+    with torch.no_grad():
+        own = model(torch.as_tensor(x).float()).double().numpy()
+    got = np.asarray(out, dtype=np.float64)
+    own, got = own - own.mean(axis=1, keepdims=True), got - got.mean(axis=1, keepdims=True)
+    difference = float(np.abs(got - own).max() / max(float(np.abs(own).max()), 1e-12))
+    if not difference <= NETWORK_RTOL:
+        raise CheckFailure(
+            f"{label}: 同じ重みを入れた課題のネットワークと出力が違います / the outputs are not those of the exercise's "
+            f"network holding the same parameters (relative difference {difference:.2g}, at most {NETWORK_RTOL:g} "
+            f"allowed). {hint}"
+        )
 
 
 def own_scores(model: Any, scale: dict, raw: np.ndarray) -> np.ndarray:

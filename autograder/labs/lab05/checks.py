@@ -23,7 +23,7 @@ import numpy as np
 
 from autograder.datasets import REAL
 from autograder.kernel.compare import CheckFailure
-from autograder.kernel.probes.lab05 import inputs, outputs
+from autograder.kernel.probes.lab05 import inputs, network, outputs
 from autograder.kernel.probes.lab05.inputs import CROP_PADDING, CROP_PROBES, NUM_CLASSES, PROBE_COUNT, TRAIN_CHECK
 from autograder.kernel.probes.lab05.outputs import as_output, checked_augment, checked_crop, fingerprint, numpy_array
 from autograder.labs.judged import check_function, judged, measured_seconds, report_metric
@@ -337,8 +337,9 @@ def check_augment_hard(fn: Callable) -> None:
 # ------------------------------------------------------------------------ models
 
 
-def _check_classifier(held: dict, label: str) -> None:
-    """(N, 3, 32, 32) -> (N, 10) logits, each image on its own (in eval mode), not probabilities."""
+def _check_classifier(held: dict, label: str) -> Any:
+    """(N, 3, 32, 32) -> (N, 10) logits, each image on its own (in eval mode), not probabilities: the outputs
+    (6, 10) on :func:`inputs.classifier_inputs`."""
     torch = _torch()
     x = inputs.classifier_inputs()
     out = torch.as_tensor(outputs.model_output(held, x, f"{label}(x of shape (6, 3, 32, 32))"))
@@ -355,6 +356,15 @@ def _check_classifier(held: dict, label: str) -> None:
     if not torch.allclose(out[2:3], alone, rtol=ALONE_RTOL, atol=ALONE_ATOL):
         raise CheckFailure(f"{label}: 評価モード (model.eval()) で、1 枚の画像の出力がバッチのほかの画像に影響されています / in "
                            "eval mode, one image's output depends on the other images of the batch")
+    return out
+
+
+NET_HINT = ("表の順に、畳み込み層のあと ReLU と 2x2 の最大プーリング、全結合層 1 つめのあと ReLU で、最後の層のあとには何も"
+            "かけません / check the order of the table: each convolution followed by ReLU and 2x2 max pooling, the first "
+            "fully connected layer followed by ReLU, nothing after the last one")
+RESNET9_HINT = ("conv_bn は 畳み込み → BatchNorm → ReLU の順、プーリングと残差ブロックは表の位置か確かめてください / check "
+                "that conv_bn is convolution -> BatchNorm -> ReLU, and the pooling layers and residual blocks stand where "
+                "the table puts them")
 
 
 @judged
@@ -368,11 +378,13 @@ def check_net(cls: Any) -> None:
         raise CheckFailure(f"{name}(): 畳み込み層 (nn.Conv2d) が {convs} 個しかありません (3 個必要) / the network has "
                            f"{convs} convolution layers (nn.Conv2d), the exercise asks for 3: a network without "
                            "convolutions cannot learn shapes wherever they are in the image")
-    _check_classifier(held, f"{name}()")
+    state = network.network_state(held, f"{name}()")
+    out = _check_classifier(held, f"{name}()")
     count = outputs.parameter_count(held, f"{name}()")
     if count != reference.NET_PARAMETERS:
         raise CheckFailure(f"{name}(): パラメータの数が違います / wrong number of parameters: expected "
                            f"{reference.NET_PARAMETERS:,} (the table of the exercise), got {count:,}")
+    audit.require_exercise_network(state, inputs.classifier_inputs(), out, NORMAL, f"{name}()", NET_HINT)
 
 
 @judged
@@ -387,17 +399,19 @@ def check_resnet9(cls: Any) -> None:
     if convs != 8 or norms != 8:
         raise CheckFailure(f"{label}: 畳み込み層と BatchNorm2d を 8 個ずつ使います / the network has 8 convolution layers, "
                            f"each followed by a BatchNorm2d: got {convs} nn.Conv2d and {norms} nn.BatchNorm2d")
-    _check_classifier(held, label)
+    state = network.network_state(held, label)
+    out = _check_classifier(held, label)
     want = reference.resnet9_parameters(inputs.RESNET_CHECK_WIDTH)
     count = outputs.parameter_count(held, label)
     if count != want:
         raise CheckFailure(f"{label}: パラメータの数が違います / wrong number of parameters: expected {want:,}, got "
                            f"{count:,} (channels w, 2w, 4w, 8w as in the table; conv layers without bias)")
-    out = torch.as_tensor(outputs.residual_output(held, inputs.residual_inputs(), f"{label}(x of shape (2, 3, 32, 32))"))
-    if torch.allclose(out[0], out[1], rtol=RESIDUAL_RTOL, atol=RESIDUAL_ATOL):
+    zeroed = torch.as_tensor(outputs.residual_output(held, inputs.residual_inputs(), f"{label}(x of shape (2, 3, 32, 32))"))
+    if torch.allclose(zeroed[0], zeroed[1], rtol=RESIDUAL_RTOL, atol=RESIDUAL_ATOL):
         raise CheckFailure(f"{label}: 残差ブロックが入力を足していません / the residual blocks do not add their input: "
                            "Residual.forward must return x + self.body(x) (the skip connection), not only the body's "
                            "output")
+    audit.require_exercise_network(state, inputs.classifier_inputs(), out, HARD, label, RESNET9_HINT)
 
 
 # ------------------------------------------------------------------ evaluate and training

@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from autograder.kernel.probes.lab05 import inputs, outputs
+from autograder.kernel.probes.lab05 import inputs, network, outputs
 from autograder.kernel.student import probe_function
 from autograder.kernel.transcript import probe as _record
 
@@ -85,8 +85,10 @@ def check_augment_hard(fn: Callable) -> None:
 
 
 def _network(cls: Any, name: str, label: str, held: dict, **kwargs: Any) -> None:
-    """The network ``cls(**kwargs)``: its layers, its outputs on six images and on one of them, its parameters."""
+    """The network ``cls(**kwargs)``: its layers, its state (BatchNorm given random statistics), its outputs on six
+    images and on one of them, its parameters."""
     outputs.instantiate(cls, name, label, held, **kwargs)
+    network.network_state(held, label)
     x = inputs.classifier_inputs()
     outputs.model_output(held, x, f"{label}(x of shape (6, 3, 32, 32))")
     outputs.model_output(held, x[2:3], f"{label}(x[2:3])")

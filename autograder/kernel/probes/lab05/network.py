@@ -1,5 +1,9 @@
-"""What the kernel sends of a trained lab-05 network so that the grader can run it itself (issue 18.5): its
-parameters and buffers, and the student's test-time ``preprocess`` as a scale and an offset per input value.
+"""What the kernel sends of a lab-05 network so that the grader can run it itself (issue 18.5): its parameters and
+buffers, and the student's test-time ``preprocess`` as a scale and an offset per input value.
+
+The network checks send a new network's state (with BatchNorm given random statistics first, :func:`network_state`):
+the grader runs it in the exercise's network and compares the outputs, so an architecture that differs from the
+exercise's with the same parameters (a ReLU left out, BatchNorm after the ReLU) fails the network's own part.
 
 The grader (``autograder.labs.lab05.audit``) loads the parameters into the exercise's own network and computes, on
 its own test images, the classes the kernel reported and the losses the membership test compares: a forged record,
@@ -12,11 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from autograder.kernel.probes.lab05.inputs import generator
+from autograder.kernel.student import student_errors
+from autograder.kernel.transcript import observe
+
 # Parameters and buffers as float32 up to this many values (the normal notebook's Net: 620,362; ResNet-9 of width 12
 # on a CPU: 0.19 million). Above it they cross as float16 (ResNet-9 of width 64 on a GPU: 6.6 million, 13 MB), whose
 # round-off (about 5e-4 relative) changes a predicted class as rarely as a GPU's TF32 does.
 STATE_FLOAT32_MAX = 4_000_000
 STATE_MAX = 12_000_000  # values: a bigger network is sent without them (the grader says it cannot run it)
+NORMS_SEED = 513  # the random BatchNorm statistics of the network checks' new networks
 
 
 def _torch():
@@ -37,6 +46,40 @@ def state_of(model: Any) -> list | None:
         return None
     dtype = torch.float32 if total <= STATE_FLOAT32_MAX else torch.float16
     return [[name, value.detach().to("cpu", dtype).numpy()] for name, value in entries]
+
+
+def randomise_norms(model: Any, seed: int = NORMS_SEED) -> None:
+    """Gives each BatchNorm layer of ``model`` random running statistics, shift, and a scale of either sign (drawn as
+    the grader's inputs are). As initialised (mean 0, variance 1, scale 1, shift 0), a BatchNorm in eval mode is the
+    identity, so where it stands (before or after the ReLU, before or after pooling) would not show in the outputs."""
+    torch = _torch()
+    draw = generator(seed)
+    with torch.no_grad():
+        for layer in model.modules():
+            if not isinstance(layer, torch.nn.modules.batchnorm._BatchNorm):
+                continue
+            n = layer.num_features
+            sign = torch.where(torch.rand(n, generator=draw) < 0.5, -1.0, 1.0)
+            values = {"weight": sign * (0.5 + torch.rand(n, generator=draw)), "bias": 0.3 * torch.randn(n, generator=draw),
+                      "running_mean": 0.3 * torch.randn(n, generator=draw),
+                      "running_var": 0.5 + 1.5 * torch.rand(n, generator=draw)}
+            for name, value in values.items():
+                tensor = getattr(layer, name, None)
+                if isinstance(tensor, torch.Tensor) and tensor.shape == value.shape:
+                    tensor.copy_(value)
+
+
+def _new_network_state(held: dict, label: str) -> list | None:
+    with student_errors(label):
+        randomise_norms(held["model"])
+        return state_of(held["model"])
+
+
+def network_state(held: dict, label: str) -> list | None:
+    """The held new network's state (:func:`state_of`), its BatchNorm layers given random statistics first
+    (:func:`randomise_norms`): the outputs observed after it are those of this state, which the grader runs in the
+    exercise's network."""
+    return observe(f"{label}: its parameters and BatchNorm statistics", lambda: _new_network_state(held, label))
 
 
 def pixel_scale(raw: np.ndarray, preprocessed: Any) -> dict | None:

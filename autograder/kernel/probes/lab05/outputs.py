@@ -327,8 +327,8 @@ def residual_output(held: dict, x, label: str):
     """The held ResNet's output on ``x`` after zeroing its residual blocks' convolutions (eval mode).
 
     The residual blocks' convolutions are the ones with as many output channels as input channels. With their
-    weights 0 (and BatchNorm as initialised), each block's branch gives 0: x + 0 passes the input on, while a
-    block without the skip connection gives 0 and the network's output no longer depends on the image.
+    weights 0, each block's branch gives the same values for every image (BatchNorm's shift): x + c passes the input
+    on, while a block without the skip connection gives c and the network's output no longer depends on the image.
     """
     return observe(f"{label}, residual convolutions zeroed", lambda: _residual_output(held, x, label), x)
 
