@@ -132,6 +132,63 @@ def test_a_net_written_in_another_style_is_the_exercises_network(ns, data, style
     _audit(_facts(model, ns[lab05.NORMAL]["preprocess"], data), lab05.NORMAL, data)
 
 
+# Registered in the reverse of the order it runs them: the residual blocks' two same-shaped convolutions and the
+# three BatchNorms of 2w (and of 8w) channels included, which the grader tells apart only by the order of use.
+RESNET9_REGISTERED_BACKWARDS = '''
+class ResNet9(nn.Module):
+    def __init__(self, width=64, num_classes=10):
+        super().__init__()
+        w = width
+        self.fc = nn.Linear(8 * w, num_classes)
+        sizes = [(3, w), (w, 2 * w), (2 * w, 2 * w), (2 * w, 2 * w), (2 * w, 4 * w), (4 * w, 8 * w), (8 * w, 8 * w),
+                 (8 * w, 8 * w)]
+        self.blocks = nn.ModuleList([conv_bn(a, b) for a, b in reversed(sizes)])
+
+    def forward(self, x):
+        def run(i, x):
+            return self.blocks[7 - i](x)
+        x = F.max_pool2d(run(1, run(0, x)), 2)
+        x = x + run(3, run(2, x))
+        x = F.max_pool2d(run(5, F.max_pool2d(run(4, x), 2)), 2)
+        x = x + run(7, run(6, x))
+        return self.fc(torch.amax(x, dim=(2, 3)))
+'''
+
+
+def test_a_resnet9_that_registers_its_layers_in_another_order_than_it_runs_them_is_the_exercises(ns, data):
+    cls = _define({**ns[lab05.HARD], "F": torch.nn.functional}, RESNET9_REGISTERED_BACKWARDS, "ResNet9")
+    with contextlib.redirect_stdout(io.StringIO()):
+        lab05.check_resnet9(cls)
+    torch.manual_seed(1)
+    model = _trained(cls(width=12), ns[lab05.HARD])
+    facts = _facts(model, ns[lab05.HARD]["preprocess"], data)
+    assert [name for name, _ in facts["state"]][:2] == ["blocks.7.0.weight", "blocks.7.1.weight"]  # the order of use
+    _audit(facts, lab05.HARD, data)
+
+
+class _UsedBackwards(torch.nn.Module):
+    def __init__(self, fail: bool = False):
+        super().__init__()
+        self.second, self.first, self.fail = torch.nn.Linear(4, 4), torch.nn.Linear(4, 4), fail
+        self.norm = torch.nn.BatchNorm1d(4)
+
+    def forward(self, x):
+        if self.fail:
+            raise RuntimeError("broken forward")
+        return self.second(self.norm(self.first(x)))
+
+
+def test_the_state_goes_in_the_order_of_use_and_the_modes_stay_as_they_were():
+    model = _UsedBackwards().train()
+    names = [name for name, _ in network.state_of(model, torch.randn(3, 4))]
+    assert names == ["first.weight", "first.bias", "norm.weight", "norm.bias", "norm.running_mean",
+                     "norm.running_var", "second.weight", "second.bias"]
+    assert all(module.training for module in model.modules())
+    assert float(model.norm.num_batches_tracked) == 0  # the forward ran in eval mode: no statistics moved
+    broken = [name for name, _ in network.state_of(_UsedBackwards(fail=True), torch.randn(3, 4))]
+    assert broken[:2] == ["second.weight", "second.bias"]  # a failing forward: the state_dict's order
+
+
 def test_preprocess_normalised_per_pixel_or_flipped_at_test_time_is_followed(ns, nets, data):
     base = ns[lab05.NORMAL]
     mean_image = base["x_train"].mean(axis=0).transpose(2, 0, 1) / 255  # (3, 32, 32): a per-pixel mean

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.kernel.probes.lab05.inputs import generator
+from autograder.kernel.probes.lab05.inputs import classifier_inputs, generator
 from autograder.kernel.student import student_errors
 from autograder.kernel.transcript import observe
 
@@ -34,13 +34,64 @@ def _torch():
     return torch
 
 
-def state_of(model: Any) -> list | None:
-    """``[[name, array], ...]``: the floating-point entries of ``model.state_dict()`` in its order (parameters and
-    BatchNorm's running statistics), as float32 arrays (float16 above :data:`STATE_FLOAT32_MAX` values); None when
-    there are more than :data:`STATE_MAX` values."""
+def use_order(model: Any, x: Any) -> list[str]:
+    """The names of ``model``'s modules (as ``named_modules`` gives them) in the order a forward pass on ``x`` (one
+    image, eval mode, no gradient, on a copy of torch's random state) first calls them; [] when it fails (the output
+    checks report why). The mode of every module is restored."""
     torch = _torch()
-    entries = [(name, value) for name, value in model.state_dict().items()
-               if isinstance(value, torch.Tensor) and value.is_floating_point()]
+    names = {id(module): name for name, module in model.named_modules()}
+    order: list[str] = []
+
+    def called(module: Any, _args: Any) -> None:
+        name = names.get(id(module))
+        if name is not None and name not in order:
+            order.append(name)
+
+    modes = [(module, module.training) for module in model.modules()]
+    hooks = [module.register_forward_pre_hook(called) for module in model.modules()]
+    try:
+        parameter = next(model.parameters(), None)
+        x = torch.as_tensor(x[:1])
+        x = x if parameter is None else x.to(parameter.device)
+        model.eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            model(x)
+    except Exception:  # the student's forward: the checks of its outputs say what is wrong with it
+        return []
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for module, training in modes:
+            module.training = training
+    return order
+
+
+def _ordered(model: Any, x: Any) -> list:
+    """The floating-point entries of ``model.state_dict()``: first those of the modules in the order the forward
+    pass on ``x`` uses them (:func:`use_order`), then the others in the state_dict's order."""
+    torch = _torch()
+    state = {name: value for name, value in model.state_dict().items()
+             if isinstance(value, torch.Tensor) and value.is_floating_point()}
+    names = []
+    modules = dict(model.named_modules())
+    for module_name in ([] if x is None else use_order(model, x)):
+        module = modules[module_name]
+        prefix = f"{module_name}." if module_name else ""
+        for local, _ in [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]:
+            if prefix + local in state and prefix + local not in names:
+                names.append(prefix + local)
+    names += [name for name in state if name not in names]
+    return [(name, state[name]) for name in names]
+
+
+def state_of(model: Any, x: Any = None) -> list | None:
+    """``[[name, array], ...]``: the floating-point entries of ``model.state_dict()`` (parameters and BatchNorm's
+    running statistics) in the order the forward pass on ``x`` (N, 3, 32, 32) uses their modules (:func:`_ordered`:
+    the grader matches them to the exercise's layers in order, so a network that registers its layers in another
+    order than it runs them is still the exercise's), as float32 arrays (float16 above :data:`STATE_FLOAT32_MAX`
+    values); None when there are more than :data:`STATE_MAX` values."""
+    torch = _torch()
+    entries = _ordered(model, x)
     total = sum(value.numel() for _, value in entries)
     if total > STATE_MAX:
         return None
@@ -72,7 +123,7 @@ def randomise_norms(model: Any, seed: int = NORMS_SEED) -> None:
 def _new_network_state(held: dict, label: str) -> list | None:
     with student_errors(label):
         randomise_norms(held["model"])
-        return state_of(held["model"])
+        return state_of(held["model"], classifier_inputs())
 
 
 def network_state(held: dict, label: str) -> list | None:

@@ -566,7 +566,7 @@ def _trained_facts(model: Any, preprocess: Callable, x_test: np.ndarray) -> dict
     predicted = predict_test(model, preprocess, x_test)
     sample = x_test[:TEST_BATCH]
     x = _run(preprocess, "preprocess", f"preprocess(x_test[:{len(sample)}])", sample.copy())
-    return {"predicted": predicted, "state": network.state_of(model), "scale": network.pixel_scale(sample, x)}
+    return {"predicted": predicted, "state": network.state_of(model, x), "scale": network.pixel_scale(sample, x)}
 
 
 def predicted_classes(model: Any, preprocess: Callable, x_test: np.ndarray) -> Any:
