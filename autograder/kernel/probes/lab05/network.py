@@ -72,16 +72,11 @@ def _ordered(model: Any, x: Any) -> list:
     torch = _torch()
     state = {name: value for name, value in model.state_dict().items()
              if isinstance(value, torch.Tensor) and value.is_floating_point()}
-    names = []
     modules = dict(model.named_modules())
-    for module_name in ([] if x is None else use_order(model, x)):
-        module = modules[module_name]
-        prefix = f"{module_name}." if module_name else ""
-        for local, _ in [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]:
-            if prefix + local in state and prefix + local not in names:
-                names.append(prefix + local)
-    names += [name for name in state if name not in names]
-    return [(name, state[name]) for name in names]
+    used = [f"{name}.{local}" if name else local
+            for name in ([] if x is None else use_order(model, x))
+            for local, _ in [*modules[name].named_parameters(recurse=False), *modules[name].named_buffers(recurse=False)]]
+    return [(name, state[name]) for name in dict.fromkeys([*(name for name in used if name in state), *state])]
 
 
 def state_of(model: Any, x: Any = None) -> list | None:
