@@ -65,14 +65,14 @@ def _facts(model, preprocess, data) -> dict:
 
 
 def _audit(facts: dict, notebook: str, data) -> None:
-    audit.require_own_predictions(audit.exercise_network(facts, notebook, "model"), facts, data.x_test, "model")
+    audit.require_own_predictions(audit.exercise_networks(facts, notebook, "model"), facts, data.x_test, "model")
 
 
 @pytest.mark.parametrize("notebook", [lab05.NORMAL, lab05.HARD])
 def test_the_grader_runs_the_answer_keys_network_as_the_kernel_does(ns, nets, data, notebook):
     model, preprocess = nets[notebook], ns[notebook]["preprocess"]
     facts = _facts(model, preprocess, data)
-    own = audit.exercise_network(facts, notebook, "model")
+    own, *_ = audit.exercise_networks(facts, notebook, "model")
     rows = np.arange(200)
     with torch.no_grad():
         kernel = model(preprocess(data.x_test[rows])).numpy()
@@ -118,6 +118,19 @@ class Net(nn.Module):
         for conv in self.convs:
             x = nn.functional.max_pool2d(conv(x), 2).relu()
         return self.head(torch.flatten(x, 1))
+''',
+    "channels last, as Keras flattens": '''
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.fc1, self.fc2, self.drop = nn.Linear(4 * 4 * 128, 256), nn.Linear(256, 10), nn.Dropout(0.25)
+
+    def forward(self, x):
+        x = self.features(x).permute(0, 2, 3, 1).reshape(len(x), -1)  # (N, H, W, C) flattened
+        return self.fc2(self.drop(torch.relu(self.fc1(self.drop(x)))))
 ''',
 }
 
@@ -256,31 +269,31 @@ def test_what_is_not_the_exercises_network_is_named(ns, nets, data):
     facts = _facts(nets[lab05.NORMAL], preprocess, data)
     grown = dict(facts, state=[*facts["state"], ["extra.weight", np.zeros((10, 10), np.float32)]])
     with pytest.raises(CheckFailure, match=rf"{CANNOT}: it has parameters the exercise's network does not: extra.weight"):
-        audit.exercise_network(grown, lab05.NORMAL, "model")
+        audit.exercise_networks(grown, lab05.NORMAL, "model")
     short = dict(facts, state=facts["state"][:-1])  # the last bias left out
     with pytest.raises(CheckFailure, match=rf"{CANNOT}: it has no bias of shape \(10,\)"):
-        audit.exercise_network(short, lab05.NORMAL, "model")
+        audit.exercise_networks(short, lab05.NORMAL, "model")
     with pytest.raises(CheckFailure, match=f"{CANNOT}: no parameters were recorded"):
-        audit.exercise_network(dict(facts, state=None), lab05.NORMAL, "model")
+        audit.exercise_networks(dict(facts, state=None), lab05.NORMAL, "model")
     with pytest.raises(CheckFailure, match=f"{CANNOT}: preprocess does not give images of shape"):
-        audit.exercise_network(dict(facts, scale=None), lab05.NORMAL, "model")
+        audit.exercise_networks(dict(facts, scale=None), lab05.NORMAL, "model")
     for broken in (dict(facts, state=[["0.weight", "a string"]]), dict(facts, scale={"a": [1.0], "b": [0.0]}),
                    dict(facts, scale={"a": facts["scale"]["a"]})):
         with pytest.raises(CheckFailure, match="malformed record"):
-            audit.exercise_network(broken, lab05.NORMAL, "model")
+            audit.exercise_networks(broken, lab05.NORMAL, "model")
     biased = reference.reference_resnet9(12)  # a realistic ResNet9 mistake: convolutions with a bias
     for module in biased.modules():
         if isinstance(module, torch.nn.Conv2d):
             module.bias = torch.nn.Parameter(torch.zeros(module.out_channels))
     state = network.state_of(biased)
     with pytest.raises(CheckFailure, match=rf"{CANNOT}: it has parameters the exercise's network does not: .*bias"):
-        audit.exercise_network(dict(facts, state=state), lab05.HARD, "model")
+        audit.exercise_networks(dict(facts, state=state), lab05.HARD, "model")
 
 
 def test_the_membership_losses_are_the_networks_own_on_rows_drawn_with_the_secret(ns, nets, data, monkeypatch):
     model, preprocess = nets[lab05.NORMAL], ns[lab05.NORMAL]["preprocess"]
     facts = _facts(model, preprocess, data)
-    own = audit.exercise_network(facts, lab05.NORMAL, "model")
+    own, *_ = audit.exercise_networks(facts, lab05.NORMAL, "model")
     keys = outputs.image_keys(ns[lab05.NORMAL]["x_train"])
     test_loss, train_loss = audit.own_member_losses(own, facts, data, keys)
     with torch.no_grad():  # the stand-in has 1000 test images and x_train 512: every one of them is compared
@@ -297,6 +310,24 @@ def test_the_membership_losses_are_the_networks_own_on_rows_drawn_with_the_secre
         monkeypatch.setenv(HELD_OUT_SALT_ENV, secret)
         losses.append(audit.own_member_losses(own, facts, data, keys))
     assert losses[0] != losses[1]  # other rows for another secret
+
+
+def test_a_channels_last_net_is_measured_with_its_own_flattening(ns, data):
+    """Net's first linear layer read in the order the network flattens: the membership losses the grader computes
+    are the student's network's own, not those of a permuted network that happens to give most of its classes."""
+    cls = _define(ns[lab05.NORMAL], NET_STYLES["channels last, as Keras flattens"], "Net")
+    torch.manual_seed(2)
+    model = _trained(cls(), ns[lab05.NORMAL])
+    preprocess = ns[lab05.NORMAL]["preprocess"]
+    facts = _facts(model, preprocess, data)
+    pytorchs, *others = audit.exercise_networks(facts, lab05.NORMAL, "model")
+    with pytest.raises(CheckFailure, match=NOT_OWN):
+        audit.require_own_predictions([pytorchs], facts, data.x_test, "model")  # read as (C, H, W): another network
+    own = audit.require_own_predictions([pytorchs, *others], facts, data.x_test, "model")
+    rows = np.arange(100)
+    with torch.no_grad():
+        kernel = model(preprocess(data.x_test[rows])).numpy()
+    np.testing.assert_allclose(audit.own_scores(own, facts["scale"], data.x_test[rows]), kernel, rtol=1e-4, atol=1e-4)
 
 
 def test_a_net_that_leaves_out_a_relu_fails_test_net_and_the_accuracy_part(ns, data):

@@ -167,7 +167,7 @@ class TableModel(torch.nn.Module):
 def bars_only(monkeypatch):
     """The bars and the kernel's answers alone, for a TableModel (which is not the exercise's network): the grader's
     own run of the trained network (:mod:`autograder.labs.lab05.audit`) is tested on real networks below."""
-    monkeypatch.setattr(audit, "exercise_network", lambda facts, notebook, label: None)
+    monkeypatch.setattr(audit, "exercise_networks", lambda facts, notebook, label: None)
     monkeypatch.setattr(audit, "require_own_predictions", lambda *args: None)
     monkeypatch.setattr(audit, "own_member_losses", lambda *args: None)
 
@@ -673,6 +673,22 @@ def test_an_architecture_that_keeps_the_parameters_fails_the_networks_own_part(s
 def test_a_constant_per_image_is_the_same_network(solution, ret):
     """log_softmax (or any per-image constant) changes no softmax and no cross-entropy: it is the exercise's network."""
     lab05.check_net(_net(solution[lab05.NORMAL], ret=ret))
+
+
+@pytest.mark.parametrize("flat", ["h.permute(0, 2, 3, 1).flatten(1)", "torch.flatten(h.movedim(1, -1), 1)",
+                                  "h.transpose(1, 3).reshape(len(h), -1)", "h.transpose(2, 3).flatten(1)"],
+                         ids=["(H, W, C)", "(H, W, C) by movedim", "(W, H, C)", "(C, W, H)"])
+def test_a_net_that_flattens_in_another_order_is_the_same_network_and_its_mistakes_are_still_named(solution, flat):
+    """The order of the flattened feature map is the network's choice (channels last is Keras's): every order is the
+    exercise's Net with the first linear layer's inputs permuted. A ReLU left out is still named."""
+    ns = solution[lab05.NORMAL]
+    source = NET.replace("nn.Flatten(), ", "").replace("return {ret}", "h = self.features(x)\n        return {ret}")
+    ret = f"self.classifier({flat})"
+    lab05.check_net(_define(ns, source.format(hidden=256, classes=10, ret=ret), "Net"))
+    no_relu = source.replace("nn.Conv2d(64, 128, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)",
+                             "nn.Conv2d(64, 128, 3, padding=1), nn.MaxPool2d(2)")
+    with pytest.raises(CheckFailure, match=f"{NOT_THE_EXERCISES}.*check the order of the table"):
+        lab05.check_net(_define(ns, no_relu.format(hidden=256, classes=10, ret=ret), "Net"))
 
 
 RESNET9_AS_WRITTEN_OTHERWISE = '''

@@ -2,7 +2,8 @@
 (:mod:`autograder.kernel.probes.lab05.network`), instead of taking the kernel's word (issue 18.5):
 
 - the network is the exercise's (the normal notebook's table, or ResNet-9 of the width it was built with), and the
-  grader loads the sent parameters and BatchNorm statistics into its own copy of it (:func:`exercise_network`);
+  grader loads the sent parameters and BatchNorm statistics into its own copy of it (:func:`exercise_networks`; Net's
+  first linear layer read in each order of flattening its feature map);
 - the classes the kernel reported for the grader's test images must be that network's own
   (:func:`require_own_predictions`): a forged record, or a model whose ``forward`` answers from elsewhere, is refused;
 - the losses on loaded test images and on images of the notebook's ``x_train``, which the membership test compares,
@@ -35,6 +36,12 @@ from autograder.labs.lab05.thresholds import (
 )
 
 BATCH = 500  # images through the grader's copy of the network at once
+# Net's last feature map, (channels, height, width), flattened into its first linear layer in whichever order of the
+# axes the student's forward chose: PyTorch's (C, H, W), or channels last as Keras flattens (a permute before
+# flatten). Net's table does not fix it, and every order is the exercise's network with that layer's inputs
+# permuted, so the grader reads the layer in each order and keeps one that gives the network's own outputs.
+FEATURE_MAP = (128, 4, 4)
+FLATTEN_ORDERS = ((0, 1, 2), (1, 2, 0), (0, 2, 1), (1, 0, 2), (2, 0, 1), (2, 1, 0))  # the likeliest first
 
 
 def _torch():
@@ -93,18 +100,41 @@ def _entries(sent: Any) -> list:
     return [(str(name), np.asarray(value, dtype=np.float32)) for name, value in sent]
 
 
-def _holding(entries: list, notebook: str) -> Any:
+def _flattened_from(entries: list, order: tuple) -> list:
+    """``entries`` with Net's first linear layer (its weight of shape (hidden, C*H*W)) read as flattened from the
+    feature map's axes in ``order`` (of (C, H, W)), its columns put in PyTorch's order: the same network."""
+    size = int(np.prod(FEATURE_MAP))
+    shape = tuple(FEATURE_MAP[axis] for axis in order)
+    back = tuple(1 + int(i) for i in np.argsort(order))  # where each of C, H, W stands in ``order``
+    read = []
+    for name, value in entries:
+        if name.rsplit(".", 1)[-1] == "weight" and value.ndim == 2 and value.shape[1] == size:
+            value = np.ascontiguousarray(value.reshape(len(value), *shape).transpose(0, *back).reshape(len(value), size))
+        read.append((name, value))
+    return read
+
+
+def _holding(entries: list, notebook: str) -> list:
     """The exercise's network for ``notebook`` (Net, or ResNet-9 of the sent width) holding ``entries``, in eval
     mode on the CPU (as the grader's small model: a CUDA context in the judge would take GPU memory the kernels are
-    packed by); NotTheExercises if they do not fit it."""
-    model = reference.reference_net() if notebook == NORMAL else reference.reference_resnet9(_width(entries))
-    _load(model, entries)
-    return model.eval()
+    packed by): for Net one per order of flattening (FLATTEN_ORDERS, PyTorch's first). NotTheExercises if they do
+    not fit it."""
+    if notebook != NORMAL:
+        model = reference.reference_resnet9(_width(entries))
+        _load(model, entries)
+        return [model.eval()]
+    models = []
+    for order in FLATTEN_ORDERS:
+        model = reference.reference_net()
+        _load(model, _flattened_from(entries, order))
+        models.append(model.eval())
+    return models
 
 
-def exercise_network(facts: dict, notebook: str, label: str) -> Any:
-    """The exercise's network (:func:`reference.reference_net`, or :func:`reference.reference_resnet9` of the sent
-    width) in eval mode, on the CPU, holding the state the kernel sent; CheckFailure if it cannot."""
+def exercise_networks(facts: dict, notebook: str, label: str) -> list:
+    """The exercise's network (:func:`reference.reference_net`, one per order of flattening, or
+    :func:`reference.reference_resnet9` of the sent width) in eval mode, on the CPU, holding the state the kernel
+    sent; CheckFailure if it cannot."""
     sent = facts.get("state") if isinstance(facts, dict) else None
     if not sent:
         raise cannot_run(label, f"no parameters were recorded (a network over {STATE_MAX:,} values is not sent)")
@@ -134,20 +164,24 @@ def require_exercise_network(sent: Any, x: Any, out: Any, notebook: str, label: 
     except (TypeError, ValueError):
         raise CheckFailure(f"記録が壊れています / malformed record: {label}'s parameters") from None
     try:
-        model = _holding(entries, notebook)
+        models = _holding(entries, notebook)
     except NotTheExercises as error:
         raise CheckFailure(f"{label}: 課題のネットワークと層が違います / the layers are not the exercise's: {error}. {hint}") from None
-    with torch.no_grad():
-        own = model(torch.as_tensor(x).float()).double().numpy()
     got = np.asarray(out, dtype=np.float64)
-    own, got = own - own.mean(axis=1, keepdims=True), got - got.mean(axis=1, keepdims=True)
-    difference = float(np.abs(got - own).max() / max(float(np.abs(own).max()), 1e-12))
-    if not difference <= NETWORK_RTOL:
-        raise CheckFailure(
-            f"{label}: 同じ重みを入れた課題のネットワークと出力が違います / the outputs are not those of the exercise's "
-            f"network holding the same parameters (relative difference {difference:.2g}, at most {NETWORK_RTOL:g} "
-            f"allowed). {hint}"
-        )
+    got = got - got.mean(axis=1, keepdims=True)
+    difference = np.inf
+    for model in models:
+        with torch.no_grad():
+            own = model(torch.as_tensor(x).float()).double().numpy()
+        own = own - own.mean(axis=1, keepdims=True)
+        difference = min(difference, float(np.abs(got - own).max() / max(float(np.abs(own).max()), 1e-12)))
+        if difference <= NETWORK_RTOL:
+            return
+    raise CheckFailure(
+        f"{label}: 同じ重みを入れた課題のネットワークと出力が違います / the outputs are not those of the exercise's "
+        f"network holding the same parameters (relative difference {difference:.2g}, at most {NETWORK_RTOL:g} "
+        f"allowed). {hint}"
+    )
 
 
 def own_scores(model: Any, scale: dict, raw: np.ndarray) -> np.ndarray:
@@ -163,24 +197,28 @@ def own_scores(model: Any, scale: dict, raw: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros((0, reference.NUM_CLASSES), dtype=np.float32)
 
 
-def require_own_predictions(model: Any, facts: dict, x_test: np.ndarray, label: str) -> None:
-    """The classes the kernel reported for the grader's test images ``x_test`` (N, 32, 32, 3) are ``model``'s: on
-    AUDIT_IMAGES of them, drawn with the held-out secret, at least AUDIT_AGREEMENT get the reported class (or the
-    class of the mirrored image)."""
+def require_own_predictions(models: list, facts: dict, x_test: np.ndarray, label: str) -> Any:
+    """The one of ``models`` (:func:`exercise_networks`) whose classes the kernel reported for the grader's test
+    images ``x_test`` (N, 32, 32, 3): on AUDIT_IMAGES of them, drawn with the held-out secret, at least
+    AUDIT_AGREEMENT get the reported class (or the class of the mirrored image). CheckFailure if none does."""
     rows = held_out.rng(AUDIT_SEED).choice(len(x_test), size=min(AUDIT_IMAGES, len(x_test)), replace=False)
     images = x_test[rows]
-    own = own_scores(model, facts["scale"], images).argmax(axis=1)
-    mirrored = own_scores(model, facts["scale"], images[:, :, ::-1]).argmax(axis=1)
     reported = np.asarray(facts["predicted"])[rows]
-    agree = float(np.mean((reported == own) | (reported == mirrored)))
-    if agree < AUDIT_AGREEMENT:
-        raise CheckFailure(
-            f"{label}: 予測したクラスが、モデルの重みで計算したものと一致しません / the predicted classes are not those of the "
-            f"model's own weights: the grader ran them in the exercise's network on {len(rows)} of its test images and "
-            f"got the reported class for {agree:.1%} (at least {AUDIT_AGREEMENT:.0%} needed). forward が課題の"
-            "ネットワーク以外のことをしていないか確かめてください / check that forward computes the exercise's network "
-            "and nothing else"
-        )
+    best = 0.0
+    for model in models:
+        own = own_scores(model, facts["scale"], images).argmax(axis=1)
+        mirrored = own_scores(model, facts["scale"], images[:, :, ::-1]).argmax(axis=1)
+        agree = float(np.mean((reported == own) | (reported == mirrored)))
+        if agree >= AUDIT_AGREEMENT:
+            return model
+        best = max(best, agree)
+    raise CheckFailure(
+        f"{label}: 予測したクラスが、モデルの重みで計算したものと一致しません / the predicted classes are not those of the "
+        f"model's own weights: the grader ran them in the exercise's network on {len(rows)} of its test images and "
+        f"got the reported class for {best:.1%} (at least {AUDIT_AGREEMENT:.0%} needed). forward が課題の"
+        "ネットワーク以外のことをしていないか確かめてください / check that forward computes the exercise's network "
+        "and nothing else"
+    )
 
 
 def own_member_losses(model: Any, facts: dict, data: GraderData,

@@ -727,8 +727,8 @@ def _check_trained(notebook: str, model: Any, preprocess: Callable, train_second
     scores = outputs.member_outputs(model, preprocess, data.x_loaded[test_rows], x_train)
     _require_unseen("answered_test_to_train_loss", member_losses(scores, data.y_loaded[test_rows], keys["x_train"], data),
                     bar.member_ratio)
-    network = audit.exercise_network(facts, notebook, "model")
-    audit.require_own_predictions(network, facts, data.x_test, "model")
+    network = audit.require_own_predictions(audit.exercise_networks(facts, notebook, "model"), facts, data.x_test,
+                                            "model")
     _require_unseen("test_to_train_loss", audit.own_member_losses(network, facts, data, keys["x_train"]),
                     bar.member_ratio)
 
