@@ -116,6 +116,16 @@ def test_wrap_isolates_and_binds_only_what_is_named(tmp_path):
     assert not any(c.startswith("/dev/nvidia") for c in cmd) and "CUDA_VISIBLE_DEVICES" not in cmd
 
 
+def test_the_private_tmpfs_are_sized_when_asked(tmp_path, monkeypatch):
+    cmd = wrap(["python"], Sandbox(tmp_path, tmpfs_bytes=2**30))
+    for path in ("/tmp", "/dev/shm"):
+        i = cmd.index(path)
+        assert cmd[i - 3:i + 1] == ["--size", str(2**30), "--tmpfs", path]
+    assert "--size" not in wrap(["python"], Sandbox(tmp_path))  # the kernel's default: half the machine's memory
+    monkeypatch.setattr(sandbox, "_bwrap_sizes_tmpfs", lambda: False)  # bubblewrap before 0.5 has no --size
+    assert "--size" not in wrap(["python"], Sandbox(tmp_path, tmpfs_bytes=2**30))
+
+
 def test_wrap_with_gpus_exposes_the_devices(tmp_path):
     cmd = wrap(["python"], Sandbox(tmp_path, gpus="0,1"))
     i = cmd.index("CUDA_VISIBLE_DEVICES")

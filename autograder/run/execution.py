@@ -77,7 +77,9 @@ class Limits:
 
     cell_timeout: int = 600  # seconds per cell (nbgrader's Execute.timeout)
     notebook_timeout: int = 3600  # seconds for the whole notebook
-    memory_bytes: int = 4 * 2**30  # resident memory of the kernel and everything it starts
+    # resident memory of the kernel and everything it starts, and its files in the sandbox's in-memory /tmp and
+    # /dev/shm (each of those is also this size at most)
+    memory_bytes: int = 4 * 2**30
     threads: int = 1  # CPU threads for BLAS/OpenMP/torch/TensorFlow
     # Processes and threads of the kernel and everything it starts. A training kernel has a few dozen
     # (data loader workers, CUDA's and the libraries' pools); a fork bomb has thousands.
@@ -120,7 +122,7 @@ class ExecutionOutcome:
     status: str
     reason: str = ""  # for the report, Japanese / English: why it stopped, or what was not kept; "" if nothing
     elapsed: float = 0.0  # seconds from the first cell to the last
-    peak_memory: int = 0  # bytes, highest resident memory seen of the kernel's process tree
+    peak_memory: int = 0  # bytes, highest memory seen of the kernel's process tree (in-memory files included)
     cells_run: int = 0
 
 
@@ -303,7 +305,8 @@ async def start_kernel(settings: KernelSettings) -> WarmKernel:
     """A new kernel in a new scratch folder (sandboxed if so set), its preload imports done."""
     settings.work_root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="kernel-", dir=settings.work_root))
-    box = sandboxing.Sandbox(scratch, settings.readable, settings.gpus, settings.without) if settings.sandboxed else None
+    box = sandboxing.Sandbox(scratch, settings.readable, settings.gpus, settings.without,
+                             tmpfs_bytes=settings.limits.memory_bytes) if settings.sandboxed else None
     km = sandboxing.kernel_manager(box, kernel_environment(settings))
     start = time.monotonic()
     client = _client(nbformat.v4.new_notebook(), km, settings)
@@ -327,12 +330,13 @@ def _kernel_process(km) -> psutil.Process | None:
 
 
 def _tree_usage(root: psutil.Process) -> tuple[int, int]:
-    """(resident bytes, processes and threads) of ``root`` and everything it started."""
-    rss = tasks = 0
+    """(memory in bytes, processes and threads) of ``root`` and everything it started: their resident memory and
+    the files in the sandbox's in-memory /tmp and /dev/shm."""
     try:
         procs = [root, *root.children(recursive=True)]
     except psutil.Error:
         return 0, 0
+    rss, tasks = sandboxing.private_tmpfs_bytes(proc.pid for proc in procs), 0
     for proc in procs:
         try:
             with proc.oneshot():
@@ -429,7 +433,8 @@ class _ResourceWatch:
 
 def _limit_reason(status: str, limits: Limits) -> str:
     if status == MEMORY_LIMIT:
-        return f"メモリ制限を超えました / memory limit ({_gib(limits.memory_bytes)}) exceeded"
+        return (f"メモリ制限を超えました (/tmp と /dev/shm のファイルを含む) / memory limit ({_gib(limits.memory_bytes)}) "
+                "exceeded (files written to /tmp and /dev/shm count too)")
     return f"プロセス数の制限を超えました / process limit ({limits.tasks} processes and threads) exceeded"
 
 

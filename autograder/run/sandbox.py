@@ -5,7 +5,8 @@ Student code can read only what it needs to run (the system's libraries, Python,
 the labs' reference answers, thresholds or checks), its own scratch directory (read-write; its cwd and HOME), and the
 read-only directories the caller names. It cannot read the rest of the course (``source/``,
 ``solutions/``, the gradebook, other students' folders), cannot write outside its scratch
-directory (``/tmp`` is a private tmpfs), and has no network.
+directory (``/tmp`` and ``/dev/shm`` are private tmpfs of a bounded size, whose files the grader counts as the kernel's
+memory: :func:`private_tmpfs_bytes`), and has no network.
 
 When the grader runs as root, bwrap itself needs root to mount, but student code must not keep it:
 the sandboxed command is started through ``setpriv`` as ``nobody`` (uid and gid 65534), with no
@@ -35,7 +36,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 import autograder
 
-__all__ = ["SANDBOX_UID", "Sandbox", "available", "kernel_manager", "prepare", "wrap"]
+__all__ = ["SANDBOX_UID", "Sandbox", "available", "kernel_manager", "prepare", "private_tmpfs_bytes", "wrap"]
 
 SANDBOX_UID = SANDBOX_GID = 65534  # nobody / nogroup: who student code runs as when the grader is root
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # Jupyter's own
@@ -52,6 +53,7 @@ _OTHER_SYSTEM = ("/var/cache/fontconfig",)  # matplotlib runs fc-list; without i
 _MERGED_USR = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # symlinks into /usr on modern distros
 _MADE_BY_BWRAP = (Path("/tmp"), Path("/dev"), Path("/proc"))
 _SUN_PATH_MAX = 107  # longest unix socket path (sockaddr_un.sun_path is 108 bytes with its NUL)
+_PRIVATE_TMPFS = ("/tmp", "/dev/shm")
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class Sandbox:
     # Top-level packages (e.g. "torch", "scipy") whose files are hidden from the kernel: a lab whose answers must be
     # NumPy is graded where the library it forbids does not exist, so that no way of holding it can reach it.
     without: tuple[str, ...] = ()
+    # Bytes each private tmpfs may hold. Their files are RAM outside any process's resident memory, and by default
+    # a tmpfs may grow to half the machine's: the executor passes the kernel's memory limit.
+    tmpfs_bytes: int | None = None
 
     def __post_init__(self) -> None:
         # Callers pass str or lists too. Inside the sandbox there are no symlinked parents: scratch
@@ -94,7 +99,7 @@ def _wrap(argv: list[str], sandbox: Sandbox, writable: Iterable[Path] = ()) -> l
     # sorted() is stable: at one depth the package's tmpfs (from _kernel_package) comes before its contents
     binds = sorted([("--ro-bind", p) for p in ro] + [("--bind", p) for p in rw] + _kernel_package(),
                    key=lambda b: len(b[1].parts))
-    cmd = [shutil.which("bwrap") or "bwrap", *_namespaces(), *_base_filesystem()]
+    cmd = [shutil.which("bwrap") or "bwrap", *_namespaces(), *_base_filesystem(sandbox.tmpfs_bytes)]
     cmd += _parent_dirs([p for _, p in binds] + _system_files())
     cmd += _system_binds()
     for flag, path in binds:  # parents before children, so a nested bind is not hidden
@@ -124,10 +129,42 @@ def _namespaces() -> list[str]:
     return cmd
 
 
-def _base_filesystem() -> list[str]:
-    """Fresh /proc and /dev; /tmp and /dev/shm are private tmpfs, writable by anyone (sticky)."""
-    return ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm",
-            "--perms", "1777", "--tmpfs", "/tmp"]
+def _base_filesystem(tmpfs_bytes: int | None = None) -> list[str]:
+    """Fresh /proc and /dev; /tmp and /dev/shm are private tmpfs, writable by anyone (sticky), of ``tmpfs_bytes``
+    each where bwrap can size them (``--size``, bubblewrap 0.5 and later)."""
+    cmd = ["--proc", "/proc", "--dev", "/dev"]
+    for path in sorted(_PRIVATE_TMPFS):  # /dev/shm before /tmp, as bwrap mounts them
+        size = ["--size", str(tmpfs_bytes)] if tmpfs_bytes and _bwrap_sizes_tmpfs() else []
+        cmd += ["--perms", "1777", *size, "--tmpfs", path]
+    return cmd
+
+
+@functools.cache
+def _bwrap_sizes_tmpfs() -> bool:
+    try:
+        help_text = subprocess.run([shutil.which("bwrap") or "bwrap", "--help"], capture_output=True, text=True,
+                                   timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "--size" in help_text
+
+
+def private_tmpfs_bytes(pids: Iterable[int]) -> int:
+    """Bytes of files in the sandbox's private /tmp and /dev/shm, read through the first of ``pids`` in a mount
+    namespace other than ours (the sandboxed ones); 0 when there is none (not sandboxed, or already gone)."""
+    try:
+        ours = os.stat("/proc/self/ns/mnt").st_ino
+    except OSError:
+        return 0
+    for pid in pids:
+        try:
+            if os.stat(f"/proc/{pid}/ns/mnt").st_ino == ours:
+                continue
+            used = [os.statvfs(f"/proc/{pid}/root{path}") for path in _PRIVATE_TMPFS]
+        except OSError:
+            continue  # exited meanwhile, or its root is not ours to read
+        return sum((fs.f_blocks - fs.f_bfree) * fs.f_frsize for fs in used)
+    return 0
 
 
 def _system_binds() -> list[str]:
