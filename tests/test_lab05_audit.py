@@ -175,8 +175,23 @@ def test_a_resnet9_that_registers_its_layers_in_another_order_than_it_runs_them_
     torch.manual_seed(1)
     model = _trained(cls(width=12), ns[lab05.HARD])
     facts = _facts(model, ns[lab05.HARD]["preprocess"], data)
-    assert [name for name, _ in facts["state"]][:2] == ["blocks.7.0.weight", "blocks.7.1.weight"]  # the order of use
+    names = [name for name, _ in facts["state"]]
+    assert names[0] == "blocks.7.0.weight" and names.index("blocks.7.1.weight") < names.index("blocks.6.0.weight")
     _audit(facts, lab05.HARD, data)
+
+
+def test_a_resnet9_that_runs_its_layers_through_forward_is_seen_in_the_order_it_runs_them(ns, data):
+    """Calling a layer's ``.forward()`` skips the module's hooks: the order of use is watched at the torch function,
+    where the layer's weights are used, however the layer was reached."""
+    source = RESNET9_REGISTERED_BACKWARDS.replace("return self.blocks[7 - i](x)", "return self.blocks[7 - i].forward(x)")
+    source = "class Block(nn.Sequential):\n    def forward(self, x):\n        for layer in self:\n" \
+             "            x = layer.forward(x)\n        return x\n\n\n" + source.replace("conv_bn(a, b)", "Block(*conv_bn(a, b))")
+    cls = _define({**ns[lab05.HARD], "F": torch.nn.functional}, source, "ResNet9")
+    with contextlib.redirect_stdout(io.StringIO()):
+        lab05.check_resnet9(cls)
+    torch.manual_seed(1)
+    model = _trained(cls(width=12), ns[lab05.HARD])
+    _audit(_facts(model, ns[lab05.HARD]["preprocess"], data), lab05.HARD, data)
 
 
 class _UsedBackwards(torch.nn.Module):
@@ -194,8 +209,8 @@ class _UsedBackwards(torch.nn.Module):
 def test_the_state_goes_in_the_order_of_use_and_the_modes_stay_as_they_were():
     model = _UsedBackwards().train()
     names = [name for name, _ in network.state_of(model, torch.randn(3, 4))]
-    assert names == ["first.weight", "first.bias", "norm.weight", "norm.bias", "norm.running_mean",
-                     "norm.running_var", "second.weight", "second.bias"]
+    assert names == ["first.weight", "first.bias", "norm.running_mean", "norm.running_var", "norm.weight",
+                     "norm.bias", "second.weight", "second.bias"]  # as F.linear and F.batch_norm take them
     assert all(module.training for module in model.modules())
     assert float(model.norm.num_batches_tracked) == 0  # the forward ran in eval mode: no statistics moved
     broken = [name for name, _ in network.state_of(_UsedBackwards(fail=True), torch.randn(3, 4))]

@@ -35,53 +35,57 @@ def _torch():
 
 
 def use_order(model: Any, x: Any) -> list[str]:
-    """The names of ``model``'s modules (as ``named_modules`` gives them) in the order a forward pass on ``x`` (one
-    image, eval mode, no gradient, on a copy of torch's random state) first calls them; [] when it fails (the output
-    checks report why). The mode of every module is restored."""
-    torch = _torch()
-    names = {id(module): name for name, module in model.named_modules()}
-    order: list[str] = []
+    """The names of ``model``'s state entries (as ``state_dict`` gives them) in the order a forward pass on ``x`` (one
+    image, eval mode, no gradient, on a copy of torch's random state) first hands them to a torch function; [] when
+    it fails (the output checks report why). The mode of every module is restored.
 
-    def called(module: Any, _args: Any) -> None:
-        name = names.get(id(module))
-        if name is not None and name not in order:
-            order.append(name)
+    Watched at the torch function (a ``TorchFunctionMode``), not at the module: a layer run through its
+    ``.forward()``, or whose weights a functional ``forward`` uses, is seen where it is used."""
+    torch = _torch()
+    names: dict[int, str] = {}
+    for name, value in model.state_dict(keep_vars=True).items():
+        names.setdefault(id(value), name)  # a tensor shared under two names: the first
+    order: dict[str, None] = {}
+
+    class FirstUse(torch.overrides.TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            for value in (*args, *kwargs.values()):
+                for item in value if isinstance(value, list | tuple) else (value,):
+                    name = names.get(id(item))
+                    if name is not None:
+                        order.setdefault(name)
+            return func(*args, **kwargs)
 
     modes = [(module, module.training) for module in model.modules()]
-    hooks = [module.register_forward_pre_hook(called) for module in model.modules()]
     try:
         parameter = next(model.parameters(), None)
         x = torch.as_tensor(x[:1])
         x = x if parameter is None else x.to(parameter.device)
         model.eval()
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        with torch.no_grad(), torch.random.fork_rng(devices=[]), FirstUse():
             model(x)
     except Exception:  # the student's forward: the checks of its outputs say what is wrong with it
         return []
     finally:
-        for hook in hooks:
-            hook.remove()
         for module, training in modes:
             module.training = training
-    return order
+    return list(order)
 
 
 def _ordered(model: Any, x: Any) -> list:
-    """The floating-point entries of ``model.state_dict()``: first those of the modules in the order the forward
-    pass on ``x`` uses them (:func:`use_order`), then the others in the state_dict's order."""
+    """The floating-point entries of ``model.state_dict()``: first in the order the forward pass on ``x`` uses them
+    (:func:`use_order`), then the others in the state_dict's order."""
     torch = _torch()
     state = {name: value for name, value in model.state_dict().items()
              if isinstance(value, torch.Tensor) and value.is_floating_point()}
-    modules = dict(model.named_modules())
-    used = [f"{name}.{local}" if name else local
-            for name in ([] if x is None else use_order(model, x))
-            for local, _ in [*modules[name].named_parameters(recurse=False), *modules[name].named_buffers(recurse=False)]]
+    used = [] if x is None else use_order(model, x)
     return [(name, state[name]) for name in dict.fromkeys([*(name for name in used if name in state), *state])]
 
 
 def state_of(model: Any, x: Any = None) -> list | None:
     """``[[name, array], ...]``: the floating-point entries of ``model.state_dict()`` (parameters and BatchNorm's
-    running statistics) in the order the forward pass on ``x`` (N, 3, 32, 32) uses their modules (:func:`_ordered`:
+    running statistics) in the order the forward pass on ``x`` (N, 3, 32, 32) uses them (:func:`_ordered`:
     the grader matches them to the exercise's layers in order, so a network that registers its layers in another
     order than it runs them is still the exercise's), as float32 arrays (float16 above :data:`STATE_FLOAT32_MAX`
     values); None when there are more than :data:`STATE_MAX` values."""
