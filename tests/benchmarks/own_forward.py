@@ -1,7 +1,8 @@
 """What the grader's own forward passes of the students' trained networks cost (issues 18.4 and 18.5): lab 04's audit
 of the predicted classes (the reported Keras layers and weights run in NumPy on 500 test images) and its membership
 test's losses (on 2000 loaded test images and 2000 training images), lab 05's (the sent state in the exercise's torch
-network, on the CPU: 500 test images twice, as given and mirrored, and 1000 + 1000 images for the losses), and lab 06's
+network, on the CPU: 500 test images twice, as given and mirrored, and 1000 + 1000 images for the losses; a Net whose
+classes are not its weights' is run in every order of flattening before it is refused), and lab 06's
 LSTM on the 13 test windows; with the size of the weights the kernel's record carries for them.
 
 Not a test. The networks are the exercises' own (lab 04's MLP and CNN, lab 06's LSTMRegressor) with their initial
@@ -19,6 +20,7 @@ import time
 import keras
 import numpy as np
 
+from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes import keras_facts
 from autograder.kernel.probes.lab05 import network as lab05_network
 from autograder.kernel.transcript import encode
@@ -53,6 +55,15 @@ def timed(fn, repeat: int) -> tuple[float, float]:
     return statistics.median(wall), statistics.median(cpu)
 
 
+def refused(models: list, facts: dict, x_test: np.ndarray) -> None:
+    """Lab 05's audit of classes that no order of flattening gives: every one of ``models`` is run."""
+    try:
+        lab05_audit.require_own_predictions(models, facts, x_test, "Net")
+    except CheckFailure:
+        return
+    raise AssertionError("classes no network gives were accepted")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -81,6 +92,12 @@ def main() -> None:
             repeat = 1 if "w64" in name else args.repeat
             wall, cpu = timed(lambda: lab05_audit.own_scores(model, scale, x), repeat)  # noqa: B023 - called at once
             print(f"{f'{name} {what} ({images})':<36} {wall:>8.3f} {cpu:>8.3f} {size:>11.2f}")
+    facts = {"state": lab05_network.state_of(lab05.reference_net()), "scale": scale}
+    models = lab05_audit.exercise_networks(facts, NORMAL, "Net")
+    x_test = rng.integers(0, 256, (LAB05_AUDIT, 32, 32, 3), dtype=np.uint8)
+    facts["predicted"] = (lab05_audit.own_scores(models[0], scale, x_test).argmax(axis=1) + 1) % 10  # nobody's
+    wall, cpu = timed(lambda: refused(models, facts, x_test), args.repeat)
+    print(f"{f'lab05 Net audit refused ({len(models)} orders)':<36} {wall:>8.3f} {cpu:>8.3f} {'':>11}")
     rng = np.random.default_rng(0)
     weights = {k: rng.uniform(-0.4, 0.4, s) for k, s in {"lstm.weight_ih_l0": (24, 1), "lstm.weight_hh_l0": (24, 6),
                                                            "lstm.bias_ih_l0": (24,), "lstm.bias_hh_l0": (24,),
