@@ -64,7 +64,7 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
         options = api.GradeOptions(
             jobs=args.jobs, gpus=_gpu_list(args.gpus), per_gpu=args.per_gpu, cell_timeout=args.cell_timeout,
             notebook_timeout=args.notebook_timeout, memory_bytes=_bytes(args.memory), threads=args.threads,
-            tasks=args.processes,
+            tasks=args.processes, disk_bytes=_bytes(args.disk, "--disk"),
             sandbox=not args.no_sandbox, force=args.force, cluster=args.cluster,
         )
     except ValueError as exc:
@@ -199,17 +199,17 @@ def _gpu_list(text: str | None) -> list[str] | None:
     return gpus
 
 
-def _bytes(text: str) -> int:
-    """"4G", "512M", "1.5GiB" or a number of bytes."""
+def _bytes(text: str, option: str = "--memory") -> int:
+    """"4G", "512M", "1.5GiB" or a number of bytes (the value of ``option``)."""
     units = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
     value = text.strip().upper().removesuffix("IB").removesuffix("B")
     unit = value[-1] if value and value[-1] in units else ""
     try:
         number = float(value[: len(value) - len(unit)])
     except ValueError:
-        raise ValueError(f"--memory takes a size like 4G or 512M, not {text!r}") from None
+        raise ValueError(f"{option} takes a size like 4G or 512M, not {text!r}") from None
     if number <= 0:
-        raise ValueError("--memory must be positive")
+        raise ValueError(f"{option} must be positive")
     return int(number * units[unit])
 
 
@@ -415,6 +415,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--notebook-timeout", type=int, default=3600, metavar="SECONDS",
                    help="time limit for a whole notebook (default: 3600)")
     p.add_argument("--memory", default="4G", metavar="SIZE", help="memory limit per notebook (default: 4G)")
+    p.add_argument("--disk", default="2G", metavar="SIZE",
+                   help="what a notebook may write into its folder, on the grader's disk (default: 2G)")
     p.add_argument("--threads", type=int, metavar="N", help="CPU threads per notebook (default: cores / jobs)")
     p.add_argument("--processes", type=int, default=1024, metavar="N",
                    help="processes and threads per notebook; more stops it, as a fork bomb (default: 1024)")

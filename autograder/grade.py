@@ -72,6 +72,7 @@ class GradeOptions:
     memory_bytes: int = 4 * 2**30
     threads: int | None = None  # CPU threads per kernel (default: cores / jobs)
     tasks: int = execution.Limits.tasks  # processes and threads per kernel
+    disk_bytes: int = execution.Limits.disk_bytes  # what a kernel may write into its folder
     sandbox: bool = True  # False: run without bubblewrap even where it is available
     force: bool = False  # grade again even unchanged submissions
     seed: int = 0
@@ -124,6 +125,7 @@ def kernel_settings(course: Course, lab: str, options: GradeOptions, slots: int,
             memory_bytes=options.memory_bytes,
             threads=threads,
             tasks=options.tasks,
+            disk_bytes=options.disk_bytes,
         ),
     )
 

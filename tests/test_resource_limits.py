@@ -1,5 +1,6 @@
-"""Limits on what one notebook's kernel may produce while it runs: outputs (a print in a loop) and processes
-(a fork bomb). The executor runs small notebooks here, in the sandbox where it is available."""
+"""Limits on what one notebook's kernel may produce while it runs: outputs (a print in a loop), processes
+(a fork bomb), memory and what its folder holds. The executor runs small notebooks here, in the sandbox where it is
+available."""
 
 from __future__ import annotations
 
@@ -112,6 +113,38 @@ def test_files_in_the_sandboxs_in_memory_folders_count_as_its_memory(tmp_path, w
     assert not nb.cells[1].outputs
 
 
+@pytest.mark.parametrize("write, limit", [
+    ("for _ in range(30):\n        f.write(b'x' * 10**7)", {"disk_bytes": 2**27}),  # 300 MB into one file
+    ("pass\n    for i in range(3000):\n        open(f'empty{i}', 'w').close()", {"disk_files": 1000}),
+], ids=["bytes", "files"])
+def test_a_notebook_filling_its_folder_is_stopped_at_the_disk_limit(tmp_path, write, limit):
+    """Its folder is on the grader's disk, where the rest of the class is graded too."""
+    fill = f"import time\ntry:\n    f = open('fill', 'wb')\n    {write}\nfinally:\n    time.sleep(10)"
+    outcome, nb, _ = run(tmp_path, "print('before')", fill, "print('never')", **limit)
+    assert outcome.status == executor.DISK_LIMIT
+    assert "disk limit (" in outcome.reason and "files in the notebook's folder) exceeded" in outcome.reason
+    assert _text(nb.cells[0]) == "before\n" and not nb.cells[2].outputs
+
+
+def test_a_sparse_file_takes_no_disk_and_a_few_files_are_no_flood(tmp_path):
+    sparse = ("with open('sparse', 'wb') as f:\n    f.seek(10**12)\n    f.write(b'x')\n"
+              "for i in range(50):\n    open(f'small{i}', 'w').write('x')\n"
+              "import time\ntime.sleep(1)\nprint('done')")
+    outcome, nb, _ = run(tmp_path, sparse, disk_bytes=2**27, disk_files=1000)
+    assert outcome.status == executor.COMPLETED and _text(nb.cells[0]) == "done\n"
+
+
+def test_the_folders_usage_counts_blocks_and_stops_walking_past_its_cap(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "data").write_bytes(b"x" * 10**6)
+    (tmp_path / "link").symlink_to("/usr")  # not followed
+    used, entries = executor.folder_usage(tmp_path, 100)
+    assert 10**6 <= used < 10**6 + 2**16 and entries == 4
+    for i in range(50):
+        (tmp_path / f"f{i}").touch()
+    assert executor.folder_usage(tmp_path, 10)[1] <= 10 + 54  # one folder's entries past the cap at most
+
+
 @pytest.mark.parametrize("threads", [1, 4])
 def test_a_kernel_with_its_library_threads_stays_under_the_default_limit(tmp_path, threads):
     code = ("import torch, numpy\n"
@@ -129,6 +162,8 @@ def test_the_process_limit_is_a_grade_option_and_nonsense_is_refused(tmp_path):
     (tmp_path / "subs" / "someone").mkdir(parents=True)
     proc = run_autograder("grade", "lab03", "--submissions", str(tmp_path / "subs"), "--processes", "4", cwd=root)
     assert proc.returncode == 2 and "--processes must be at least 32, not 4" in proc.stdout + proc.stderr
+    proc = run_autograder("grade", "lab03", "--submissions", str(tmp_path / "subs"), "--disk", "lots", cwd=root)
+    assert proc.returncode == 2 and "--disk takes a size like 4G or 512M, not 'lots'" in proc.stdout + proc.stderr
 
 
 def test_a_cells_figures_become_image_outputs_as_in_jupyter(tmp_path):

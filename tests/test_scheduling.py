@@ -44,6 +44,8 @@ def test_memory_sizes(text, expected):
 def test_bad_memory_sizes_say_what_is_expected(text):
     with pytest.raises(ValueError, match="--memory"):
         _bytes(text)
+    with pytest.raises(ValueError, match="--disk"):
+        _bytes(text, "--disk")
 
 
 def test_gpu_lists():

@@ -4,7 +4,8 @@ This stage replaces the ``Execute`` step of nbgrader's autograde: nbgrader
 prepares the notebook before (sanitizing it against the gradebook) and scores
 it after (see autograder.score.nbgrader_autograde). What runs here is student code, so it runs
 in its own kernel, in its own sandbox (autograder.run.sandbox), under a per-cell
-time limit, a whole-notebook time limit and a memory limit.
+time limit, a whole-notebook time limit, a memory limit, a limit on its processes and one on what its folder
+holds.
 
 Execution follows nbgrader's ``Execute`` preprocessor: errors do not stop the
 notebook, a cell past its time limit is interrupted and gets a
@@ -58,6 +59,7 @@ COMPLETED = "completed"
 NOTEBOOK_TIMEOUT = "notebook-timeout"
 MEMORY_LIMIT = "memory-limit"
 PROCESS_LIMIT = "process-limit"
+DISK_LIMIT = "disk-limit"
 KERNEL_DIED = "kernel-died"
 START_FAILED = "start-failed"
 UNRESPONSIVE = "unresponsive"
@@ -84,6 +86,10 @@ class Limits:
     # Processes and threads of the kernel and everything it starts. A training kernel has a few dozen
     # (data loader workers, CUDA's and the libraries' pools); a fork bomb has thousands.
     tasks: int = 1024
+    # What the kernel's folder (its cwd and HOME, on the grader's disk) may hold: a notebook that writes without end
+    # would fill the disk the rest of the class is graded on. Checkpoints of the course's networks take megabytes.
+    disk_bytes: int = 2 * 2**30
+    disk_files: int = 100_000  # files and folders: many empty files fill a file system's inodes, not its bytes
     # Bytes of one cell's outputs kept while it runs: a print in a loop sends gigabytes. Transcripts (the
     # hidden checks' records for the grader) have their own budget, so a flood cannot push them out.
     output_bytes: int = 8 * 2**20
@@ -347,6 +353,27 @@ def _tree_usage(root: psutil.Process) -> tuple[int, int]:
     return rss, tasks
 
 
+def folder_usage(root: Path, max_entries: int) -> tuple[int, int]:
+    """(bytes on disk, files and folders) under ``root``, symlinks not followed; the walk stops past ``max_entries``.
+    Blocks allocated, not sizes: a sparse file of a terabyte takes no disk."""
+    used = entries = 0
+    stack = [root]
+    while stack and entries <= max_entries:
+        try:
+            with os.scandir(stack.pop()) as items:
+                for item in items:
+                    entries += 1
+                    try:
+                        used += item.stat(follow_symlinks=False).st_blocks * 512
+                        if item.is_dir(follow_symlinks=False):
+                            stack.append(Path(item.path))
+                    except OSError:
+                        continue  # removed meanwhile
+        except OSError:
+            continue
+    return used, entries
+
+
 def tree_cpu_seconds(root: psutil.Process | None) -> float:
     """User and system CPU seconds of ``root`` and everything it started, exited children it waited for included."""
     if root is None:
@@ -408,11 +435,12 @@ def _stop_cell(cell: NotebookNode, ename: str, message: str) -> None:
 
 
 class _ResourceWatch:
-    """Kill the kernel's process tree once its resident memory, or its count of processes and threads,
-    passes the limit. ``exceeded``: the status it was killed with, "" while it was not."""
+    """Kill the kernel's process tree once its memory, its count of processes and threads, or what its folder
+    holds passes the limit. ``exceeded``: the status it was killed with, "" while it was not."""
 
     def __init__(self, kernel: WarmKernel, limits: Limits):
         self.root = _kernel_process(kernel.km)
+        self.scratch = kernel.scratch
         self.limits = limits
         self.peak = 0
         self.exceeded = ""
@@ -421,9 +449,12 @@ class _ResourceWatch:
         while self.root is not None:
             rss, tasks = _tree_usage(self.root)
             self.peak = max(self.peak, rss)
+            # a thread: a folder of many files takes a while to walk, and the kernel's messages must not wait
+            used, entries = await asyncio.to_thread(folder_usage, self.scratch, self.limits.disk_files)
             # a fork bomb also passes the memory limit soon: the process count names the cause
             self.exceeded = (PROCESS_LIMIT if tasks > self.limits.tasks else
-                             MEMORY_LIMIT if rss > self.limits.memory_bytes else "")
+                             MEMORY_LIMIT if rss > self.limits.memory_bytes else
+                             DISK_LIMIT if used > self.limits.disk_bytes or entries > self.limits.disk_files else "")
             if self.exceeded:
                 # In the sandbox this ends every process of its pid namespace, also those forked since the count.
                 _kill_tree(self.root)
@@ -435,6 +466,9 @@ def _limit_reason(status: str, limits: Limits) -> str:
     if status == MEMORY_LIMIT:
         return (f"メモリ制限を超えました (/tmp と /dev/shm のファイルを含む) / memory limit ({_gib(limits.memory_bytes)}) "
                 "exceeded (files written to /tmp and /dev/shm count too)")
+    if status == DISK_LIMIT:
+        return (f"ディスク制限を超えました / disk limit ({_gib(limits.disk_bytes)} or {limits.disk_files:,} files in the "
+                "notebook's folder) exceeded")
     return f"プロセス数の制限を超えました / process limit ({limits.tasks} processes and threads) exceeded"
 
 
