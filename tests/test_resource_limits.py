@@ -98,19 +98,19 @@ def test_a_kernel_killed_at_the_memory_limit_while_its_time_runs_out_is_reported
 def test_files_in_the_sandboxs_in_memory_folders_count_as_its_memory(tmp_path, where):
     """A tmpfs keeps its files in RAM that no process's resident memory shows: without counting them a kernel could
     fill the grader's memory from /tmp. Each is also sized at the limit, so it cannot outgrow it between two polls."""
-    fill = ("import os, time\n"
-            f"print(os.statvfs({where!r}).f_blocks * os.statvfs({where!r}).f_frsize)\n"
+    size = f"import os\nprint(os.statvfs({where!r}).f_blocks * os.statvfs({where!r}).f_frsize)"
+    fill = ("import time\n"
             "try:\n"
             f"    with open({where!r} + '/fill', 'wb') as f:\n"
             "        for _ in range(40):\n"
             "            f.write(b'x' * 10**7)\n"
             "finally:\n"
             "    time.sleep(10)")
-    outcome, nb, _ = run(tmp_path, fill, "print('never')", memory_bytes=2**28)
-    assert _text(nb.cells[0]).split("\n")[0] == str(2**28)  # the tmpfs's size is the memory limit
+    outcome, nb, _ = run(tmp_path, size, fill, "print('never')", memory_bytes=2**28)
+    assert _text(nb.cells[0]) == f"{2**28}\n"  # the tmpfs's size is the memory limit
     assert outcome.status == executor.MEMORY_LIMIT
     assert "memory limit (0.2 GiB)" in outcome.reason
-    assert not nb.cells[1].outputs
+    assert not nb.cells[2].outputs
 
 
 @pytest.mark.parametrize("write, limit", [
