@@ -131,3 +131,20 @@ def test_a_cluster_node_reads_its_own_copy_of_the_folder(tmp_path):
     node = ray_backend.relocate(settings, head, tmp_path / "node", None, None)
     assert node.held_out_dir == tmp_path / "node" / ".autograder" / "held-out" / "lab01"
     assert node.readable == (node.held_out_dir,) and node.case_salt == COURSE_SALT
+
+
+@pytest.mark.parametrize("held", [probes01.DIGITS, probes01.QUANTILES, probes02.DIGITS], ids=lambda h: h.name)
+def test_a_draw_is_the_same_bit_for_bit_whatever_the_blas_threads(held, monkeypatch):
+    """The head writes the kernel's copy and the grader draws it again to judge (on a Ray node, in a worker that runs
+    BLAS on one thread): the digits' rotation (QR, then a matrix product) differs in the last bits with the thread
+    count, and the judge then finds "other inputs than the grader's". Every draw runs BLAS on one thread."""
+    from threadpoolctl import threadpool_limits
+
+    monkeypatch.setenv(held_out.HELD_OUT_SALT_ENV, "a course's secret")
+    with threadpool_limits(limits=2):
+        many = held_out.drawn(held)
+    with threadpool_limits(limits=1):
+        one = held.draw()
+    assert set(many) == set(one)
+    for key in one:
+        assert many[key].tobytes() == one[key].tobytes(), key

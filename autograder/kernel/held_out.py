@@ -60,7 +60,17 @@ def arrays(held: HeldOutSet) -> Mapping[str, np.ndarray]:
     folder = os.environ.get(HELD_OUT_DIR_ENV, "")
     if folder and not salted():
         return read(held, Path(folder))
-    return held.draw()
+    return drawn(held)
+
+
+def drawn(held: HeldOutSet) -> dict[str, np.ndarray]:
+    """``held.draw()`` with BLAS and LAPACK on one thread: their results depend on the thread count in the last bits
+    (the digits' rotation does), and the kernel's copy, written by the head, must be bit for bit the one the grader
+    draws again to judge it, in whatever process (a Ray node's worker runs on one thread)."""
+    from threadpoolctl import threadpool_limits  # scikit-learn's dependency
+
+    with threadpool_limits(limits=1):
+        return held.draw()
 
 
 def read(held: HeldOutSet, folder: Path) -> dict[str, np.ndarray]:
@@ -82,12 +92,12 @@ def read(held: HeldOutSet, folder: Path) -> dict[str, np.ndarray]:
 def write(held: HeldOutSet, folder: Path) -> list[Path]:
     """Draw ``held`` (in the grader, with ``$AUTOGRADER_HELD_OUT_SALT`` set) and write the kernel's part of it into
     ``folder``, one ``.npy`` per array (loaded without pickle): the files written."""
-    drawn = held.draw()
+    arrays = drawn(held)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for key in held.kernel_keys:
         path = folder / f"{held.name}.{key}.npy"
-        np.save(path, np.ascontiguousarray(drawn[key]), allow_pickle=False)
+        np.save(path, np.ascontiguousarray(arrays[key]), allow_pickle=False)
         written.append(path)
     return written
 
