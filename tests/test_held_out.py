@@ -71,7 +71,7 @@ def test_the_kernel_reads_the_images_the_grader_drew_and_never_their_labels(lab,
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(f"{h.name}.{k}.npy" for h in labs.held_out_sets(lab) for k in h.kernel_keys)
     _as_grader(monkeypatch)
-    graders = held.draw()
+    graders = held_out.drawn(held)
     assert set(kept) <= set(graders) and not set(kept) & set(held.kernel_keys)
     _as_kernel(monkeypatch, tmp_path)
     received = held_out.arrays(held)
@@ -90,7 +90,7 @@ def test_what_a_kernel_draws_with_the_graders_code_is_not_the_graders_split(prob
     lab = probes.__name__.rpartition(".")[2]
     labs.write_held_out(lab, COURSE_SALT, None, tmp_path)
     _as_grader(monkeypatch)
-    graders = next(iter(probes.DIGITS.draw().values()))  # the training images
+    graders = next(iter(held_out.drawn(probes.DIGITS).values()))  # the training images
     _as_kernel(monkeypatch, tmp_path)
     with pytest.raises(KeyError):
         probes.digits_split()
@@ -98,7 +98,7 @@ def test_what_a_kernel_draws_with_the_graders_code_is_not_the_graders_split(prob
     salt = kernel_salt(COURSE_SALT)
     for guess in ("", salt, held_out.held_out_salt(salt)):
         monkeypatch.setenv(held_out.HELD_OUT_SALT_ENV, guess)
-        drawn = next(iter(probes.DIGITS.draw().values()))
+        drawn = next(iter(held_out.drawn(probes.DIGITS).values()))
         assert drawn.shape == graders.shape and not np.allclose(drawn, graders), guess
 
 
