@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 
 import keras
 import numpy as np
+from timing import timed
 
 from autograder.kernel.compare import CheckFailure
 from autograder.kernel.probes import keras_facts
@@ -42,17 +41,6 @@ NETWORKS = {
                                            L.Flatten(), L.Dense(128, activation="relu"), L.Dropout(0.5),
                                            L.Dense(10, activation="softmax")]),
 }
-
-
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """Median (wall, CPU) seconds of ``fn()``."""
-    wall, cpu = [], []
-    for _ in range(repeat):
-        w, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - w)
-        cpu.append(time.process_time() - c)
-    return statistics.median(wall), statistics.median(cpu)
 
 
 def refused(models: list, facts: dict, x_test: np.ndarray) -> None:

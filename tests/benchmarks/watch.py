@@ -10,28 +10,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
-import time
 from pathlib import Path
+
+from timing import timed
 
 from autograder.run import execution as executor
 from autograder.run import sandbox
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """Median (wall, CPU) microseconds of ``fn()``."""
-    wall, cpu = [], []
-    for _ in range(repeat):
-        w, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - w)
-        cpu.append(time.process_time() - c)
-    return statistics.median(wall) * 1e6, statistics.median(cpu) * 1e6
-
-
 def row(what: str, times: tuple[float, float]) -> None:
-    print(f"{what:<58} {times[0]:>10.0f} {times[1]:>10.0f}")
+    """One line of the table: ``times`` (wall, CPU) in seconds, printed in microseconds."""
+    print(f"{what:<58} {times[0] * 1e6:>10.0f} {times[1] * 1e6:>10.0f}")
 
 
 async def kernel_polls(work: Path, repeat: int) -> None:
