@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.kernel import transcript
 from autograder.run import execution as executor
-from autograder.run import sandbox
+from autograder.run import sandbox, usage
 
 MARKER = "4242421"  # the fork bomb's processes sleep this long: none may be left afterwards
 
@@ -73,11 +73,52 @@ def test_a_fork_bomb_is_stopped_at_the_process_limit(tmp_path):
             "subprocess.run(['sh', '-c', 'b() { if [ $1 -gt 0 ]; then b $(($1 - 1)) & b $(($1 - 1)); fi; "
             f"sleep {MARKER}; }}; b 9'])")
     outcome, nb, _ = run(tmp_path, "print('before')", bomb, "print('never')", tasks=128)
-    assert outcome.status == executor.PROCESS_LIMIT
+    assert outcome.status == executor.PROCESS_LIMIT, outcome.reason
     assert "process limit (128 processes and threads)" in outcome.reason
     assert _text(nb.cells[0]) == "before\n" and not nb.cells[2].outputs
     left = [p.pid for p in psutil.process_iter(["cmdline"]) if MARKER in " ".join(p.info["cmdline"] or [])]
     assert not left
+
+
+def test_processes_a_cell_leaves_past_the_limit_are_seen_when_it_ends(tmp_path):
+    """A cell can pass the limit and end between two polls (a bomb the kernel's own limit stopped leaves its
+    processes behind in milliseconds): the watch looks again as each cell ends, before the next one runs."""
+    leave = ("import subprocess\n"
+             f"left = [subprocess.Popen(['sleep', '{MARKER}']) for _ in range(150)]")
+    outcome, nb, _ = run(tmp_path, leave, "print('never')", tasks=128)
+    assert outcome.status == executor.PROCESS_LIMIT, outcome.reason
+    assert not nb.cells[1].outputs
+
+
+# Forks children that read (or, with "private", fill their own copy of) 300 MB the kernel holds, and keeps them.
+FORKED_READERS = """
+import numpy as np, os, time
+data = np.ones(300 * 2**20 // 8)
+children = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        {work}
+        time.sleep(2)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print('done')
+"""
+
+
+def test_memory_forked_processes_share_counts_once(tmp_path):
+    """Data-loader workers read the kernel's dataset through pages they share with it: their resident memory counts
+    it four times over (1.4 GB here), the memory they use is about 0.5 GB."""
+    outcome, nb, _ = run(tmp_path, FORKED_READERS.format(work="data.sum()"), memory_bytes=900 * 2**20)
+    assert outcome.status == executor.COMPLETED, outcome.reason
+    assert _text(nb.cells[0]) == "done\n"
+
+
+def test_memory_forked_processes_fill_on_their_own_counts_for_each(tmp_path):
+    outcome, nb, _ = run(tmp_path, FORKED_READERS.format(work="own = data.copy(); own += 1"), memory_bytes=900 * 2**20)
+    assert outcome.status == executor.MEMORY_LIMIT
 
 
 def test_a_kernel_killed_at_the_memory_limit_while_its_time_runs_out_is_reported_for_memory(tmp_path):
@@ -114,7 +155,8 @@ def test_files_in_the_sandboxs_in_memory_folders_count_as_its_memory(tmp_path, w
 
 
 @pytest.mark.parametrize("write, limit", [
-    ("for _ in range(30):\n        f.write(b'x' * 10**7)", {"disk_bytes": 2**27}),  # 300 MB into one file
+    # 300 MB in files of 10 MB: one file is refused past the limit at once (below), many are the watch's to stop
+    ("for i in range(30):\n        open(f'part{i}', 'wb').write(b'x' * 10**7)", {"disk_bytes": 2**27}),
     ("pass\n    for i in range(3000):\n        open(f'empty{i}', 'w').close()", {"disk_files": 1000}),
 ], ids=["bytes", "files"])
 def test_a_notebook_filling_its_folder_is_stopped_at_the_disk_limit(tmp_path, write, limit):
@@ -126,8 +168,25 @@ def test_a_notebook_filling_its_folder_is_stopped_at_the_disk_limit(tmp_path, wr
     assert _text(nb.cells[0]) == "before\n" and not nb.cells[2].outputs
 
 
+@pytest.mark.skipif(not sandbox.available()[0], reason="the sandbox sets the limit on a file's size")
+def test_one_file_past_the_disk_limit_is_refused_at_once_and_the_notebook_goes_on(tmp_path):
+    """The kernel refuses it (RLIMIT_FSIZE), however fast it is written: an allocation of a terabyte takes no time
+    and would fill the grader's disk between two of the watch's walks."""
+    big = ("import errno, os\n"
+           "fd = os.open('huge', os.O_CREAT | os.O_WRONLY)\n"
+           "for write in (lambda: os.posix_fallocate(fd, 0, 10**12), lambda: os.pwrite(fd, b'x' * 2**20, 2**27)):\n"
+           "    try:\n"
+           "        write()\n"
+           "    except OSError as exc:\n"
+           "        print(errno.errorcode[exc.errno])\n"
+           "print(os.stat('huge').st_blocks)")
+    outcome, nb, _ = run(tmp_path, big, "print('after')", disk_bytes=2**27)
+    assert _text(nb.cells[0]) == "EFBIG\nEFBIG\n0\n"
+    assert outcome.status == executor.COMPLETED and _text(nb.cells[1]) == "after\n"
+
+
 def test_a_sparse_file_takes_no_disk_and_a_few_files_are_no_flood(tmp_path):
-    sparse = ("with open('sparse', 'wb') as f:\n    f.seek(10**12)\n    f.write(b'x')\n"
+    sparse = ("with open('sparse', 'wb') as f:\n    f.seek(2**27 - 2)\n    f.write(b'x')\n"
               "for i in range(50):\n    open(f'small{i}', 'w').write('x')\n"
               "import time\ntime.sleep(1)\nprint('done')")
     outcome, nb, _ = run(tmp_path, sparse, disk_bytes=2**27, disk_files=1000)
@@ -138,11 +197,11 @@ def test_the_folders_usage_counts_blocks_and_stops_walking_past_its_cap(tmp_path
     (tmp_path / "a" / "b").mkdir(parents=True)
     (tmp_path / "a" / "b" / "data").write_bytes(b"x" * 10**6)
     (tmp_path / "link").symlink_to("/usr")  # not followed
-    used, entries = executor.folder_usage(tmp_path, 100)
+    used, entries = usage.folder_usage(tmp_path, 100)
     assert 10**6 <= used < 10**6 + 2**16 and entries == 4
     for i in range(50):
         (tmp_path / f"f{i}").touch()
-    assert executor.folder_usage(tmp_path, 10)[1] <= 10 + 54  # one folder's entries past the cap at most
+    assert usage.folder_usage(tmp_path, 10)[1] <= 10 + 54  # one folder's entries past the cap at most
 
 
 @pytest.mark.parametrize("threads", [1, 4])

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import secrets
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +19,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import autograder
-from autograder.run import sandbox
+from autograder.run import sandbox, sandbox_users
 from autograder.run.sandbox import Sandbox, kernel_manager, wrap
 
 REPO = Path(autograder.__file__).resolve().parents[1]
@@ -242,10 +245,89 @@ def test_no_network(box):
 
 @needs_bwrap
 @as_root
-def test_student_code_runs_as_nobody_not_root(box):
+def test_student_code_runs_as_a_user_of_its_own_not_root(box):
     km, paths = box
-    assert execute(km, "import os\nprint(os.getuid(), os.getgid(), os.getgroups())") == ["65534 65534 []\n"]
+    uid = km.user.uid
+    assert sandbox_users.FIRST_UID <= uid < sandbox_users.FIRST_UID + sandbox_users.COUNT
+    assert execute(km, "import os, getpass\nprint(os.getuid(), os.getgid(), os.getgroups(), getpass.getuser())") == [
+        f"{uid} {uid} [] student\n"]
     assert probe(km, root_only=f"open({str(paths['root_only'])!r}).read()") == {"root_only": "PermissionError"}
+
+
+@as_root
+def test_users_are_claimed_one_per_sandbox_and_given_back(tmp_path, monkeypatch):
+    first, second = sandbox_users.claim(tmp_path), sandbox_users.claim(tmp_path)
+    assert first.uid != second.uid and first.gid == first.uid
+    first.release()
+    again = sandbox_users.claim(tmp_path)
+    assert again.uid != second.uid  # the released one may be taken again, the held one never
+    # a uid that still has a process (its grader killed hard, its lock gone with it) is passed over
+    monkeypatch.setattr(sandbox_users, "_running_uids", lambda: {sandbox_users.FIRST_UID + n for n in range(5)})
+    assert sandbox_users.claim(tmp_path / "fresh").uid == sandbox_users.FIRST_UID + 5
+    for user in (second, again):
+        user.release()
+
+
+@needs_bwrap
+def test_limits_above_the_graders_own_are_lowered_to_them_not_refused(tmp_path):
+    """A TA may ask for more processes than the machine's hard limit: the kernel still starts, at that limit."""
+    hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+    asked = 10**9 if hard == resource.RLIM_INFINITY else hard + 1000
+    box, user = Sandbox(tmp_path / "scratch", tasks=asked, file_bytes=2**62), sandbox_users.claim()
+    try:
+        sandbox.prepare(box, user)
+        show = "import resource\nprint(resource.getrlimit(resource.RLIMIT_NPROC)[1])"
+        proc = subprocess.run(wrap([sys.executable, "-c", show], box, user), capture_output=True, text=True,
+                              timeout=60, env=sandbox._base_env(box.scratch))
+    finally:
+        if user is not None:
+            user.release()
+    assert proc.returncode == 0, proc.stderr
+    if user is not None:
+        assert int(proc.stdout) == min(asked, hard)
+
+
+# Forks until the kernel refuses, prints how many children it has then, and keeps them.
+FORK_TO_THE_LIMIT = """
+import errno, os, time
+children = 0
+try:
+    while children < 10_000:
+        if os.fork() == 0:
+            time.sleep(120)
+            os._exit(0)
+        children += 1
+except OSError as exc:
+    print(children, errno.errorcode[exc.errno], flush=True)
+time.sleep(120)
+"""
+
+
+@needs_bwrap
+@as_root
+def test_a_fork_bomb_meets_the_kernels_limit_and_other_sandboxes_still_fork(tmp_path):
+    """RLIMIT_NPROC counts per user: with a user per sandbox, one student's bomb is refused at its own limit,
+    however fast it forks, and every other sandbox can still start processes and threads."""
+    boxes = [Sandbox(tmp_path / name, tasks=40) for name in ("bomb", "honest")]
+    users = [sandbox_users.claim(), sandbox_users.claim()]
+    bomb = None
+    try:
+        for box, user in zip(boxes, users, strict=True):
+            sandbox.prepare(box, user)
+        bomb = subprocess.Popen(wrap([sys.executable, "-c", FORK_TO_THE_LIMIT], boxes[0], users[0]), text=True,
+                                stdout=subprocess.PIPE, env=sandbox._base_env(boxes[0].scratch))
+        held = bomb.stdout.readline().split()
+        assert held == ["39", "EAGAIN"]  # the process itself and 39 children
+        forks = "import os\nfor _ in range(30):\n    os.fork() or os._exit(0)\n    os.wait()\nprint('forked 30')"
+        honest = subprocess.run(wrap([sys.executable, "-c", forks], boxes[1], users[1]), capture_output=True,
+                                text=True, timeout=60, env=sandbox._base_env(boxes[1].scratch))
+        assert honest.stdout == "forked 30\n", honest.stderr
+    finally:
+        if bomb is not None:
+            bomb.kill()
+            bomb.wait()
+        for user in users:
+            user.release()
 
 
 @needs_bwrap

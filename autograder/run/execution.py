@@ -31,7 +31,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
-import psutil
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -41,6 +40,7 @@ from autograder.kernel import transcript
 from autograder.kernel.held_out import HELD_OUT_DIR_ENV
 from autograder.kernel.student import CASE_SALT_ENV, kernel_salt
 from autograder.run import sandbox as sandboxing
+from autograder.run import usage
 
 # The same error nbgrader's Execute preprocessor records for a cell past its time limit.
 CELL_TIMEOUT_ERROR = {
@@ -68,9 +68,19 @@ UNRESPONSIVE = "unresponsive"
 class _NotebookDeadline(Exception):
     """The whole notebook's time is up (raised between cells)."""
 
+
+class _LimitPassed(Exception):
+    """A cell ended with the kernel's tree past a limit (the watch has killed it)."""
+
+
 _PASSED_THROUGH = ("KERAS_BACKEND",)
 _GRACE_S = 30  # after the notebook's deadline, time for an interrupted cell to answer before the kernel is killed
 _POLL_S = 0.2
+# Where the sandbox has a user of its own, the operating system refuses its processes and threads past this many
+# times Limits.tasks: a fork bomb stops there however fast it forks. Twice, so that what a bomb leaves once its forks
+# fail (most of its shells exit: measured, 77-96% of the processes stay) is still past Limits.tasks for the watch
+# to see, kill and name.
+TASKS_KERNEL_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -311,8 +321,10 @@ async def start_kernel(settings: KernelSettings) -> WarmKernel:
     """A new kernel in a new scratch folder (sandboxed if so set), its preload imports done."""
     settings.work_root.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="kernel-", dir=settings.work_root))
+    limits = settings.limits
     box = sandboxing.Sandbox(scratch, settings.readable, settings.gpus, settings.without,
-                             tmpfs_bytes=settings.limits.memory_bytes) if settings.sandboxed else None
+                             tmpfs_bytes=limits.memory_bytes, tasks=limits.tasks * TASKS_KERNEL_FACTOR,
+                             file_bytes=limits.disk_bytes) if settings.sandboxed else None
     km = sandboxing.kernel_manager(box, kernel_environment(settings))
     start = time.monotonic()
     client = _client(nbformat.v4.new_notebook(), km, settings)
@@ -327,89 +339,9 @@ async def start_kernel(settings: KernelSettings) -> WarmKernel:
     return WarmKernel(km, client, scratch, start)
 
 
-def kernel_process(km) -> psutil.Process | None:
-    """The kernel's process (in the sandbox: bwrap's, above the kernel), or None when it is gone."""
-    process = getattr(getattr(km, "provisioner", None), "process", None)
-    try:
-        return psutil.Process(process.pid) if process is not None else None
-    except psutil.Error:
-        return None
-
-
-def tree_usage(root: psutil.Process) -> tuple[int, int]:
-    """(memory in bytes, processes and threads) of ``root`` and everything it started: their resident memory and
-    the files in the sandbox's in-memory /tmp and /dev/shm."""
-    try:
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0, 0
-    rss, tasks = sandboxing.private_tmpfs_bytes(proc.pid for proc in procs), 0
-    for proc in procs:
-        try:
-            with proc.oneshot():
-                rss += proc.memory_info().rss
-                tasks += proc.num_threads()
-        except psutil.Error:
-            continue
-    return rss, tasks
-
-
-def folder_usage(root: Path, max_entries: int) -> tuple[int, int]:
-    """(bytes on disk, files and folders) under ``root``, symlinks not followed; the walk stops past ``max_entries``.
-    Blocks allocated, not sizes: a sparse file of a terabyte takes no disk."""
-    used = entries = 0
-    stack = [root]
-    while stack and entries <= max_entries:
-        try:
-            with os.scandir(stack.pop()) as items:
-                for item in items:
-                    entries += 1
-                    try:
-                        used += item.stat(follow_symlinks=False).st_blocks * 512
-                        if item.is_dir(follow_symlinks=False):
-                            stack.append(Path(item.path))
-                    except OSError:
-                        continue  # removed meanwhile
-        except OSError:
-            continue
-    return used, entries
-
-
-def tree_cpu_seconds(root: psutil.Process | None) -> float:
-    """User and system CPU seconds of ``root`` and everything it started, exited children it waited for included."""
-    if root is None:
-        return 0.0
-    try:
-        procs = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    total = 0.0
-    for proc in procs:
-        try:
-            times = proc.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system + times.children_user + times.children_system
-    return total
-
-
-def _kill_tree(root: psutil.Process | None) -> None:
-    if root is None:
-        return
-    try:
-        procs = [*root.children(recursive=True), root]
-    except psutil.Error:
-        procs = [root]
-    for proc in procs:
-        try:
-            proc.kill()
-        except psutil.Error:
-            continue
-
-
 async def shutdown(kernel: WarmKernel) -> None:
     """Stop the kernel and everything it started; remove its scratch folder."""
-    root = kernel_process(kernel.km)
+    root = usage.kernel_process(kernel.km)
     try:
         if kernel.client.kc is not None:
             kernel.client.kc.stop_channels()
@@ -417,7 +349,7 @@ async def shutdown(kernel: WarmKernel) -> None:
             await kernel.km.shutdown_kernel(now=True)
     except Exception:  # a kernel that is already gone cannot be shut down twice
         pass
-    _kill_tree(root)
+    usage.kill_tree(root)
     shutil.rmtree(kernel.scratch, ignore_errors=True)
 
 
@@ -440,13 +372,14 @@ class _ResourceWatch:
     holds passes the limit. ``exceeded``: the status it was killed with, "" while it was not."""
 
     def __init__(self, kernel: WarmKernel, limits: Limits):
-        self.root = kernel_process(kernel.km)
+        self.root = usage.kernel_process(kernel.km)
         self.scratch = kernel.scratch
         self.limits = limits
         self.peak = 0
         self.exceeded = ""
         self.folder = (0, 0)  # (bytes, entries) at the last walk
         self.next_walk = 0.0
+        self.looking = asyncio.Lock()
 
     async def _folder(self) -> tuple[int, int]:
         """The folder's usage, walked in a thread (the kernel's messages must not wait) and at most a tenth of the
@@ -454,13 +387,17 @@ class _ResourceWatch:
         just under the limit must not make the grader spend its time walking it."""
         now = time.monotonic()
         if now >= self.next_walk:
-            self.folder = await asyncio.to_thread(folder_usage, self.scratch, self.limits.disk_files)
+            self.folder = await asyncio.to_thread(usage.folder_usage, self.scratch, self.limits.disk_files)
             self.next_walk = now + 10 * (time.monotonic() - now)
         return self.folder
 
-    async def run(self) -> None:
-        while self.root is not None:
-            rss, tasks = tree_usage(self.root)
+    async def look(self) -> str:
+        """Measure once; past a limit, kill the tree and return the status (else "")."""
+        async with self.looking:  # the poll and a cell's end look one at a time: a verdict is never overwritten
+            if self.root is None or self.exceeded:
+                return self.exceeded
+            # in a thread: where forked processes share memory, reading their shares takes a while (usage.tree_usage)
+            rss, tasks = await asyncio.to_thread(usage.tree_usage, self.root, self.limits.memory_bytes)
             self.peak = max(self.peak, rss)
             used, entries = await self._folder()
             # a fork bomb also passes the memory limit soon: the process count names the cause
@@ -469,8 +406,11 @@ class _ResourceWatch:
                              DISK_LIMIT if used > self.limits.disk_bytes or entries > self.limits.disk_files else "")
             if self.exceeded:
                 # In the sandbox this ends every process of its pid namespace, also those forked since the count.
-                _kill_tree(self.root)
-                return
+                usage.kill_tree(self.root)
+            return self.exceeded
+
+    async def run(self) -> None:
+        while self.root is not None and not await self.look():
             await asyncio.sleep(_POLL_S)
 
 
@@ -511,7 +451,7 @@ async def run_notebook(kernel: WarmKernel, notebook: Path, files: Path, output: 
     outcome = ExecutionOutcome(COMPLETED)
     current: NotebookNode | None = None
 
-    root = kernel_process(kernel.km)
+    root = usage.kernel_process(kernel.km)
     for cell in nb.cells:  # only this run's timing counts, never one the submission brought along
         cell.metadata.pop(MEASURED_MARK, None)
 
@@ -526,12 +466,16 @@ async def run_notebook(kernel: WarmKernel, notebook: Path, files: Path, output: 
                 continue
             current = cell
             client.timeout = math.ceil(min(limits.cell_timeout, remaining))
-            wall, cpu = time.monotonic(), tree_cpu_seconds(root)
+            wall, cpu = time.monotonic(), usage.tree_cpu_seconds(root)
             await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
             cell.metadata[MEASURED_MARK] = {"wall_s": round(time.monotonic() - wall, 3),
-                                            "cpu_s": round(tree_cpu_seconds(root) - cpu, 3)}
+                                            "cpu_s": round(usage.tree_cpu_seconds(root) - cpu, 3)}
             cell.metadata[EXECUTED_MARK] = True
             outcome.cells_run += 1
+            if await watch.look():
+                # what the cell left running is past a limit: a cell can end within one poll (a fork bomb the
+                # kernel's process limit stopped leaves its processes behind in a few milliseconds)
+                raise _LimitPassed
             current = None
             _save(nb, output)
             if client.timeout < limits.cell_timeout and _timed_out(cell):

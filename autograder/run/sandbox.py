@@ -9,9 +9,11 @@ directory (``/tmp`` and ``/dev/shm`` are private tmpfs of a bounded size, whose 
 memory: :func:`private_tmpfs_bytes`), and has no network.
 
 When the grader runs as root, bwrap itself needs root to mount, but student code must not keep it:
-the sandboxed command is started through ``setpriv`` as ``nobody`` (uid and gid 65534), with no
-capabilities and ``no_new_privs``. bwrap's own ``--unshare-user --uid 65534`` would only *look*
-unprivileged: inside that user namespace 65534 maps back to root, so root-owned files stay
+the sandboxed command is started through ``setpriv`` as a user of its own (:mod:`.sandbox_users`; ``nobody``,
+uid and gid 65534, where there are none), with no capabilities and ``no_new_privs``, after ``prlimit`` has
+bounded its processes and threads (``RLIMIT_NPROC``, which the kernel counts per user: hence a user per sandbox)
+and the size of any file it writes (``RLIMIT_FSIZE``). bwrap's own ``--unshare-user --uid 65534`` would only
+*look* unprivileged: inside that user namespace 65534 maps back to root, so root-owned files stay
 readable. As a normal user, bwrap puts the command in a user namespace and it runs with that
 user's uid and no capabilities.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -35,6 +38,8 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
 import autograder
+from autograder.run import sandbox_users
+from autograder.run.sandbox_users import SandboxUser
 
 __all__ = ["SANDBOX_UID", "Sandbox", "available", "kernel_manager", "prepare", "private_tmpfs_bytes", "wrap"]
 
@@ -69,6 +74,11 @@ class Sandbox:
     # Bytes each private tmpfs may hold. Their files are RAM outside any process's resident memory, and by default
     # a tmpfs may grow to half the machine's: the executor passes the kernel's memory limit.
     tmpfs_bytes: int | None = None
+    # The most processes and threads its user may have at once (RLIMIT_NPROC), where it has a user of its own: a
+    # fork bomb meets the kernel's refusal however fast it forks. The executor passes more than the limit its watch
+    # enforces (execution.TASKS_KERNEL_FACTOR), so that the watch still sees a bomb pass its limit and names the cause.
+    tasks: int | None = None
+    file_bytes: int | None = None  # the largest file it may write or allocate (RLIMIT_FSIZE); None: any
 
     def __post_init__(self) -> None:
         # Callers pass str or lists too. Inside the sandbox there are no symlinked parents: scratch
@@ -82,17 +92,17 @@ class Sandbox:
 # --- the bwrap command line ------------------------------------------------------------------
 
 
-def wrap(argv: list[str], sandbox: Sandbox) -> list[str]:
-    """The bwrap command line that runs argv inside the sandbox.
+def wrap(argv: list[str], sandbox: Sandbox, user: SandboxUser | None = None) -> list[str]:
+    """The bwrap command line that runs argv inside the sandbox, as ``user`` (None: :data:`SANDBOX_UID`) where
+    the grader is root.
 
     The command starts in ``sandbox.scratch`` and inherits bwrap's environment (``kernel_manager``
-    starts it with a minimal one). As root, scratch must be writable by :data:`SANDBOX_UID`
-    (see :func:`prepare`).
+    starts it with a minimal one). As root, scratch must be writable by that user (see :func:`prepare`).
     """
-    return _wrap(argv, sandbox)
+    return _wrap(argv, sandbox, user=user)
 
 
-def _wrap(argv: list[str], sandbox: Sandbox, writable: Iterable[Path] = ()) -> list[str]:
+def _wrap(argv: list[str], sandbox: Sandbox, writable: Iterable[Path] = (), user: SandboxUser | None = None) -> list[str]:
     """:func:`wrap`, with more read-write binds (a short socket directory)."""
     ro = _dedupe([*_python_paths(), *sandbox.readable])
     rw = [sandbox.scratch, *writable]
@@ -116,7 +126,7 @@ def _wrap(argv: list[str], sandbox: Sandbox, writable: Iterable[Path] = ()) -> l
     # ipykernel would take pid 1 for "my parent died" and exit; with 1 it does not watch its parent
     # (--die-with-parent does) and, unlike when unset, prints no "Ctrl-C will not work" banner.
     cmd += ["--setenv", "JPY_PARENT_PID", "1"]
-    return [*cmd, "--", *_drop_privileges(), *argv]
+    return [*cmd, "--", *_resource_limits(sandbox, user), *_drop_privileges(user), *argv]
 
 
 def _namespaces() -> list[str]:
@@ -272,30 +282,54 @@ def _drops_to_nobody() -> bool:
     return os.geteuid() == 0 and shutil.which("setpriv") is not None
 
 
-def _drop_privileges() -> list[str]:
-    """As root: become nobody, with no capabilities, and never regain them (no_new_privs)."""
+def _ids(user: SandboxUser | None) -> tuple[int, int]:
+    return (user.uid, user.gid) if user is not None else (SANDBOX_UID, SANDBOX_GID)
+
+
+def _drop_privileges(user: SandboxUser | None) -> list[str]:
+    """As root: become ``user`` (None: nobody), with no capabilities, and never regain them (no_new_privs)."""
     if not _drops_to_nobody():
         return []
-    return [shutil.which("setpriv") or "setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}", "--clear-groups",
+    uid, gid = _ids(user)
+    return [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
             "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
 
 
-def prepare(sandbox: Sandbox) -> None:
-    """Create scratch and, as root, give it (recursively) to :data:`SANDBOX_UID`, who runs the code.
+def _resource_limits(sandbox: Sandbox, user: SandboxUser | None) -> list[str]:
+    """``prlimit`` with the sandbox's limits, soft and hard (an unprivileged process cannot raise a hard limit).
+    RLIMIT_NPROC only for a user of its own (as nobody it would count every sandbox's processes together, and
+    as the grader's own user the grader's)."""
+    limits = [f"--fsize={_within_hard_limit(resource.RLIMIT_FSIZE, sandbox.file_bytes)}"] if sandbox.file_bytes else []
+    if sandbox.tasks and user is not None and _drops_to_nobody():
+        limits.append(f"--nproc={_within_hard_limit(resource.RLIMIT_NPROC, sandbox.tasks)}")
+    prlimit = shutil.which("prlimit")  # util-linux, as setpriv; without it, only the executor's polled limits hold
+    return [prlimit, *limits, "--"] if limits and prlimit else []
+
+
+def _within_hard_limit(which: int, value: int) -> int:
+    """``value``, or the grader's own hard limit where that is lower: bwrap's root cannot raise it (no
+    CAP_SYS_RESOURCE), and prlimit would fail to start the kernel."""
+    hard = resource.getrlimit(which)[1]
+    return value if hard == resource.RLIM_INFINITY else min(value, hard)
+
+
+def prepare(sandbox: Sandbox, user: SandboxUser | None = None) -> None:
+    """Create scratch and, as root, give it (recursively) to ``user`` (None: :data:`SANDBOX_UID`), who runs the code.
 
     ``kernel_manager`` calls this at every kernel start, after the caller has copied the submission in.
     """
     sandbox.scratch.mkdir(parents=True, exist_ok=True)
     if _drops_to_nobody():
-        _give_to_sandbox_user(sandbox.scratch)
+        _give_to_sandbox_user(sandbox.scratch, user)
 
 
-def _give_to_sandbox_user(root: Path) -> None:
+def _give_to_sandbox_user(root: Path, user: SandboxUser | None) -> None:
     """chown -R without following symlinks: a student's symlink to /etc/shadow must stay harmless."""
-    os.lchown(root, SANDBOX_UID, SANDBOX_GID)
+    uid, gid = _ids(user)
+    os.lchown(root, uid, gid)
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
-            os.lchown(os.path.join(dirpath, name), SANDBOX_UID, SANDBOX_GID)
+            os.lchown(os.path.join(dirpath, name), uid, gid)
 
 
 # --- is it usable here? ------------------------------------------------------------------------
@@ -330,8 +364,9 @@ def available() -> tuple[bool, str]:
 def _base_env(home: Path) -> dict[str, str]:
     """The kernel's whole environment before the caller's additions: nothing of the grader's leaks in."""
     path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
-    # matplotlib as in Jupyter: a cell's figures become image outputs, so the feedback shows the student's plots
-    return {"PATH": path, "LANG": "C.UTF-8", "HOME": str(home), "MPLBACKEND": INLINE_BACKEND}
+    # matplotlib as in Jupyter: a cell's figures become image outputs, so the feedback shows the student's plots.
+    # USER: a sandbox's own uid has no account, and getpass.getuser() (torch's compile cache) asks the env first.
+    return {"PATH": path, "LANG": "C.UTF-8", "HOME": str(home), "MPLBACKEND": INLINE_BACKEND, "USER": "student"}
 
 
 def _kernel_spec(interrupt_mode: str) -> KernelSpec:
@@ -359,7 +394,8 @@ class _OneSpecManager(KernelSpecManager):
 
 class SandboxKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel runs in a :class:`Sandbox` (or unsandboxed when it is None),
-    over unix sockets in ``socket_dir``, with exactly ``kernel_env`` as its environment."""
+    over unix sockets in ``socket_dir``, with exactly ``kernel_env`` as its environment, as a user of its own
+    (``user``, claimed at the first start and released when the kernel is gone for good) where there is one."""
 
     def __init__(self, *, sandbox: Sandbox | None, kernel_env: dict[str, str], socket_dir: Path,
                  temporary_dir: bool, **kwargs) -> None:
@@ -368,6 +404,7 @@ class SandboxKernelManager(AsyncKernelManager):
         self.kernel_env = kernel_env
         self.socket_dir = socket_dir
         self.temporary_dir = temporary_dir  # socket_dir is a temporary dir (not scratch/.kernel)
+        self.user: SandboxUser | None = None
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         """The kernel's argv (with nbclient's extra arguments), wrapped in bwrap when sandboxed."""
@@ -375,22 +412,24 @@ class SandboxKernelManager(AsyncKernelManager):
         if self.sandbox is None:
             return cmd
         outside = [] if self.socket_dir.is_relative_to(self.sandbox.scratch) else [self.socket_dir]
-        return _wrap(cmd, self.sandbox, writable=outside)
+        return _wrap(cmd, self.sandbox, writable=outside, user=self.user)
 
     async def _async_pre_start_kernel(self, **kw):
         """Before each start: the socket dir exists and belongs to the kernel's user; the kernel gets
         our environment, not the grader's (jupyter_client would pass on os.environ)."""
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         if self.sandbox is not None:
-            prepare(self.sandbox)  # also gives scratch/.kernel to the kernel's user
+            if self.user is None and _drops_to_nobody():
+                self.user = sandbox_users.claim()  # kept across restarts
+            prepare(self.sandbox, self.user)  # also gives scratch/.kernel to the kernel's user
             if self.temporary_dir and _drops_to_nobody():
-                _give_to_sandbox_user(self.socket_dir)  # the kernel creates its sockets there
+                _give_to_sandbox_user(self.socket_dir, self.user)  # the kernel creates its sockets there
             kw.setdefault("cwd", str(self.sandbox.scratch))
         kw["env"] = {**self.kernel_env, **kw.get("env", {})}
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         if self.sandbox is not None and _drops_to_nobody():
-            # Written 0600 by root just now: the kernel, as nobody, must read it.
-            os.chown(self.connection_file, SANDBOX_UID, SANDBOX_GID)
+            # Written 0600 by root just now: the kernel, as its user, must read it.
+            os.chown(self.connection_file, *_ids(self.user))
         return cmd, kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
@@ -398,6 +437,9 @@ class SandboxKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart=restart)
         if not restart:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
+            if self.user is not None:
+                self.user.release()
+                self.user = None
 
     # AsyncKernelManager aliases the public names to the base class's coroutines: point them at ours.
     pre_start_kernel = _async_pre_start_kernel

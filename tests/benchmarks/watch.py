@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
+import psutil
 from timing import timed
 
 from autograder.run import execution as executor
-from autograder.run import sandbox
+from autograder.run import sandbox, usage
 
 
 def row(what: str, times: tuple[float, float]) -> None:
@@ -29,15 +33,48 @@ async def kernel_polls(work: Path, repeat: int) -> None:
     settings = executor.KernelSettings(work_root=work, sandboxed=sandbox.available()[0])
     kernel = await executor.start_kernel(settings)
     try:
-        root = executor.kernel_process(kernel.km)
+        root = usage.kernel_process(kernel.km)
         procs = [root.pid, *(p.pid for p in root.children(recursive=True))]
-        row("process tree: resident memory, tasks, in-memory files", timed(lambda: executor.tree_usage(root), repeat))
+        row("process tree: resident memory, tasks, in-memory files", timed(lambda: usage.tree_usage(root), repeat))
         row("in-memory /tmp and /dev/shm alone", timed(lambda: sandbox.private_tmpfs_bytes(procs), repeat))
-        entries = executor.folder_usage(kernel.scratch, executor.Limits.disk_files)[1]
+        entries = usage.folder_usage(kernel.scratch, executor.Limits.disk_files)[1]
         row(f"the kernel's folder ({entries} entries)",
-            timed(lambda: executor.folder_usage(kernel.scratch, executor.Limits.disk_files), repeat))
+            timed(lambda: usage.folder_usage(kernel.scratch, executor.Limits.disk_files), repeat))
     finally:
         await executor.shutdown(kernel)
+
+
+# A process holding 1 GiB, with four forked children that have read all of it (data-loader workers), ready when it
+# prints.
+SHARING = """
+import numpy as np, os, sys, time
+data = np.ones(2**30 // 8)
+for _ in range(4):
+    if os.fork() == 0:
+        data.sum()
+        time.sleep(600)
+print('ready', flush=True)
+time.sleep(600)
+"""
+
+
+def shared_memory_polls(repeat: int) -> None:
+    """A poll of a tree whose resident memory overcounts what its processes share: summed as it is, and with the
+    proportional shares read (what the watch does only past the memory limit)."""
+    proc = subprocess.Popen([sys.executable, "-c", SHARING], stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdout.readline()
+        time.sleep(1)  # the children's reads
+        root = psutil.Process(proc.pid)
+        counted, _ = usage.tree_usage(root)
+        shared, _ = usage.tree_usage(root, memory_limit=1)
+        row(f"1 GiB shared by 5 processes, resident ({counted / 2**30:.1f} GiB)", timed(lambda: usage.tree_usage(root),
+                                                                                         repeat))
+        row(f"the same, shares read ({shared / 2**30:.1f} GiB)",
+            timed(lambda: usage.tree_usage(root, memory_limit=1), max(repeat // 20, 3)))
+    finally:
+        usage.kill_tree(psutil.Process(proc.pid))
+        proc.wait()
 
 
 def main() -> None:
@@ -47,12 +84,13 @@ def main() -> None:
     print(f"{'one poll':<58} {'wall µs':>10} {'CPU µs':>10}")
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(kernel_polls(Path(tmp) / "work", args.repeat))
+        shared_memory_polls(args.repeat)
         for count in (10_000, executor.Limits.disk_files):
             flood = Path(tmp) / f"flood{count}"
             flood.mkdir()
             for i in range(count):
                 (flood / str(i)).touch()
-            row(f"a folder of {count:,} empty files", timed(lambda: executor.folder_usage(flood, count), 5))  # noqa: B023
+            row(f"a folder of {count:,} empty files", timed(lambda: usage.folder_usage(flood, count), 5))  # noqa: B023
 
 
 if __name__ == "__main__":
