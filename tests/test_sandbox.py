@@ -269,6 +269,15 @@ def test_users_are_claimed_one_per_sandbox_and_given_back(tmp_path, monkeypatch)
 
 
 @needs_bwrap
+def test_a_grader_started_through_a_relative_python_path_still_sandboxes(tmp_path):
+    """``../.venv/bin/python`` from another folder: the kernel's Python must be named by a path the sandbox binds."""
+    relative = os.path.relpath(sys.executable, REPO / "tests")
+    proc = subprocess.run([relative, "-c", "from autograder.run import sandbox; print(sandbox.available()[0])"],
+                          cwd=REPO / "tests", capture_output=True, text=True, timeout=180)
+    assert proc.stdout == "True\n", proc.stderr
+
+
+@needs_bwrap
 def test_limits_above_the_graders_own_are_lowered_to_them_not_refused(tmp_path):
     """A TA may ask for more processes than the machine's hard limit: the kernel still starts, at that limit."""
     hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]

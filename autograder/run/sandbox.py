@@ -59,6 +59,9 @@ _MERGED_USR = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # symlinks int
 _MADE_BY_BWRAP = (Path("/tmp"), Path("/dev"), Path("/proc"))
 _SUN_PATH_MAX = 107  # longest unix socket path (sockaddr_un.sun_path is 108 bytes with its NUL)
 _PRIVATE_TMPFS = ("/tmp", "/dev/shm")
+# The kernel's Python, as an absolute path without "..": a grader started as ../.venv/bin/python has a
+# sys.executable through folders the sandbox does not bind.
+PYTHON = os.path.abspath(sys.executable)
 
 
 @dataclass(frozen=True)
@@ -347,7 +350,7 @@ def available() -> tuple[bool, str]:
         trial = Sandbox(scratch=Path(tmp))
         prepare(trial)
         # The trial imports the kernel's half of the package (and so numpy): the binds are enough to run probes.
-        argv = wrap([sys.executable, "-c", "import autograder.kernel"], trial)
+        argv = wrap([PYTHON, "-c", "import autograder.kernel"], trial)
         try:
             proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, env=_base_env(trial.scratch))
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -363,7 +366,7 @@ def available() -> tuple[bool, str]:
 
 def _base_env(home: Path) -> dict[str, str]:
     """The kernel's whole environment before the caller's additions: nothing of the grader's leaks in."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    path = os.pathsep.join([str(Path(PYTHON).parent), "/usr/local/bin", "/usr/bin", "/bin"])
     # matplotlib as in Jupyter: a cell's figures become image outputs, so the feedback shows the student's plots.
     # USER: a sandbox's own uid has no account, and getpass.getuser() (torch's compile cache) asks the env first.
     return {"PATH": path, "LANG": "C.UTF-8", "HOME": str(home), "MPLBACKEND": INLINE_BACKEND, "USER": "student"}
@@ -372,7 +375,7 @@ def _base_env(home: Path) -> dict[str, str]:
 def _kernel_spec(interrupt_mode: str) -> KernelSpec:
     """This venv's ipykernel; never a python3 kernelspec found in the user's Jupyter paths."""
     return KernelSpec(
-        argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        argv=[PYTHON, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         display_name="Python 3 (autograder)", language="python", interrupt_mode=interrupt_mode,
     )
 
