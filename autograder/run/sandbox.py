@@ -136,7 +136,7 @@ def _namespaces() -> list[str]:
     """No network; own pid/ipc/uts namespaces; killed with the grader; no TIOCSTI on its terminal."""
     cmd = ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox",
            "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
-    if os.geteuid() == 0 and not _drops_to_nobody():
+    if os.geteuid() == 0 and not _drops_privileges():
         # No way to become a real unprivileged uid: at least have bwrap drop every capability.
         cmd += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
     return cmd
@@ -280,8 +280,9 @@ def _gpu_binds(gpus: str) -> list[str]:
     return [*cmd, "--setenv", "CUDA_VISIBLE_DEVICES", gpus]
 
 
-def _drops_to_nobody() -> bool:
-    """Whether sandboxed commands run as :data:`SANDBOX_UID` (the grader is root and has setpriv)."""
+def _drops_privileges() -> bool:
+    """Whether sandboxed commands run as another, unprivileged user (the grader is root and has setpriv): the
+    sandbox's own (:mod:`.sandbox_users`), or :data:`SANDBOX_UID`."""
     return os.geteuid() == 0 and shutil.which("setpriv") is not None
 
 
@@ -291,7 +292,7 @@ def _ids(user: SandboxUser | None) -> tuple[int, int]:
 
 def _drop_privileges(user: SandboxUser | None) -> list[str]:
     """As root: become ``user`` (None: nobody), with no capabilities, and never regain them (no_new_privs)."""
-    if not _drops_to_nobody():
+    if not _drops_privileges():
         return []
     uid, gid = _ids(user)
     return [shutil.which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
@@ -303,7 +304,7 @@ def _resource_limits(sandbox: Sandbox, user: SandboxUser | None) -> list[str]:
     RLIMIT_NPROC only for a user of its own (as nobody it would count every sandbox's processes together, and
     as the grader's own user the grader's)."""
     limits = [f"--fsize={_within_hard_limit(resource.RLIMIT_FSIZE, sandbox.file_bytes)}"] if sandbox.file_bytes else []
-    if sandbox.tasks and user is not None and _drops_to_nobody():
+    if sandbox.tasks and user is not None and _drops_privileges():
         limits.append(f"--nproc={_within_hard_limit(resource.RLIMIT_NPROC, sandbox.tasks)}")
     prlimit = shutil.which("prlimit")  # util-linux, as setpriv; without it, only the executor's polled limits hold
     return [prlimit, *limits, "--"] if limits and prlimit else []
@@ -322,7 +323,7 @@ def prepare(sandbox: Sandbox, user: SandboxUser | None = None) -> None:
     ``kernel_manager`` calls this at every kernel start, after the caller has copied the submission in.
     """
     sandbox.scratch.mkdir(parents=True, exist_ok=True)
-    if _drops_to_nobody():
+    if _drops_privileges():
         _give_to_sandbox_user(sandbox.scratch, user)
 
 
@@ -422,15 +423,15 @@ class SandboxKernelManager(AsyncKernelManager):
         our environment, not the grader's (jupyter_client would pass on os.environ)."""
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         if self.sandbox is not None:
-            if self.user is None and _drops_to_nobody():
+            if self.user is None and _drops_privileges():
                 self.user = sandbox_users.claim()  # kept across restarts
             prepare(self.sandbox, self.user)  # also gives scratch/.kernel to the kernel's user
-            if self.temporary_dir and _drops_to_nobody():
+            if self.temporary_dir and _drops_privileges():
                 _give_to_sandbox_user(self.socket_dir, self.user)  # the kernel creates its sockets there
             kw.setdefault("cwd", str(self.sandbox.scratch))
         kw["env"] = {**self.kernel_env, **kw.get("env", {})}
         cmd, kw = await super()._async_pre_start_kernel(**kw)
-        if self.sandbox is not None and _drops_to_nobody():
+        if self.sandbox is not None and _drops_privileges():
             # Written 0600 by root just now: the kernel, as its user, must read it.
             os.chown(self.connection_file, *_ids(self.user))
         return cmd, kw

@@ -47,7 +47,7 @@ async def kernel_polls(work: Path, repeat: int) -> None:
 # A process holding 1 GiB, with four forked children that have read all of it (data-loader workers), ready when it
 # prints.
 SHARING = """
-import numpy as np, os, sys, time
+import numpy as np, os, time
 data = np.ones(2**30 // 8)
 for _ in range(4):
     if os.fork() == 0:
