@@ -67,6 +67,7 @@ bench: venv
 	$(BIN)/python tests/benchmarks/held_out.py
 	$(BIN)/python tests/benchmarks/own_forward.py
 	$(BIN)/python tests/benchmarks/watch.py
+	$(BIN)/python tests/benchmarks/disk_flood.py
 
 # On a GPU machine: lab 05's answer keys on the full-size CIFAR-10 stand-in at several --per-gpu; prints
 # submissions per GPU-hour, GPU memory per kernel and where the time goes (docs/benchmarks.md).

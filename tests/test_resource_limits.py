@@ -158,7 +158,10 @@ def test_files_in_the_sandboxs_in_memory_folders_count_as_its_memory(tmp_path, w
     # 300 MB in files of 10 MB: one file is refused past the limit at once (below), many are the watch's to stop
     ("for i in range(30):\n        open(f'part{i}', 'wb').write(b'x' * 10**7)", {"disk_bytes": 2**27}),
     ("pass\n    for i in range(3000):\n        open(f'empty{i}', 'w').close()", {"disk_files": 1000}),
-], ids=["bytes", "files"])
+    # reserved, not written: as fast as writing in the sandbox (test_sandbox), instant without it
+    ("import os\n    for i in range(30):\n        os.posix_fallocate(os.open(f'r{i}', os.O_CREAT | os.O_WRONLY), 0, 10**7)",
+     {"disk_bytes": 2**27}),
+], ids=["bytes", "files", "reserved"])
 def test_a_notebook_filling_its_folder_is_stopped_at_the_disk_limit(tmp_path, write, limit):
     """Its folder is on the grader's disk, where the rest of the class is graded too."""
     fill = f"import time\ntry:\n    f = open('fill', 'wb')\n    {write}\nfinally:\n    time.sleep(10)"
@@ -169,20 +172,25 @@ def test_a_notebook_filling_its_folder_is_stopped_at_the_disk_limit(tmp_path, wr
 
 
 @pytest.mark.skipif(not sandbox.available()[0], reason="the sandbox sets the limit on a file's size")
-def test_one_file_past_the_disk_limit_is_refused_at_once_and_the_notebook_goes_on(tmp_path):
-    """The kernel refuses it (RLIMIT_FSIZE), however fast it is written: an allocation of a terabyte takes no time
-    and would fill the grader's disk between two of the watch's walks."""
-    big = ("import errno, os\n"
-           "fd = os.open('huge', os.O_CREAT | os.O_WRONLY)\n"
-           "for write in (lambda: os.posix_fallocate(fd, 0, 10**12), lambda: os.pwrite(fd, b'x' * 2**20, 2**27)):\n"
-           "    try:\n"
-           "        write()\n"
-           "    except OSError as exc:\n"
-           "        print(errno.errorcode[exc.errno])\n"
-           "print(os.stat('huge').st_blocks)")
-    outcome, nb, _ = run(tmp_path, big, "print('after')", disk_bytes=2**27)
-    assert _text(nb.cells[0]) == "EFBIG\nEFBIG\n0\n"
-    assert outcome.status == executor.COMPLETED and _text(nb.cells[1]) == "after\n"
+def test_one_file_past_the_disk_limit_is_refused_at_the_limit(tmp_path):
+    """The kernel refuses it (RLIMIT_FSIZE), however fast it is written: a write past the limit fails and the
+    notebook goes on. An allocation of a terabyte is written by glibc (the sandbox refuses fallocate itself:
+    test_sandbox) up to the limit, then refused; the folder then holds the limit, and the watch stops it."""
+    refused = ("import errno, os\n"
+               "def attempt(write):\n"
+               "    try:\n"
+               "        write()\n"
+               "    except OSError as exc:\n"
+               "        print(errno.errorcode[exc.errno], flush=True)\n"
+               "fd = os.open('huge', os.O_CREAT | os.O_WRONLY)\n")
+    past = "attempt(lambda: os.pwrite(fd, b'x' * 2**20, 2**27))\nprint(os.stat('huge').st_blocks)"
+    allocate = ("attempt(lambda: os.posix_fallocate(fd, 0, 10**12))\n"
+                "print(os.stat('huge').st_blocks * 512 <= 2**27, flush=True)\n"
+                "import time\ntime.sleep(5)")
+    outcome, nb, _ = run(tmp_path, refused, past, "print('goes on')", allocate, "print('never')", disk_bytes=2**27)
+    assert _text(nb.cells[1]) == "EFBIG\n0\n" and _text(nb.cells[2]) == "goes on\n"
+    assert _text(nb.cells[3]) == "EFBIG\nTrue\n"
+    assert outcome.status == executor.DISK_LIMIT and not nb.cells[4].outputs
 
 
 def test_a_sparse_file_takes_no_disk_and_a_few_files_are_no_flood(tmp_path):

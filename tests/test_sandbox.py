@@ -3,6 +3,7 @@ code can and cannot do. The sandboxed tests are skipped where bubblewrap cannot 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
@@ -19,7 +20,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 import autograder
-from autograder.run import sandbox, sandbox_users
+from autograder.run import sandbox, sandbox_users, syscall_filter
 from autograder.run.sandbox import Sandbox, kernel_manager, wrap
 
 REPO = Path(autograder.__file__).resolve().parents[1]
@@ -252,6 +253,61 @@ def test_student_code_runs_as_a_user_of_its_own_not_root(box):
     assert execute(km, "import os, getpass\nprint(os.getuid(), os.getgid(), os.getgroups(), getpass.getuser())") == [
         f"{uid} {uid} [] student\n"]
     assert probe(km, root_only=f"open({str(paths['root_only'])!r}).read()") == {"root_only": "PermissionError"}
+
+
+# Reserving disk: fallocate by libc (no glibc fallback), posix_fallocate (glibc writes the blocks when refused) and
+# io_uring's own fallocate, whose ring cannot even be set up. What each call returned, and what the file holds.
+RESERVE = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def outcome(result):
+    return 0 if result == 0 else ctypes.get_errno()
+fd = os.open("reserved", os.O_CREAT | os.O_WRONLY)
+print("fallocate", outcome(libc.fallocate(fd, 0, ctypes.c_long(0), ctypes.c_long(1 << 30))))
+os.posix_fallocate(fd, 0, 8 << 20)
+print("posix_fallocate", os.fstat(fd).st_size, os.fstat(fd).st_blocks * 512 >= 8 << 20)
+print("io_uring_setup", outcome(libc.syscall(425, 8, ctypes.c_void_p(0))))
+os.close(fd)
+os.remove("reserved")
+"""
+
+
+@needs_bwrap
+def test_disk_is_reserved_only_at_the_speed_of_writing(box):
+    km, _ = box
+    out = execute(km, RESERVE)[0].split("\n")
+    assert out[:3] == [f"fallocate {errno.EOPNOTSUPP}", f"posix_fallocate {8 << 20} True",
+                       f"io_uring_setup {errno.ENOSYS}"], out
+
+
+def _run_filter(program: bytes, arch: int, nr: int) -> int:
+    """What the classic-BPF ``program`` returns for a call ``nr`` made in ``arch`` (the few instructions it uses)."""
+    import struct
+    insns = [struct.unpack("=HBBI", program[i:i + 8]) for i in range(0, len(program), 8)]
+    data = {0: nr, 4: arch}
+    pc, acc = 0, 0
+    while True:
+        code, jt, jf, k = insns[pc]
+        if code == 0x20:  # BPF_LD | BPF_W | BPF_ABS
+            acc, pc = data[k], pc + 1
+        elif code == 0x15:  # BPF_JMP | BPF_JEQ | BPF_K
+            pc += 1 + (jt if acc == k else jf)
+        elif code == 0x06:  # BPF_RET | BPF_K
+            return k
+        else:
+            raise AssertionError(f"instruction {code:#x} not expected")
+
+
+def test_the_filter_refuses_exactly_its_calls_in_every_architecture():
+    program = syscall_filter.program()
+    allow = 0x7FFF0000
+    for arch, calls in syscall_filter.FILTERED.items():
+        for nr, number in calls.items():
+            assert _run_filter(program, arch, nr) == 0x50000 | number, (hex(arch), nr)
+        for nr in (0, 1, 59, 231, 284, 286, 323, 325, 424, 428):  # read, write, execve, ... and the neighbours
+            if nr not in calls:
+                assert _run_filter(program, arch, nr) == allow, (hex(arch), nr)
+    assert _run_filter(program, 0xC0000015, 309) == allow  # another architecture (ppc64le's fallocate): untouched
 
 
 @as_root

@@ -12,7 +12,9 @@ When the grader runs as root, bwrap itself needs root to mount, but student code
 the sandboxed command is started through ``setpriv`` as a user of its own (:mod:`.sandbox_users`; ``nobody``,
 uid and gid 65534, where there are none), with no capabilities and ``no_new_privs``, after ``prlimit`` has
 bounded its processes and threads (``RLIMIT_NPROC``, which the kernel counts per user: hence a user per sandbox)
-and the size of any file it writes (``RLIMIT_FSIZE``). bwrap's own ``--unshare-user --uid 65534`` would only
+and the size of any file it writes (``RLIMIT_FSIZE``), and with a seccomp filter that refuses ``fallocate`` and
+io_uring, which would reserve disk faster than the executor's watch looks (:mod:`.syscall_filter`). bwrap's own
+``--unshare-user --uid 65534`` would only
 *look* unprivileged: inside that user namespace 65534 maps back to root, so root-owned files stay
 readable. As a normal user, bwrap puts the command in a user namespace and it runs with that
 user's uid and no capabilities.
@@ -38,7 +40,7 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
 import autograder
-from autograder.run import sandbox_users
+from autograder.run import sandbox_users, syscall_filter
 from autograder.run.sandbox_users import SandboxUser
 
 __all__ = ["SANDBOX_UID", "Sandbox", "available", "kernel_manager", "prepare", "private_tmpfs_bytes", "wrap"]
@@ -129,7 +131,8 @@ def _wrap(argv: list[str], sandbox: Sandbox, writable: Iterable[Path] = (), user
     # ipykernel would take pid 1 for "my parent died" and exit; with 1 it does not watch its parent
     # (--die-with-parent does) and, unlike when unset, prints no "Ctrl-C will not work" banner.
     cmd += ["--setenv", "JPY_PARENT_PID", "1"]
-    return [*cmd, "--", *_resource_limits(sandbox, user), *_drop_privileges(user), *argv]
+    return [*cmd, "--", *_resource_limits(sandbox, user), *_drop_privileges(user), *syscall_filter.command(PYTHON),
+            *argv]
 
 
 def _namespaces() -> list[str]:
