@@ -677,13 +677,34 @@ def test_the_graders_forward_pass_is_keras_s(name):
     want = model.predict(x, verbose=0)
     got = forward.forward(keras_facts.layer_specs(model), keras_facts.model_weights(model), x)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-    # and the grader describes the layers it runs as the kernel describes the model's
-    assert forward.describe(keras_facts.layer_specs(model)) == keras_facts.describe_layers(model)
 
 
-def test_the_graders_description_of_the_exercises_networks_is_the_kernels(solution):
-    for model in (solution["build_mlp"](), solution["build_cnn"](), mlp_with_activation_layers()):
-        assert forward.describe(keras_facts.layer_specs(model)) == keras_facts.describe_layers(model)
+def described(model) -> list[str]:
+    return forward.describe(keras_facts.layer_specs(model))
+
+
+def test_the_kernels_layers_are_described_by_the_grader_as_the_structures_are_written(solution):
+    """The kernel sends each layer's kind and configuration; the grader alone describes them (one description, the
+    one the structure checks and the audit of the network run compare)."""
+    assert described(solution["build_mlp"]()) == list(reference.MLP_LAYERS)
+    assert described(mlp_with_activation_layers()) == list(reference.MLP_LAYERS)
+    assert described(solution["build_cnn"]()) == list(reference.CNN_LAYERS)
+    # an activation is named by the function the layer holds, whatever Keras serializes of it (a lambda's code)
+    def relu(x):
+        return keras.ops.maximum(x, 0)
+
+    for activation, name in ((lambda x: keras.ops.maximum(x, 0), "<lambda>"), (relu, "relu"),
+                             (keras.ops.relu, "relu"), (keras.activations.relu, "relu")):
+        model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                                  keras.layers.Dense(10, activation=activation)])
+        assert described(model) == ["Flatten", f"Dense(10, {name})"]
+
+
+def test_layers_recorded_in_another_form_are_a_malformed_record():
+    with pytest.raises(CheckFailure, match="malformed record: build_mlp's layers"):
+        checks._described(["Flatten", "Dense(100, relu)"], "build_mlp")
+    with pytest.raises(CheckFailure, match="malformed record"):
+        checks._described([{"units": 100}], "mlp")
 
 
 def _facts(model, preprocess, kind: str) -> tuple[dict, np.ndarray]:
@@ -698,7 +719,7 @@ def test_the_answer_keys_predictions_are_their_networks_own(solution, kind):
     assert facts["scale"] == pytest.approx([1 / 255, 0.0], abs=1e-9)
     own = forward.forward(facts["layers"], facts["weights"], (copies.astype("float32") / 255)[..., None])
     assert np.mean(np.argmax(own, axis=1) == facts["predicted"]) >= 0.999
-    audit.require_own_predictions(facts, copies, kind, keras_facts.describe_layers(solution[kind]))
+    audit.require_own_predictions(facts, copies, kind, described(solution[kind]))
 
 
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
@@ -739,7 +760,7 @@ def test_a_network_other_than_the_one_described_is_refused(solution):
     and sends the CNN's layers and weights (with their classes) is refused."""
     facts, copies = _facts(solution["cnn"], solution["preprocess"], "cnn")
     with pytest.raises(CheckFailure, match="are not the model's"):
-        audit.require_own_predictions(facts, copies, "mlp", keras_facts.describe_layers(solution["mlp"]))
+        audit.require_own_predictions(facts, copies, "mlp", described(solution["mlp"]))
 
 
 @pytest.mark.parametrize("claimed", ["the true labels", "a nearest neighbour's answers"])

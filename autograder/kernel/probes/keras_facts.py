@@ -60,47 +60,6 @@ def outputs_of(model: Any, x: np.ndarray, label: str, own: bool = False) -> np.n
     return numpy_array(out).astype(np.float64)
 
 
-def _activation_name(fn: Any) -> str:
-    return getattr(fn, "__name__", type(fn).__name__).lower()
-
-
-def describe_layers(model: Any) -> list[str]:
-    """The model's layers in a compact form, e.g. "Conv2D(32, 3x3, relu)"; a separate activation layer is merged."""
-    keras = keras_module()
-    out: list[str] = []
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        kind = type(layer).__name__
-        activation = _activation_name(layer.activation) if hasattr(layer, "activation") else None
-        if isinstance(layer, keras.layers.Activation):
-            act = _activation_name(layer.activation)
-        elif isinstance(layer, keras.layers.ReLU):
-            act = "relu"
-        elif isinstance(layer, keras.layers.Softmax):
-            act = "softmax"
-        else:
-            act = None
-        if act is not None:  # an activation layer after a Dense/Conv2D without one
-            if out and out[-1].endswith(", linear)"):
-                out[-1] = out[-1][: -len("linear)")] + f"{act})"
-                continue
-            out.append(f"Activation({act})")
-            continue
-        if isinstance(layer, keras.layers.Dense):
-            out.append(f"Dense({layer.units}, {activation})")
-        elif isinstance(layer, keras.layers.Conv2D):
-            k = "x".join(str(s) for s in layer.kernel_size)
-            out.append(f"Conv2D({layer.filters}, {k}, {activation})")
-        elif isinstance(layer, keras.layers.MaxPooling2D):
-            out.append(f"MaxPooling2D({'x'.join(str(s) for s in layer.pool_size)})")
-        elif isinstance(layer, keras.layers.Dropout):
-            out.append(f"Dropout({layer.rate:g})")
-        else:
-            out.append(kind)
-    return out
-
-
 # What of a layer's configuration the grader's forward pass needs (autograder.labs.lab04.forward); plain values only.
 LAYER_KEYS = ("activation", "strides", "padding", "pool_size", "data_format", "use_bias", "target_shape", "scale",
               "offset", "center", "epsilon", "axis", "units", "filters", "kernel_size", "rate")
@@ -110,10 +69,22 @@ WEIGHTS_MAX = 4_000_000  # values: the exercise's CNN has 1.2 million; a bigger 
 def _plain(value: Any) -> Any:
     """A configuration value as plain data: a serialized object (an activation as a dict) by its name."""
     if isinstance(value, dict):
-        return _plain(value.get("config", {}).get("name") or value.get("class_name"))
+        config = value.get("config")
+        return _plain((config.get("name") if isinstance(config, dict) else config) or value.get("class_name"))
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
+    if callable(value):  # an activation read from the layer itself (_config)
+        return getattr(value, "__name__", type(value).__name__).lower()
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def _config(layer: Any) -> dict:
+    """The layer's configuration; read from its attributes where Keras cannot serialize it (an activation given as
+    a lambda has no source to save)."""
+    try:
+        return layer.get_config()
+    except Exception:
+        return {key: getattr(layer, key) for key in LAYER_KEYS if hasattr(layer, key)}
 
 
 def layer_specs(model: Any) -> list[dict]:
@@ -124,9 +95,11 @@ def layer_specs(model: Any) -> list[dict]:
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        config = layer.get_config()
+        config = _config(layer)
         spec = {"kind": type(layer).__name__, "weights": len(layer.weights)}
         spec.update({key: _plain(config[key]) for key in LAYER_KEYS if key in config})
+        if callable(getattr(layer, "activation", None)):  # the function itself: its config may be its source code
+            spec["activation"] = _plain(layer.activation)
         specs.append(spec)
     return specs
 

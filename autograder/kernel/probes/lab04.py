@@ -30,7 +30,6 @@ from autograder.kernel import held_out
 from autograder.kernel.compare import CheckFailure, describe_array
 from autograder.kernel.probes.keras_facts import (
     array_facts,
-    describe_layers,
     keras_module,
     layer_specs,
     model_weights,
@@ -259,10 +258,10 @@ def built_outputs(held: dict, x: np.ndarray, label: str) -> np.ndarray:
 
 
 def model_structure(held: dict) -> dict:
-    """In the kernel: the held model's layers (describe_layers), its Dense layers' units and its parameter count."""
-    keras, model = keras_module(), held["model"]
-    return {"layers": describe_layers(model), "params": int(model.count_params()),
-            "dense_units": [int(layer.units) for layer in model.layers if isinstance(layer, keras.layers.Dense)]}
+    """In the kernel: the held model's layers (:func:`layer_specs`; the grader describes them) and its parameter
+    count."""
+    model = held["model"]
+    return {"layers": layer_specs(model), "params": int(model.count_params())}
 
 
 def built_again(fn: Callable, name: str, held: dict) -> bool:
@@ -399,7 +398,7 @@ def structure_label(kind: str) -> str:
 
 
 def trained_structure(model: Any, build: Callable | None, kind: str) -> dict:
-    """In the kernel: the trained model's layers (:func:`describe_layers`), the methods set on the model instance
+    """In the kernel: the trained model's layers (:func:`layer_specs`), the methods set on the model instance
     itself (``replaced``), and the layers of a new model from the notebook's ``build`` (None without one)."""
     require_model(model, kind)
     replaced = sorted(name for name in REPLACEABLE_METHODS if name in vars(model))
@@ -407,8 +406,8 @@ def trained_structure(model: Any, build: Callable | None, kind: str) -> dict:
     if build is not None:
         fresh = run_student(build, f"build_{kind}", f"build_{kind}()")
         require_model(fresh, f"build_{kind}()")
-        built = describe_layers(fresh)
-    return {"layers": describe_layers(model), "replaced": replaced, "built": built}
+        built = layer_specs(fresh)
+    return {"layers": layer_specs(model), "replaced": replaced, "built": built}
 
 
 def predictions(model: Any, preprocess: Callable, x_test: np.ndarray, label: str) -> dict:

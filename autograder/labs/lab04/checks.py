@@ -27,7 +27,7 @@ from autograder.kernel.probes import lab04 as probes
 from autograder.kernel.probes.lab04 import NUM_CLASSES
 from autograder.kernel.transcript import TranscriptError, observe
 from autograder.labs.judged import judged, measured_seconds, report_metric
-from autograder.labs.lab04 import audit, reference
+from autograder.labs.lab04 import audit, forward, reference
 from autograder.labs.lab04.reference import LEARNING_RATE, PATIENCE, VALIDATION_SPLIT
 from autograder.labs.lab04.thresholds import (
     CHANCE_HINT,
@@ -179,6 +179,15 @@ def _check_probabilities(out: np.ndarray, label: str) -> None:
                            f"row sums {np.round(out.sum(axis=1), 4).tolist()}")
 
 
+def _described(layers: Any, label: str) -> list[str]:
+    """The kernel's layer specs (:func:`~autograder.kernel.probes.keras_facts.layer_specs`) described as the
+    structures are written (:func:`~autograder.labs.lab04.forward.describe`); CheckFailure if the record is not."""
+    try:
+        return forward.describe(layers)
+    except (TypeError, KeyError, AttributeError, ValueError):
+        raise CheckFailure(f"記録が壊れています / malformed record: {label}'s layers") from None
+
+
 def _built(name: str) -> tuple[str, dict]:
     """A build check's first observations: the model was built and gives 3 rows of probabilities for 3 images;
     then its structure. Returns the label and the structure's facts."""
@@ -200,8 +209,8 @@ def check_build_mlp(fn: Callable) -> None:
     """build_mlp(): a new Keras model 784-100-100-100-10, ReLU hidden layers, softmax output, for (N, 28, 28, 1) inputs."""
     name = "build_mlp"
     label, facts = _built(name)
-    layers = facts["layers"]
-    units = tuple(facts["dense_units"])
+    layers = _described(facts["layers"], label)
+    units = tuple(spec.get("units") for spec in facts["layers"] if spec["kind"] == "Dense")
     expected = list(reference.MLP_LAYERS)
     if units != reference.MLP_UNITS:
         raise CheckFailure(f"{_structure_message(label, expected, layers)}\n  全結合層のユニット数 Dense units: expected "
@@ -221,7 +230,7 @@ def check_build_cnn(fn: Callable) -> None:
     """build_cnn(): mnist_cnn's network, Conv32-Conv64-MaxPool-Dropout-Flatten-Dense128-Dropout-Dense10."""
     name = "build_cnn"
     label, facts = _built(name)
-    layers = facts["layers"]
+    layers = _described(facts["layers"], label)
     if tuple(layers) != reference.CNN_LAYERS:
         raise CheckFailure(_structure_message(label, reference.CNN_LAYERS, layers))
     params = facts["params"]
@@ -451,13 +460,14 @@ def _require_trained_build(kind: str, structure: dict) -> None:
             f"the model's own prediction was replaced ({methods} set on the model): train must fit the model passed "
             "in, and the grader measures what its layers predict"
         )
-    built = structure["built"]
-    if built is not None and list(structure["layers"]) != list(built):
+    built = structure["built"] and _described(structure["built"], f"build_{kind}()")
+    trained = _described(structure["layers"], kind)
+    if built is not None and trained != built:
         raise CheckFailure(
             f"{kind}: 正解率を測るモデルが build_{kind}() の作るネットワークと違います / the model whose accuracy is measured "
             f"is not the network build_{kind}() builds (train must fit the model passed in, not change or replace "
             f"its layers)\n  build_{kind}():  {' -> '.join(built) or '(no layers)'}\n"
-            f"  {kind} (trained): {' -> '.join(structure['layers']) or '(no layers)'}"
+            f"  {kind} (trained): {' -> '.join(trained) or '(no layers)'}"
         )
 
 
@@ -505,7 +515,7 @@ def _check_accuracy(kind: str) -> None:
             "(時間の上限 / budget; the smaller of wall and CPU seconds). エポック数・バッチサイズ・層の大きさは指定どおりですか？ / are the epochs, batch size "
             "and layer sizes as specified?"
         )
-    audit.require_own_predictions(facts, x_test, label, structure["layers"])
+    audit.require_own_predictions(facts, x_test, label, _described(structure["layers"], kind))
     # last: only a model that reached the bar is asked whether it saw the test images; the losses are the grader's,
     # from the weights just audited, not the kernel's word
     test_rows, train_rows = audit.member_rows(len(loaded), probes.fitted_count(len(train_images)))

@@ -119,9 +119,9 @@ def _layer(spec: dict, weights: list[np.ndarray], x: np.ndarray) -> np.ndarray:
 
 
 def describe(layers: Sequence[dict]) -> list[str]:
-    """The layers in the compact form the kernel reports a model's structure in
-    (:func:`autograder.kernel.probes.keras_facts.describe_layers`: "Dense(100, relu)", an activation layer merged into
-    the layer before it), so that the network the grader runs can be held to the structure the checks compared."""
+    """The layers (:func:`autograder.kernel.probes.keras_facts.layer_specs`) in a compact form, e.g.
+    "Conv2D(32, 3x3, relu)", an activation layer merged into the layer before it: what the structure checks compare
+    (``reference.MLP_LAYERS``, ``CNN_LAYERS``), and what the network the grader runs is held to."""
     out: list[str] = []
     for spec in layers:
         kind = spec["kind"]
