@@ -138,7 +138,9 @@ class ExecutionOutcome:
     status: str
     reason: str = ""  # for the report, Japanese / English: why it stopped, or what was not kept; "" if nothing
     elapsed: float = 0.0  # seconds from the first cell to the last
-    peak_memory: int = 0  # bytes, highest memory seen of the kernel's process tree (in-memory files included)
+    # bytes, highest memory seen of the kernel's process tree (in-memory files included): resident memory summed, an
+    # upper bound where forked processes share pages (their proportional shares are read only past the limit)
+    peak_memory: int = 0
     cells_run: int = 0
 
 
