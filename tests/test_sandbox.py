@@ -9,6 +9,7 @@ import os
 import resource
 import secrets
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -282,7 +283,6 @@ def test_disk_is_reserved_only_at_the_speed_of_writing(box):
 
 def _run_filter(program: bytes, arch: int, nr: int) -> int:
     """What the classic-BPF ``program`` returns for a call ``nr`` made in ``arch`` (the few instructions it uses)."""
-    import struct
     insns = [struct.unpack("=HBBI", program[i:i + 8]) for i in range(0, len(program), 8)]
     data = {0: nr, 4: arch}
     pc, acc = 0, 0

@@ -14,10 +14,9 @@ uid and gid 65534, where there are none), with no capabilities and ``no_new_priv
 bounded its processes and threads (``RLIMIT_NPROC``, which the kernel counts per user: hence a user per sandbox)
 and the size of any file it writes (``RLIMIT_FSIZE``), and with a seccomp filter that refuses ``fallocate`` and
 io_uring, which would reserve disk faster than the executor's watch looks (:mod:`.syscall_filter`). bwrap's own
-``--unshare-user --uid 65534`` would only
-*look* unprivileged: inside that user namespace 65534 maps back to root, so root-owned files stay
-readable. As a normal user, bwrap puts the command in a user namespace and it runs with that
-user's uid and no capabilities.
+``--unshare-user --uid 65534`` would only *look* unprivileged: inside that user namespace 65534 maps back to root,
+so root-owned files stay readable. As a normal user, bwrap puts the command in a user namespace and it runs with
+that user's uid and no capabilities.
 
 The kernel talks to the grader over unix sockets (ZeroMQ's ``ipc`` transport) in the scratch
 directory: TCP on localhost cannot reach a kernel that has its own network namespace.

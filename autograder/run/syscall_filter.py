@@ -33,7 +33,7 @@ FILTERED: dict[int, dict[int, int]] = {  # arch -> {syscall number: errno}
     _AARCH64: {47: errno.EOPNOTSUPP, **{n: errno.ENOSYS for n in _IO_URING}},
     _ARM: {352: errno.EOPNOTSUPP, **{n: errno.ENOSYS for n in _IO_URING}},
 }
-_NATIVE = {"x86_64": _X86_64, "aarch64": _AARCH64}  # where a filter is installed at all
+_INSTALLED_ON = ("x86_64", "aarch64")  # machines (platform.machine()) where the filter is installed at all
 
 # linux/filter.h and linux/seccomp.h
 _LD_W_ABS, _JEQ_K, _RET_K = 0x20, 0x15, 0x06
@@ -82,6 +82,6 @@ os.execvp(sys.argv[2], sys.argv[2:])
 def command(python: str) -> list[str]:
     """The argv prefix that runs the command after it with :func:`program` installed ([] on a machine whose
     architecture the table does not know)."""
-    if platform.machine() not in _NATIVE:
+    if platform.machine() not in _INSTALLED_ON:
         return []
     return [python, "-I", "-S", "-c", _LAUNCHER, program().hex()]

@@ -73,9 +73,11 @@ def _plain(value: Any) -> Any:
         return _plain((config.get("name") if isinstance(config, dict) else config) or value.get("class_name"))
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if callable(value):  # an activation read from the layer itself (_config)
-        return getattr(value, "__name__", type(value).__name__).lower()
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def _function_name(fn: Any) -> str:
+    return getattr(fn, "__name__", type(fn).__name__).lower()
 
 
 def _config(layer: Any) -> dict:
@@ -99,7 +101,7 @@ def layer_specs(model: Any) -> list[dict]:
         spec = {"kind": type(layer).__name__, "weights": len(layer.weights)}
         spec.update({key: _plain(config[key]) for key in LAYER_KEYS if key in config})
         if callable(getattr(layer, "activation", None)):  # the function itself: its config may be its source code
-            spec["activation"] = _plain(layer.activation)
+            spec["activation"] = _function_name(layer.activation)
         specs.append(spec)
     return specs
 

@@ -460,7 +460,7 @@ def _require_trained_build(kind: str, structure: dict) -> None:
             f"the model's own prediction was replaced ({methods} set on the model): train must fit the model passed "
             "in, and the grader measures what its layers predict"
         )
-    built = structure["built"] and _described(structure["built"], f"build_{kind}()")
+    built = None if structure["built"] is None else _described(structure["built"], f"build_{kind}()")
     trained = _described(structure["layers"], kind)
     if built is not None and trained != built:
         raise CheckFailure(
